@@ -1,0 +1,9 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+
+/** Tests run on the cpu backend unless they say otherwise: it is the reference implementation. */
+export async function useCpu(): Promise<typeof tf> {
+  await tf.setBackend('cpu');
+  await tf.ready();
+  return tf;
+}
