@@ -1,0 +1,51 @@
+/**
+ * The one interface every self-supervised method implements. A method owns its tfjs models,
+ * turns a raw image batch into its training inputs (`prepare`, outside the gradient tape), and
+ * computes a synchronous scalar loss from them (`loss`, inside `optimizer.minimize`).
+ *
+ * Methods with a momentum/target network *declare* it (`target` group + `momentumPairs`); the
+ * server maintains it by EMA (see shared/federation/ema.ts), the method only reads it.
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import type { EncoderConfig } from '../models/encoder';
+import type { ModelGroup } from '../models/weights-io';
+
+export interface MomentumPair {
+  online: string;
+  target: string;
+}
+
+/** Prefix of every target/momentum weight on the wire. */
+export const TARGET_PREFIX = 'target/';
+
+export interface SslMethod {
+  readonly name: string;
+  /** The encoder being pretrained (the product). input [b, s, s, c] → [b, d] */
+  readonly encoder: import('@tensorflow/tfjs-layers').LayersModel;
+  /** Weights trained locally and shipped as deltas. */
+  readonly online: ModelGroup;
+  /** Weights the server maintains by EMA of `online`; empty models list when the method has none. */
+  readonly target: ModelGroup;
+  /** online weight name → target weight name; the server's EMA walks these. */
+  readonly momentumPairs: MomentumPair[];
+  /**
+   * Builds the training inputs from images [b, s, s, c] in [0, 1] (augmented views, rotated
+   * copies, target projections, …). Runs without a gradient tape; the caller disposes the result.
+   */
+  prepare(images: tf.Tensor4D, seed: number): tf.Tensor[];
+  /** The loss on prepared inputs. Synchronous; called inside `optimizer.minimize`. */
+  loss(inputs: tf.Tensor[]): tf.Scalar;
+  /** Optional hook after an optimizer step (e.g. MoCo enqueues its keys). */
+  afterStep?(inputs: tf.Tensor[]): void;
+  dispose(): void;
+}
+
+/** Config shared by all methods; each method reads the fields it needs and ignores the rest. */
+export interface MethodConfig {
+  encoder: EncoderConfig;
+  projectionHidden: number;
+  projectionDim: number;
+  /** Contrastive temperature τ. */
+  temperature: number;
+  [extra: string]: unknown;
+}

@@ -1,0 +1,45 @@
+/**
+ * SimCLR — Chen et al. 2020, "A Simple Framework for Contrastive Learning of Visual Representations".
+ *
+ * Two augmented views of each of N images (2N samples), encoder f → projection head
+ * g(h) = W⁽²⁾σ(W⁽¹⁾h) (§2.1), NT-Xent on the projections with cosine similarity and temperature
+ * τ (default 0.5): each positive pair has 2(N−1) negatives (eq. 1). No target network.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { augment, SIMCLR_VIEW } from '../augment';
+import { buildEncoder, representationDim } from '../models/encoder';
+import { buildMlpHead } from '../models/heads';
+import { ntXent } from './losses';
+import { TARGET_PREFIX, type MethodConfig, type SslMethod } from './method';
+
+export function createSimclr(config: MethodConfig): SslMethod {
+  const encoder = buildEncoder(config.encoder);
+  const projector = buildMlpHead({
+    name: 'proj', inputDim: representationDim(config.encoder), hiddenDim: config.projectionHidden, outputDim: config.projectionDim, norm: 'none',
+  });
+  const view = { ...SIMCLR_VIEW, outputSize: config.encoder.inputSize };
+  const apply = (m: tfl.LayersModel, x: tf.Tensor) => m.apply(x, { training: true }) as tf.Tensor2D;
+  return {
+    name: 'simclr',
+    encoder,
+    online: { prefix: '', models: [encoder, projector] },
+    target: { prefix: TARGET_PREFIX, models: [] },
+    momentumPairs: [],
+    prepare(images, seed) {
+      return tf.tidy(() => [augment(images, view, seed * 2 + 1), augment(images, view, seed * 2 + 2)]);
+    },
+    loss([v1, v2]) {
+      return tf.tidy(() => {
+        const n = v1.shape[0];
+        const z = apply(projector, apply(encoder, tf.concat([v1, v2], 0)));
+        const [z1, z2] = tf.split(z, [n, n], 0) as tf.Tensor2D[];
+        return ntXent(z1, z2, config.temperature);
+      });
+    },
+    dispose() {
+      encoder.dispose();
+      projector.dispose();
+    },
+  };
+}

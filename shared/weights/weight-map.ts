@@ -1,0 +1,109 @@
+/**
+ * Name-keyed float tensors: the one weight format of Glimpse. The delta upload, the broadcast of
+ * the global model and the encoder download all carry a WeightMap; aggregation never depends on
+ * the order of entries, only on their names.
+ */
+export interface WeightTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+export type WeightMap = Map<string, WeightTensor>;
+
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** Names and shapes only: what two maps must agree on to be combined. */
+export interface WeightSpec {
+  name: string;
+  shape: number[];
+}
+
+export function specsOf(map: WeightMap): WeightSpec[] {
+  return [...map].map(([name, t]) => ({ name, shape: [...t.shape] }));
+}
+
+/**
+ * Throws unless `map` has exactly the names and shapes of `expected` (order ignored). The error
+ * names the first few offending weights, so a client author can see what they sent wrong.
+ */
+export function assertSameSpecs(map: WeightMap, expected: readonly WeightSpec[], what = 'weights'): void {
+  const problems: string[] = [];
+  const want = new Map(expected.map((s) => [s.name, s.shape]));
+  for (const [name, t] of map) {
+    const shape = want.get(name);
+    if (!shape) problems.push(`unexpected weight '${name}'`);
+    else if (shape.length !== t.shape.length || shape.some((d, i) => d !== t.shape[i]))
+      problems.push(`weight '${name}' has shape [${t.shape}] but the model has [${shape}]`);
+  }
+  for (const name of want.keys()) if (!map.has(name)) problems.push(`missing weight '${name}'`);
+  if (problems.length) {
+    const shown = problems.slice(0, 5).join('; ');
+    const more = problems.length > 5 ? ` (and ${problems.length - 5} more)` : '';
+    throw new WeightMismatchError(`${what} do not match the model: ${shown}${more}`);
+  }
+}
+
+export class WeightMismatchError extends Error {
+  override name = 'WeightMismatchError';
+}
+
+export function cloneWeights(map: WeightMap): WeightMap {
+  const out: WeightMap = new Map();
+  for (const [name, t] of map) out.set(name, { shape: [...t.shape], data: new Float32Array(t.data) });
+  return out;
+}
+
+export function zerosLike(map: WeightMap): WeightMap {
+  const out: WeightMap = new Map();
+  for (const [name, t] of map) out.set(name, { shape: [...t.shape], data: new Float32Array(t.data.length) });
+  return out;
+}
+
+/** Entries of `map` whose names satisfy `keep`. Shares the arrays (no copy). */
+export function pickWeights(map: WeightMap, keep: (name: string) => boolean): WeightMap {
+  const out: WeightMap = new Map();
+  for (const [name, t] of map) if (keep(name)) out.set(name, t);
+  return out;
+}
+
+/** `a − b` per name, for names of `a` (which `b` must all have). */
+export function subtractWeights(a: WeightMap, b: WeightMap): WeightMap {
+  const out: WeightMap = new Map();
+  for (const [name, ta] of a) {
+    const tb = b.get(name);
+    if (!tb || tb.data.length !== ta.data.length) throw new WeightMismatchError(`cannot subtract: '${name}' differs`);
+    const d = new Float32Array(ta.data.length);
+    for (let i = 0; i < d.length; i++) d[i] = ta.data[i] - tb.data[i];
+    out.set(name, { shape: [...ta.shape], data: d });
+  }
+  return out;
+}
+
+/** Global L2 norm over every entry. */
+export function l2Norm(map: WeightMap): number {
+  let s = 0;
+  for (const t of map.values()) {
+    const d = t.data;
+    for (let i = 0; i < d.length; i++) s += d[i] * d[i];
+  }
+  return Math.sqrt(s);
+}
+
+/** True when every value of every entry is finite (no NaN, no ±Inf). */
+export function allFinite(map: WeightMap): boolean {
+  for (const t of map.values()) {
+    const d = t.data;
+    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return false;
+  }
+  return true;
+}
+
+export function totalParams(map: WeightMap): number {
+  let n = 0;
+  for (const t of map.values()) n += t.data.length;
+  return n;
+}
