@@ -1,0 +1,105 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { randomGaussianBlur } from './blur';
+import { randomColorJitter, randomGrayscale, type JitterStrengths } from './color-jitter';
+import { randomHorizontalFlip } from './flip';
+import { randomResizedCrop } from './random-resized-crop';
+import { deriveSeed } from './rng';
+import { randomSolarize } from './solarize';
+
+/** How to draw one view of an image: the SimCLR / BYOL augmentation family. */
+export interface ViewParams {
+  /** Area fraction range of the random resized crop. */
+  cropScale: readonly [number, number];
+  /** Aspect-ratio range of the crop; default `[3/4, 4/3]`. */
+  cropRatio?: readonly [number, number];
+  /** Probability of a horizontal flip. */
+  flipP: number;
+  /** Probability of colour jitter. */
+  jitterP: number;
+  /** Colour jitter strengths (see {@link JitterStrengths}). */
+  jitter: JitterStrengths;
+  /** Probability of converting to grayscale. */
+  grayscaleP: number;
+  /** Probability of Gaussian blur (σ ∈ [0.1, 2.0] px, kernel ≈ 10% of the output side). */
+  blurP: number;
+  /** Probability of solarization. */
+  solarizeP: number;
+  /** Side of the square output, or `[height, width]`. */
+  outputSize: number | readonly [number, number];
+}
+
+/**
+ * BYOL's first view (Grill et al. 2020, "Bootstrap your own latent", arXiv:2006.07733, Table 6):
+ * crop area in [0.08, 1], flip 0.5, colour jitter (0.4, 0.4, 0.2, 0.1) with p = 0.8, grayscale
+ * 0.2, blur 1.0, solarization 0.0, 224 px. Override `outputSize` (and often `cropScale`, e.g.
+ * `[0.2, 1]`) for small images: `{ ...BYOL_VIEW_1, outputSize: 32 }`.
+ */
+export const BYOL_VIEW_1: Readonly<ViewParams> = Object.freeze({
+  cropScale: [0.08, 1.0],
+  flipP: 0.5,
+  jitterP: 0.8,
+  jitter: Object.freeze({ brightness: 0.4, contrast: 0.4, saturation: 0.2, hue: 0.1 }),
+  grayscaleP: 0.2,
+  blurP: 1.0,
+  solarizeP: 0.0,
+  outputSize: 224,
+} as const);
+
+/** BYOL's second view (arXiv:2006.07733, Table 6): as {@link BYOL_VIEW_1} but blur 0.1, solarization 0.2. */
+export const BYOL_VIEW_2: Readonly<ViewParams> = Object.freeze({ ...BYOL_VIEW_1, blurP: 0.1, solarizeP: 0.2 });
+
+/**
+ * SimCLR's view (Chen et al. 2020, "A Simple Framework for Contrastive Learning of Visual
+ * Representations", arXiv:2002.05709, Appendix A): crop area in [0.08, 1], flip 0.5, colour
+ * jitter of strength s = 1, i.e. (0.8s, 0.8s, 0.8s, 0.2s), with p = 0.8, grayscale 0.2, blur 0.5
+ * (ImageNet; the paper drops blur on CIFAR-10 and uses s = 0.5 there), no solarization.
+ */
+export const SIMCLR_VIEW: Readonly<ViewParams> = Object.freeze({
+  cropScale: [0.08, 1.0],
+  flipP: 0.5,
+  jitterP: 0.8,
+  jitter: Object.freeze({ brightness: 0.8, contrast: 0.8, saturation: 0.8, hue: 0.2 }),
+  grayscaleP: 0.2,
+  blurP: 0.5,
+  solarizeP: 0.0,
+  outputSize: 224,
+} as const);
+
+/** Seed streams of the stages; fixed so adding a stage never reshuffles the others. */
+const enum Stage {
+  Crop,
+  Flip,
+  Jitter,
+  Grayscale,
+  Blur,
+  Solarize,
+}
+
+/**
+ * One random view of each image, in BYOL's order: random resized crop → horizontal flip → colour
+ * jitter → grayscale → Gaussian blur → solarization. Each stage draws its per-image parameters
+ * from its own stream derived from `seed`, so the result is a pure function of its arguments and
+ * agrees across backends up to float rounding. Synchronous, so it can run inside `tf.tidy` or a
+ * loss; it frees its intermediates.
+ *
+ * @param images `[batch, h, w, 3]` (or `[batch, h, w, 1]`, treated as gray RGB), values in `[0, 1]`
+ * @param params the view's augmentation family, e.g. {@link BYOL_VIEW_1}
+ * @param seed   integer; use a different seed per view and per step
+ * @returns      `[batch, outH, outW, 3]`, values in `[0, 1]`
+ */
+export function augment(images: tf.Tensor4D, params: ViewParams, seed: number): tf.Tensor4D {
+  const channels = images.shape[3];
+  if (channels !== 1 && channels !== 3) {
+    throw new Error(`augment: expected 1 or 3 channels, got shape [${images.shape.join(', ')}]`);
+  }
+  return tf.tidy(() => {
+    let x: tf.Tensor4D = channels === 1 ? tf.tile(images, [1, 1, 1, 3]) : images;
+    x = randomResizedCrop(x, { outputSize: params.outputSize, scale: params.cropScale, ratio: params.cropRatio }, deriveSeed(seed, Stage.Crop));
+    x = randomHorizontalFlip(x, params.flipP, deriveSeed(seed, Stage.Flip));
+    x = randomColorJitter(x, { ...params.jitter, p: params.jitterP }, deriveSeed(seed, Stage.Jitter));
+    x = randomGrayscale(x, params.grayscaleP, deriveSeed(seed, Stage.Grayscale));
+    x = randomGaussianBlur(x, { p: params.blurP }, deriveSeed(seed, Stage.Blur));
+    x = randomSolarize(x, params.solarizeP, deriveSeed(seed, Stage.Solarize));
+    return x;
+  });
+}
