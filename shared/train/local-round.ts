@@ -173,3 +173,13 @@ export async function trainCentralized(o: CentralizedOptions): Promise<RoundMetr
   }
   return { losses, examples: o.steps * o.batchSize, msPerStep: (performance.now() - t0) / o.steps, backend: tf.getBackend() };
 }
+
+/** The method's loss on `images` without training (no tape, no optimizer); for evaluation and tests. */
+export function evaluateLoss(method: SslMethod, images: tf.Tensor4D, seed: number): number {
+  const inputs = method.prepare(images, seed);
+  try {
+    return tf.tidy(() => method.loss(inputs).dataSync()[0]);
+  } finally {
+    tf.dispose(inputs);
+  }
+}
