@@ -26,8 +26,9 @@ export function createByol(config: MethodConfig): SslMethod {
   const targetEncoder = buildEncoder(config.encoder);
   const targetProjector = heads('proj', dim);
   const size = config.encoder.inputSize;
-  const view1 = { ...BYOL_VIEW_1, outputSize: size };
-  const view2 = { ...BYOL_VIEW_2, outputSize: size };
+  // Small images: the crop-scale floor of 0.2 (not ImageNet's 0.08) keeps enough of a 32-px object.
+  const view1 = { ...BYOL_VIEW_1, outputSize: size, cropScale: [0.2, 1] as const };
+  const view2 = { ...BYOL_VIEW_2, outputSize: size, cropScale: [0.2, 1] as const };
   const apply = (m: tfl.LayersModel, x: tf.Tensor, training: boolean) => m.apply(x, { training }) as tf.Tensor2D;
 
   return {

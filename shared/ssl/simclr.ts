@@ -18,7 +18,8 @@ export function createSimclr(config: MethodConfig): SslMethod {
   const projector = buildMlpHead({
     name: 'proj', inputDim: representationDim(config.encoder), hiddenDim: config.projectionHidden, outputDim: config.projectionDim, norm: 'none',
   });
-  const view = { ...SIMCLR_VIEW, outputSize: config.encoder.inputSize };
+  // Small images: crop-scale floor 0.2 rather than ImageNet's 0.08 (see byol.ts).
+  const view = { ...SIMCLR_VIEW, outputSize: config.encoder.inputSize, cropScale: [0.2, 1] as const };
   const apply = (m: tfl.LayersModel, x: tf.Tensor) => m.apply(x, { training: true }) as tf.Tensor2D;
   return {
     name: 'simclr',
