@@ -7,23 +7,11 @@
  * per-pixel noise.
  */
 
-/** A stream of uniform floats in `[0, 1)`. */
-export type Rand = () => number;
+// One seeded generator for the whole project (mulberry32): augmentations, data order and shards
+// draw from the same algorithm, so a seed means the same thing everywhere.
+import { mulberry32, type Rand } from '../data/rng';
 
-/**
- * mulberry32 (Tommy Ettinger, public domain): a 32-bit state PRNG, small and fast, plenty for
- * drawing augmentation parameters. The same `seed` always yields the same stream.
- */
-export function mulberry32(seed: number): Rand {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32, type Rand };
 
 /** Uniform float in `[lo, hi)`. */
 export function uniform(rand: Rand, lo: number, hi: number): number {
