@@ -1,0 +1,143 @@
+/**
+ * The training worker's whole API: a plain object of async methods. Only numbers, plain objects
+ * and transferred ArrayBuffers cross the worker boundary, never tensors. The worker entry
+ * (`train-worker.ts`) exposes it with comlink; tests call it directly on the cpu backend.
+ *
+ *   init(plan)            builds the plan's SSL method on the first backend that works
+ *   setWeights(glwt)      loads the global weights (online + target), GLWT-encoded
+ *   train(pixels, steps)  one local round on images [n, s, s, c] uint8 RGB → metrics
+ *   getDelta()            the last round's delta (local − global, online weights), GLWT-encoded
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { transfer } from 'comlink';
+import type { MethodConfig, SslMethod } from '../../shared/ssl/method';
+import { createMethod } from '../../shared/ssl/registry';
+import { loadGlobal, runLocalRound, type OptimizerConfig } from '../../shared/train/local-round';
+import { decodeWeights, encodeWeights } from '../../shared/weights/codec';
+import type { WeightMap } from '../../shared/weights/weight-map';
+import { groupSpecs } from '../../shared/models/weights-io';
+
+export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+export const DEFAULT_BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+
+/** What the worker needs from the server's plan. */
+export interface TrainerPlan {
+  method: string;
+  /** Method overrides (encoder size, head widths…); the server and every client use the same. */
+  methodConfig?: Partial<MethodConfig>;
+  batchSize: number;
+  optimizer?: OptimizerConfig;
+  /** Preferred backends, best first; the first that initialises wins. */
+  backends?: BackendName[];
+}
+
+export interface InitResult {
+  backend: string;
+  inputSize: number;
+  channels: number;
+  /** Number of float32 values in one delta (online weights). */
+  deltaValues: number;
+}
+
+export interface TrainResult {
+  losses: number[];
+  msPerStep: number;
+  examples: number;
+  backend: string;
+  /** Tensors alive after the round; constant across rounds when nothing leaks. */
+  numTensors: number;
+}
+
+/** Picks and initialises a tfjs backend from `order`; returns the one in use. */
+export type BackendInit = (order: readonly BackendName[]) => Promise<string>;
+
+export function createTrainerApi(initBackend: BackendInit) {
+  let method: SslMethod | null = null;
+  let plan: TrainerPlan | null = null;
+  let global: WeightMap | null = null;
+  let delta: WeightMap | null = null;
+  let backend = '';
+
+  const need = <T>(v: T | null, what: string): T => {
+    if (v === null) throw new Error(`trainer: ${what} first`);
+    return v;
+  };
+
+  const api = {
+    async init(p: TrainerPlan): Promise<InitResult> {
+      if (!backend) backend = await initBackend(p.backends?.length ? p.backends : DEFAULT_BACKEND_ORDER);
+      method?.dispose();
+      method = createMethod(p.method, p.methodConfig ?? {});
+      plan = p;
+      global = null;
+      delta = null;
+      const enc = (method.encoder.inputs[0].shape as (number | null)[]);
+      const deltaValues = groupSpecs([method.online]).reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
+      return { backend, inputSize: enc[1] ?? 0, channels: enc[3] ?? 0, deltaValues };
+    },
+
+    /** Loads GLWT-encoded global weights; they must match the method's online (+ target) weights. */
+    async setWeights(glwt: ArrayBuffer): Promise<{ tensors: number }> {
+      const m = need(method, 'init');
+      const { weights } = decodeWeights(new Uint8Array(glwt), { copy: true });
+      loadGlobal(m, weights); // throws WeightMismatchError naming what differs
+      global = weights;
+      delta = null;
+      return { tensors: weights.size };
+    },
+
+    /**
+     * One local round of `steps` optimizer steps on batches sampled from `pixels`: n images of
+     * [s, s, c] uint8 (RGB), row-major, s and c from the plan. The seed varies augmentation and
+     * sampling between rounds.
+     */
+    async train(pixels: ArrayBuffer, steps: number, seed: number): Promise<TrainResult> {
+      const m = need(method, 'init');
+      const p = need(plan, 'init');
+      const g = need(global, 'setWeights');
+      const { inputSize: s, channels: c } = shapeOf(m);
+      const per = s * s * c;
+      const bytes = new Uint8Array(pixels);
+      if (bytes.length === 0 || bytes.length % per !== 0) throw new Error(`trainer: ${bytes.length} bytes is not a whole number of ${s}×${s}×${c} images`);
+      const n = bytes.length / per;
+      let state = (seed >>> 0) || 1;
+      const rand = () => ((state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32);
+      const batch = new Float32Array(p.batchSize * per);
+      const nextBatch = (b: number) => {
+        for (let i = 0; i < b; i++) {
+          const src = Math.floor(rand() * n) * per;
+          for (let j = 0; j < per; j++) batch[i * per + j] = bytes[src + j] / 255;
+        }
+        return tf.tensor4d(batch.subarray(0, b * per), [b, s, s, c]);
+      };
+      const r = await runLocalRound({ method: m, global: g, steps, batchSize: p.batchSize, nextBatch, seed, optimizer: p.optimizer });
+      delta = r.delta;
+      return { losses: r.metrics.losses, msPerStep: r.metrics.msPerStep, examples: r.metrics.examples, backend: r.metrics.backend, numTensors: tf.memory().numTensors };
+    },
+
+    /** The last round's delta, GLWT-encoded, transferred (not copied) to the caller. */
+    async getDelta(): Promise<ArrayBuffer> {
+      const d = need(delta, 'train');
+      const bytes = encodeWeights(d);
+      const buf = bytes.buffer as ArrayBuffer;
+      return transfer(buf, [buf]);
+    },
+
+    async backendInUse(): Promise<string> {
+      return backend;
+    },
+
+    async dispose(): Promise<void> {
+      method?.dispose();
+      method = plan = global = delta = null;
+    },
+  };
+  return api;
+}
+
+function shapeOf(m: SslMethod): { inputSize: number; channels: number } {
+  const shape = m.encoder.inputs[0].shape as (number | null)[];
+  return { inputSize: shape[1] ?? 0, channels: shape[3] ?? 0 };
+}
+
+export type TrainerApi = ReturnType<typeof createTrainerApi>;

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { createTrainerApi, type TrainerPlan } from '../../extension/worker/trainer-api';
+import { createMethod } from '../../shared/ssl/registry';
+import { initialGlobalWeights } from '../../shared/train/local-round';
+import { decodeWeights, encodeWeights } from '../../shared/weights/codec';
+
+const TINY = {
+  encoder: { inputSize: 8, channels: 3, stemWidth: 4, widths: [4, 8], strides: [1, 2], blocksPerStage: [1, 1], norm: 'layer' as const },
+  projectionHidden: 8,
+  projectionDim: 4,
+};
+const plan: TrainerPlan = { method: 'byol', methodConfig: TINY, batchSize: 4, optimizer: { kind: 'sgd', learningRate: 0.05 }, backends: ['cpu'] };
+
+function globalWeights(): ArrayBuffer {
+  const m = createMethod('byol', TINY);
+  const w = initialGlobalWeights(m);
+  m.dispose();
+  const bytes = encodeWeights(w);
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+}
+
+function images(n: number, s = 8): ArrayBuffer {
+  const px = new Uint8Array(n * s * s * 3);
+  for (let i = 0; i < px.length; i++) px[i] = (i * 37 + (i >> 5) * 11) & 255;
+  return px.buffer;
+}
+
+describe('trainer worker API (called directly, cpu backend)', () => {
+  it('inits on the first backend that works and reports it', async () => {
+    const tried: string[][] = [];
+    const api = createTrainerApi(async (order) => {
+      tried.push([...order]);
+      await tf.setBackend('cpu');
+      return tf.getBackend();
+    });
+    const r = await api.init(plan);
+    expect(r).toMatchObject({ backend: 'cpu', inputSize: 8, channels: 3 });
+    expect(r.deltaValues).toBeGreaterThan(0);
+    expect(tried).toEqual([['cpu']]);
+    expect(await api.backendInUse()).toBe('cpu');
+    await api.dispose();
+  });
+
+  it('trains a round and returns a GLWT delta of the online weights, without leaking tensors', async () => {
+    const api = createTrainerApi(async () => (await tf.setBackend('cpu'), 'cpu'));
+    const init = await api.init(plan);
+    await expect(api.train(images(6), 1, 1)).rejects.toThrow(/setWeights first/);
+    await api.setWeights(globalWeights());
+    const r1 = await api.train(images(6), 2, 7);
+    expect(r1.losses).toHaveLength(2);
+    expect(r1.losses.every(Number.isFinite)).toBe(true);
+    expect(r1.backend).toBe('cpu');
+    expect(r1.examples).toBe(8);
+    const buf = await api.getDelta();
+    expect(buf).toBeInstanceOf(ArrayBuffer);
+    const { weights } = decodeWeights(new Uint8Array(buf));
+    expect([...weights.keys()].some((k) => k.startsWith('target/'))).toBe(false);
+    let values = 0;
+    let nonZero = 0;
+    for (const t of weights.values()) {
+      values += t.data.length;
+      for (const v of t.data) if (v !== 0) nonZero++;
+    }
+    expect(values).toBe(init.deltaValues);
+    expect(nonZero).toBeGreaterThan(0);
+    const r2 = await api.train(images(6), 1, 8);
+    const r3 = await api.train(images(6), 1, 9);
+    expect(r3.numTensors).toBe(r2.numTensors);
+    await api.dispose();
+  });
+
+  it('rejects pixels that are not whole images and weights of another model', async () => {
+    const api = createTrainerApi(async () => (await tf.setBackend('cpu'), 'cpu'));
+    await api.init(plan);
+    await api.setWeights(globalWeights());
+    await expect(api.train(new ArrayBuffer(10), 1, 1)).rejects.toThrow(/whole number/);
+    const other = createMethod('byol', { ...TINY, projectionDim: 6 });
+    const bytes = encodeWeights(initialGlobalWeights(other));
+    other.dispose();
+    await expect(api.setWeights(bytes.buffer as ArrayBuffer)).rejects.toThrow(/shape/);
+    await api.dispose();
+  });
+});
