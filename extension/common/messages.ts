@@ -130,7 +130,7 @@ export async function dispatch<M extends AnyMessage>(
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw new Error(`invalid message: ${z.prettifyError(parsed.error).slice(0, 300)}`);
   const msg = parsed.data;
-  const h = (handlers as Record<string, HandlerMap<M>[M['type']]>)[msg.type];
+  const h = (handlers as unknown as Record<string, { from: readonly SenderKind[]; handle: unknown }>)[msg.type];
   if (!sender.kind || !h.from.includes(sender.kind)) throw new Error(`'${msg.type}' is not accepted from ${sender.kind ?? 'an unknown sender'}`);
   return (h.handle as (m: M, s: unknown) => unknown)(msg, { ...sender, kind: sender.kind });
 }

@@ -1,0 +1,76 @@
+/**
+ * The background's persistent state in `storage.local`: settings, today's compute usage and the
+ * popup's statistics. Read-modify-write updates run one at a time (a service worker handles
+ * messages concurrently; two reports must not overwrite each other's counters).
+ */
+import browser from 'webextension-polyfill';
+import type { SettingsPatch } from '../common/settings';
+import type { TrainerReport } from '../common/messages';
+import { addUsage } from '../common/policy';
+import {
+  EMPTY_STATS, MAX_LOSSES, SETTINGS_KEY, STATS_KEY, USAGE_KEY, localDay, parseSettings, parseStats, settingsSchema, usageToday,
+  type Settings, type Stats, type Usage,
+} from '../common/settings';
+
+let chain: Promise<unknown> = Promise.resolve();
+/** Runs `fn` after every earlier serial update has finished. */
+function serial<T>(fn: () => Promise<T>): Promise<T> {
+  const next = chain.then(fn, fn);
+  chain = next.catch(() => {});
+  return next;
+}
+
+export async function getSettings(): Promise<Settings> {
+  return parseSettings((await browser.storage.local.get(SETTINGS_KEY))[SETTINGS_KEY]);
+}
+
+/** Validates and stores a settings patch; throws (nothing stored) when a field is invalid. */
+export function updateSettings(patch: SettingsPatch): Promise<Settings> {
+  return serial(async () => {
+    const next = settingsSchema.parse({ ...(await getSettings()), ...patch });
+    await browser.storage.local.set({ [SETTINGS_KEY]: next });
+    return next;
+  });
+}
+
+export async function getUsage(now = Date.now()): Promise<Usage> {
+  return usageToday((await browser.storage.local.get(USAGE_KEY))[USAGE_KEY], now);
+}
+
+export async function getStats(): Promise<Stats> {
+  return parseStats((await browser.storage.local.get(STATS_KEY))[STATS_KEY]);
+}
+
+/** Folds a trainer report into the stats (and today's usage when a round finished). */
+export function applyReport(r: TrainerReport, now = Date.now()): Promise<Stats> {
+  return serial(async () => {
+    const s = await getStats();
+    const next: Stats = {
+      ...s,
+      connected: r.connected,
+      server: r.server,
+      modelVersion: r.modelVersion,
+      backend: r.backend ?? s.backend,
+      buffered: r.buffered,
+      waiting: r.waiting,
+      lastError: r.lastError,
+      updatedAt: now,
+    };
+    if (r.round) {
+      next.steps += r.round.steps;
+      next.updatesSubmitted += r.round.submitted ? 1 : 0;
+      next.updatesAccepted += r.round.accepted ? 1 : 0;
+      next.losses = [...s.losses, ...r.round.losses].slice(-MAX_LOSSES);
+      next.stepMs = r.round.stepMs;
+      const usage = addUsage(await getUsage(now), localDay(now), r.round.computeMs);
+      await browser.storage.local.set({ [STATS_KEY]: next, [USAGE_KEY]: usage });
+    } else {
+      await browser.storage.local.set({ [STATS_KEY]: next });
+    }
+    return next;
+  });
+}
+
+export async function resetStats(): Promise<void> {
+  await serial(() => browser.storage.local.set({ [STATS_KEY]: { ...EMPTY_STATS, updatedAt: Date.now() } }));
+}

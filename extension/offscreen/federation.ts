@@ -1,0 +1,34 @@
+/**
+ * What the contributor needs from the Glimpse server: a thin seam over the shared
+ * FederationClient (shared/protocol/client.ts), so the contributor loop is testable without a
+ * socket and the protocol is written once.
+ */
+import type { Plan } from '../../shared/protocol/messages';
+
+export interface SubmitOutcome {
+  accepted: boolean;
+  /** Global version when the server answered. */
+  version: number;
+  code?: string;
+  reason?: string;
+}
+
+export interface FederationConnection {
+  /** The latest plan (updated on `plan:update`). */
+  readonly plan: Plan;
+  readonly connected: boolean;
+  /** Latest global version the server announced. */
+  readonly latestVersion: number;
+  pull(): Promise<{ version: number; weights: ArrayBuffer }>;
+  submit(r: { updateId: string; baseVersion: number; examples: number; metrics: { loss?: number; steps?: number; msPerStep?: number; backend?: string }; delta: ArrayBuffer }): Promise<SubmitOutcome>;
+  close(): void;
+}
+
+export interface ConnectOptions {
+  serverUrl: string;
+  token: string;
+  backend: string;
+  clientId: string;
+}
+
+export type Connect = (o: ConnectOptions) => Promise<FederationConnection>;

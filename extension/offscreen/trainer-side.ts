@@ -1,0 +1,73 @@
+/**
+ * Starts the trainer in the current page (Chrome's offscreen document or Firefox's background
+ * page): the image buffer, the training Web Worker behind comlink, the federation connection and
+ * the contributor loop. Returns the handlers for messages addressed to the trainer.
+ */
+import { wrap } from 'comlink';
+import browser from 'webextension-polyfill';
+import type { HandlerMap, ToOffscreen } from '../common/messages';
+import type { TrainerApi } from '../worker/trainer-api';
+import { connectFederation } from './connect';
+import { Contributor, type PolicyPort } from './contributor';
+import { decodeToRgb, fetchImage } from './decode';
+import { ImageBuffer } from './image-buffer';
+
+export const WORKER_PATH = 'worker.js';
+
+export interface TrainerSide {
+  handlers: HandlerMap<ToOffscreen>;
+  stop(): void;
+}
+
+export function startTrainerSide(policy: PolicyPort): TrainerSide {
+  const log = (line: string) => console.info(`[glimpse trainer] ${line}`);
+  const worker = new Worker(browser.runtime.getURL(WORKER_PATH), { type: 'module', name: 'glimpse-trainer' });
+  const trainer = wrap<TrainerApi>(worker);
+  const ready = ImageBuffer.open().then((buffer) => {
+    const c = new Contributor({
+      policy,
+      buffer,
+      trainer,
+      connect: connectFederation,
+      load: async (url, size) => decodeToRgb(await fetchImage(url), size),
+      clientId: clientId(),
+      log,
+    });
+    void c.run();
+    return c;
+  });
+
+  return {
+    handlers: {
+      'offscreen:ingest': {
+        from: ['extension-page'],
+        async handle(m) {
+          return { stored: (await ready).ingest(m.urls) };
+        },
+      },
+      'offscreen:wake': {
+        from: ['extension-page'],
+        async handle() {
+          (await ready).wake();
+          return { ok: true };
+        },
+      },
+    },
+    stop() {
+      void ready.then((c) => c.stop());
+      worker.terminate();
+    },
+  };
+}
+
+/** A random pseudonymous id, kept across sessions so the server can count one contributor once. */
+function clientId(): string {
+  const fresh = () => `ext-${crypto.randomUUID()}`;
+  try {
+    let id = localStorage.getItem('glimpse-client-id');
+    if (!id) localStorage.setItem('glimpse-client-id', (id = fresh()));
+    return id;
+  } catch {
+    return fresh();
+  }
+}

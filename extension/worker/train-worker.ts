@@ -1,0 +1,11 @@
+/**
+ * The training Web Worker: exposes the trainer API with comlink. Backends are tried in the
+ * plan's order (webgpu → webgl → wasm with Glimpse's training kernels and multithreading off →
+ * cpu); the wasm binaries ship in the extension's `wasm/` folder.
+ */
+import { expose } from 'comlink';
+import { initBrowserBackend } from '../../shared/backends/browser-backend';
+import { createTrainerApi } from './trainer-api';
+
+const wasmDir = new URL('./wasm/', self.location.href).href;
+expose(createTrainerApi((order) => initBrowserBackend([...order], wasmDir)));
