@@ -1,0 +1,99 @@
+/**
+ * Every delta is checked before it can touch anything: decodable GLWT bytes, exactly the online
+ * weight names and shapes (a delta must never touch `target/…` weights: the server owns those),
+ * finite values, and an L2 norm within the server's bound. Pure functions; the first failure wins.
+ */
+import { toBytes, type RejectCode } from '../../shared/protocol/messages';
+import { decodeWeights, WeightCodecError } from '../../shared/weights/codec';
+import { assertSameSpecs, WeightMismatchError, type WeightMap, type WeightSpec } from '../../shared/weights/weight-map';
+import { l2NormOf, scaled } from './fold';
+
+export interface Rejection {
+  code: RejectCode;
+  reason: string;
+}
+
+export type Checked<T> = { ok: true; value: T } | ({ ok: false } & Rejection);
+
+/** Decodes GLWT bytes into a delta with exactly `specs` (the online weights). */
+export function decodeDelta(bytes: Uint8Array, specs: readonly WeightSpec[]): Checked<WeightMap> {
+  let weights: WeightMap;
+  try {
+    weights = decodeWeights(toBytes(bytes)).weights;
+  } catch (e) {
+    if (e instanceof WeightCodecError) return { ok: false, code: 'bad_encoding', reason: e.message };
+    throw e;
+  }
+  try {
+    assertSameSpecs(weights, specs, 'delta weights');
+  } catch (e) {
+    if (e instanceof WeightMismatchError) return { ok: false, code: 'wrong_weights', reason: e.message };
+    throw e;
+  }
+  const bad = firstNonFinite(weights);
+  if (bad) return { ok: false, code: 'not_finite', reason: `weight '${bad.name}' has ${bad.value} at index ${bad.index}` };
+  return { ok: true, value: weights };
+}
+
+export function firstNonFinite(map: WeightMap): { name: string; index: number; value: number } | null {
+  for (const [name, t] of map) {
+    const d = t.data;
+    for (let i = 0; i < d.length; i++) {
+      // x − x is 0 for finite x and NaN for NaN/±Inf: one compare, no call.
+      if (d[i] - d[i] !== 0) return { name, index: i, value: d[i] };
+    }
+  }
+  return null;
+}
+
+export interface NormGuardConfig {
+  /** Hard bound on ‖Δ‖₂, applied always (also before there is history). */
+  maxNorm: number;
+  /** Bound relative to the median of recent accepted norms: multiple × median. */
+  medianMultiple: number;
+  /** How many recent accepted norms the median is taken over. */
+  window: number;
+  /** The relative bound applies once this many norms are known. */
+  minHistory: number;
+  /** Above the relative bound: scale the delta down to it ('clip') or refuse it ('reject'). */
+  mode: 'clip' | 'reject';
+}
+
+export const DEFAULT_NORM_GUARD: NormGuardConfig = { maxNorm: 1e4, medianMultiple: 10, window: 64, minHistory: 5, mode: 'clip' };
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+}
+
+export type NormDecision =
+  | { action: 'accept'; norm: number }
+  | { action: 'clip'; norm: number; bound: number }
+  | { action: 'reject'; norm: number; bound: number; reason: string };
+
+/** Decides what to do with a delta of L2 norm `norm` given the recent accepted norms. */
+export function decideNorm(norm: number, recent: readonly number[], c: NormGuardConfig): NormDecision {
+  if (!(norm <= c.maxNorm)) {
+    return { action: 'reject', norm, bound: c.maxNorm, reason: `delta L2 norm ${fmt(norm)} exceeds the hard bound ${fmt(c.maxNorm)}` };
+  }
+  if (recent.length >= c.minHistory) {
+    const m = median(recent.slice(-c.window));
+    const bound = c.medianMultiple * m;
+    if (m > 0 && norm > bound) {
+      if (c.mode === 'clip') return { action: 'clip', norm, bound };
+      return { action: 'reject', norm, bound, reason: `delta L2 norm ${fmt(norm)} exceeds ${c.medianMultiple}× the recent median ${fmt(m)}` };
+    }
+  }
+  return { action: 'accept', norm };
+}
+
+/** Applies a norm decision: the delta unchanged, or scaled to the bound. */
+export function applyNormDecision(delta: WeightMap, d: NormDecision): WeightMap {
+  return d.action === 'clip' ? scaled(delta, d.bound / d.norm) : delta;
+}
+
+export { l2NormOf };
+
+const fmt = (x: number) => (Math.abs(x) >= 1e4 || (x !== 0 && Math.abs(x) < 1e-3) ? x.toExponential(3) : x.toFixed(4));

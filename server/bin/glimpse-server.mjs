@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// npm bin entry: registers tsx (the project runs TypeScript directly) and starts the CLI.
+import { register } from 'tsx/esm/api';
+
+register();
+process.env.GLIMPSE_SERVER_BIN = '1';
+await import('../cli.ts');

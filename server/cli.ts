@@ -1,0 +1,183 @@
+/**
+ * glimpse-server: the aggregation server from the command line. Flags override environment
+ * variables, which override defaults. Errors are one line; SIGINT/SIGTERM stop gracefully
+ * (final checkpoint), a second signal exits at once.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, type ServerConfig } from './config';
+import type { ServerOptimizerConfig } from './aggregation/server-optimizer';
+
+const HELP = `glimpse-server — federated SSL aggregation server
+
+Usage: glimpse-server [options]
+
+  --port <n>                TCP port (0 = any free)                 [GLIMPSE_PORT, 8787]
+  --host <addr>             listen address (0.0.0.0 for the LAN)    [GLIMPSE_HOST, 127.0.0.1]
+  --data-dir <path>         checkpoints, SQLite history, admin token [GLIMPSE_DATA_DIR, ./.glimpse]
+  --method <name>           SSL method of a new run (byol, simclr, … see shared/ssl/registry.ts)  [GLIMPSE_METHOD, byol]
+  --method-config <json>    createMethod overrides, e.g. '{"encoder":{"widths":[8,8,8]}}'  [GLIMPSE_METHOD_CONFIG]
+  --local-steps <n>         client steps per round                  [20]
+  --batch-size <n>          client batch size                       [32]
+  --client-lr <x>           client Adam learning rate               [1e-3]
+  --buffer-size <K>         deltas per server step (FedBuff K)      [GLIMPSE_BUFFER_SIZE, 10]
+  --staleness-exponent <a>  s(τ) = (1+τ)^-a                         [0.5]
+  --max-staleness <n>       reject deltas older than n versions     [20]
+  --server-opt <kind>       fedavg | fedavgm | fedadam              [fedavg]
+  --server-lr <x>           server learning rate                    [1 (fedavg/fedavgm), 0.01 (fedadam)]
+  --server-momentum <x>     FedAvgM β                               [0.9]
+  --ema <m>                 target EMA momentum per server step     [0.99]
+  --ema-ramp <steps>        cosine ramp of the EMA to 1 (BYOL)      [off]
+  --max-norm <x>            hard bound on a delta's L2 norm         [1e4]
+  --norm-multiple <x>       clip/reject above x × recent median     [10]
+  --norm-mode <mode>        clip | reject                           [clip]
+  --flush-after <ms>        fold a partial buffer after this long   [0 = never]
+  --keep-checkpoints <n>    checkpoints kept on disk                [5]
+  --tokens <a,b,…>          contributor tokens (none = open server) [GLIMPSE_CONTRIBUTOR_TOKENS]
+  --admin-token <t>         admin bearer token                      [GLIMPSE_ADMIN_TOKEN, generated]
+  --origins <a,b,…>         allowed Socket.IO Origins               [any]
+  --quiet                   no log lines
+  -h, --help
+`;
+
+class UsageError extends Error {}
+
+function num(name: string, v: string | undefined, integer = false): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) throw new UsageError(`--${name} expects ${integer ? 'an integer' : 'a number'}, got '${v}'`);
+  return n;
+}
+
+const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean));
+
+export function parseCli(argv: string[], env: NodeJS.ProcessEnv): ServerConfig | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, method: { type: 'string' },
+        'method-config': { type: 'string' }, 'local-steps': { type: 'string' }, 'batch-size': { type: 'string' }, 'client-lr': { type: 'string' },
+        'buffer-size': { type: 'string' }, 'staleness-exponent': { type: 'string' }, 'max-staleness': { type: 'string' },
+        'server-opt': { type: 'string' }, 'server-lr': { type: 'string' }, 'server-momentum': { type: 'string' },
+        ema: { type: 'string' }, 'ema-ramp': { type: 'string' }, 'max-norm': { type: 'string' }, 'norm-multiple': { type: 'string' },
+        'norm-mode': { type: 'string' }, 'flush-after': { type: 'string' }, 'keep-checkpoints': { type: 'string' },
+        tokens: { type: 'string' }, 'admin-token': { type: 'string' }, origins: { type: 'string' }, quiet: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message.split('\n')[0]);
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  const method = v.method ?? env.GLIMPSE_METHOD;
+  let methodConfig: Record<string, unknown> | undefined;
+  const mc = v['method-config'] ?? env.GLIMPSE_METHOD_CONFIG;
+  if (mc !== undefined) {
+    try {
+      methodConfig = JSON.parse(mc);
+    } catch {
+      throw new UsageError(`--method-config must be JSON, got '${mc}'`);
+    }
+    if (typeof methodConfig !== 'object' || methodConfig === null || Array.isArray(methodConfig)) throw new UsageError('--method-config must be a JSON object');
+  }
+  const kind = v['server-opt'] ?? 'fedavg';
+  const lr = num('server-lr', v['server-lr']);
+  let serverOptimizer: ServerOptimizerConfig;
+  if (kind === 'fedavg') serverOptimizer = { kind, lr: lr ?? 1 };
+  else if (kind === 'fedavgm') serverOptimizer = { kind, lr: lr ?? 1, momentum: num('server-momentum', v['server-momentum']) ?? 0.9 };
+  else if (kind === 'fedadam') serverOptimizer = { kind, lr: lr ?? 0.01, beta1: 0.9, beta2: 0.99, tau: 1e-3 };
+  else throw new UsageError(`--server-opt must be fedavg, fedavgm or fedadam, got '${kind}'`);
+  const normMode = v['norm-mode'];
+  if (normMode !== undefined && normMode !== 'clip' && normMode !== 'reject') throw new UsageError(`--norm-mode must be clip or reject, got '${normMode}'`);
+  const ramp = num('ema-ramp', v['ema-ramp'], true);
+  const clientLr = num('client-lr', v['client-lr']);
+  const normGuard: Record<string, unknown> = {};
+  if (v['max-norm'] !== undefined) normGuard.maxNorm = num('max-norm', v['max-norm']);
+  if (v['norm-multiple'] !== undefined) normGuard.medianMultiple = num('norm-multiple', v['norm-multiple']);
+  if (normMode) normGuard.mode = normMode;
+  const drop = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, x]) => x !== undefined)) as T;
+  return drop({
+    port: num('port', v.port ?? env.GLIMPSE_PORT, true),
+    host: v.host ?? env.GLIMPSE_HOST,
+    dataDir: v['data-dir'] ?? env.GLIMPSE_DATA_DIR,
+    method,
+    methodConfig,
+    localSteps: num('local-steps', v['local-steps'], true),
+    batchSize: num('batch-size', v['batch-size'], true),
+    clientOptimizer: clientLr === undefined ? undefined : { kind: 'adam' as const, learningRate: clientLr },
+    aggregation: drop({
+      bufferSize: num('buffer-size', v['buffer-size'] ?? env.GLIMPSE_BUFFER_SIZE, true),
+      stalenessExponent: num('staleness-exponent', v['staleness-exponent']),
+      maxStaleness: num('max-staleness', v['max-staleness'], true),
+      serverOptimizer,
+      ema: v.ema !== undefined || ramp !== undefined ? { base: num('ema', v.ema) ?? 0.99, kind: ramp ? ('cosine' as const) : ('constant' as const), rampSteps: ramp } : undefined,
+      normGuard: Object.keys(normGuard).length ? (normGuard as never) : undefined,
+      flushAfterMs: num('flush-after', v['flush-after'], true),
+    }),
+    keepCheckpoints: num('keep-checkpoints', v['keep-checkpoints'], true),
+    contributorTokens: list(v.tokens ?? env.GLIMPSE_CONTRIBUTOR_TOKENS),
+    adminToken: v['admin-token'] ?? undefined,
+    allowedOrigins: list(v.origins),
+    log: v.quiet ? (false as const) : undefined,
+  });
+}
+
+async function main(): Promise<void> {
+  let config: ServerConfig | 'help';
+  try {
+    config = parseCli(process.argv.slice(2), process.env);
+  } catch (e) {
+    console.error(`glimpse-server: ${(e as Error).message} (see --help)`);
+    process.exit(2);
+  }
+  if (config === 'help') {
+    process.stdout.write(HELP);
+    return;
+  }
+  const { startServer } = await import('./server');
+  let server;
+  try {
+    server = await startServer(config);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const msg = err instanceof ConfigError ? err.message : err.code === 'EADDRINUSE' ? `port ${config.port ?? 8787} is already in use (try --port)` : err.code === 'EACCES' ? `no permission: ${err.message}` : (err.stack ?? String(err));
+    console.error(`glimpse-server: ${msg}`);
+    process.exit(1);
+  }
+  const c = server.config;
+  const out = (s: string) => process.stdout.write(s + '\n');
+  out(`glimpse-server listening on ${server.url}  (run ${server.coordinator.run.runId}, ${server.coordinator.run.method}, version ${server.coordinator.version})`);
+  out(`  federation  ${server.url.replace(/^http/, 'ws')}/socket.io/  (websocket; ${c.contributorTokens.length ? 'token required' : 'open'})`);
+  out(`  status      ${server.url}/api/status`);
+  out(`  encoder     ${server.url}/api/encoder/latest/model.json`);
+  out(`  data dir    ${c.dataDir}`);
+  if (server.adminTokenGenerated) out(`  admin token ${server.adminToken}  (generated, stored in ${c.dataDir}/admin-token; shown once)`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      console.error(`glimpse-server: ${signal} again, exiting without a final checkpoint`);
+      process.exit(130);
+    }
+    stopping = true;
+    out(`glimpse-server: ${signal}, writing a final checkpoint…`);
+    server.close().then(
+      () => {
+        out(`glimpse-server: stopped at version ${server.coordinator.version}`);
+        process.exit(0);
+      },
+      (e) => {
+        console.error(`glimpse-server: shutdown failed: ${(e as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+const isMain = process.argv[1] && /(?:^|[\\/])cli\.(?:ts|js|mjs)$/.test(process.argv[1]);
+if (isMain || process.env.GLIMPSE_SERVER_BIN === '1') void main();

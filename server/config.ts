@@ -1,0 +1,154 @@
+/**
+ * Server configuration: every knob with its default, and validation that turns bad values into
+ * one-line errors (the CLI prints them as they are).
+ */
+import { DEFAULT_EMA, type EmaSchedule } from '../shared/federation/ema';
+import type { OptimizerConfig } from '../shared/train/local-round';
+import { DEFAULT_SERVER_OPTIMIZER, validateServerOptimizer, type ServerOptimizerConfig } from './aggregation/server-optimizer';
+import { DEFAULT_NORM_GUARD, type NormGuardConfig } from './aggregation/validate';
+import type { Evaluator } from './core/evaluator';
+import type { ServerPlugin } from './plugins';
+
+export interface AggregationConfig {
+  /** FedBuff's K: accepted deltas per server step. */
+  bufferSize: number;
+  /** a in the staleness weight s(τ) = (1+τ)^(−a). */
+  stalenessExponent: number;
+  /** Deltas whose base is more than this many versions old are rejected. */
+  maxStaleness: number;
+  serverOptimizer: ServerOptimizerConfig;
+  /** EMA of the target network after each server step (methods with a target only). */
+  ema: EmaSchedule;
+  normGuard: NormGuardConfig;
+  /** Largest `examples` one update may claim; default 4 × localSteps × batchSize. */
+  maxExamples?: number;
+  /** Submissions are refused with 'busy' while this many accepted deltas wait (folding behind). */
+  maxBuffered?: number;
+  /** Fold a non-empty buffer that has not filled after this many ms (0 = never). */
+  flushAfterMs: number;
+}
+
+export interface ServerConfig {
+  /** TCP port; 0 picks a free one. Default 8787. */
+  port?: number;
+  /** Default 127.0.0.1; use 0.0.0.0 to accept volunteers from other machines. */
+  host?: string;
+  /** Checkpoints, SQLite history and the admin token live here. Default ./.glimpse */
+  dataDir?: string;
+  /** SSL method for a new run (shared/ssl/registry.ts). A restarted run keeps its own; a mismatch is an error. */
+  method?: string;
+  /** createMethod overrides (encoder widths, projector dims, temperature, …). */
+  methodConfig?: Record<string, unknown>;
+  /** The contributors' local optimizer. */
+  clientOptimizer?: OptimizerConfig;
+  localSteps?: number;
+  batchSize?: number;
+  aggregation?: Partial<AggregationConfig>;
+  /** Checkpoints kept on disk. Default 5. */
+  keepCheckpoints?: number;
+  /** Contributor tokens; empty or absent = open server (anyone may contribute). */
+  contributorTokens?: string[];
+  /** Bearer token of the admin routes; default: GLIMPSE_ADMIN_TOKEN, else <dataDir>/admin-token, else generated. */
+  adminToken?: string;
+  /** Allowed `Origin`s of Socket.IO connections (exact match); absent = any origin. */
+  allowedOrigins?: string[];
+  /** Socket.IO maxHttpBufferSize; default derived from the model's delta size. */
+  maxMessageBytes?: number;
+  /** Called after new versions to record e.g. kNN accuracy (see core/evaluator.ts). */
+  evaluator?: Evaluator;
+  /** Extensions (dashboard, /metrics, …) that add routes and listen to events. */
+  plugins?: ServerPlugin[];
+  /** Log sink; default console.log with a timestamp. `false` silences the server. */
+  log?: ((line: string) => void) | false;
+}
+
+export interface ResolvedConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  method: string | undefined;
+  methodConfig: Record<string, unknown> | undefined;
+  clientOptimizer: OptimizerConfig;
+  localSteps: number;
+  batchSize: number;
+  aggregation: AggregationConfig & { maxExamples: number; maxBuffered: number };
+  keepCheckpoints: number;
+  contributorTokens: string[];
+  adminToken: string | undefined;
+  allowedOrigins: string[] | undefined;
+  maxMessageBytes: number | undefined;
+  evaluator: Evaluator | undefined;
+  plugins: ServerPlugin[];
+  log: (line: string) => void;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export const DEFAULT_AGGREGATION: AggregationConfig = {
+  bufferSize: 10,
+  stalenessExponent: 0.5,
+  maxStaleness: 20,
+  serverOptimizer: DEFAULT_SERVER_OPTIMIZER,
+  ema: DEFAULT_EMA,
+  normGuard: DEFAULT_NORM_GUARD,
+  flushAfterMs: 0,
+};
+
+export function resolveConfig(c: ServerConfig): ResolvedConfig {
+  const localSteps = c.localSteps ?? 20;
+  const batchSize = c.batchSize ?? 32;
+  const a = { ...DEFAULT_AGGREGATION, ...(c.aggregation ?? {}) };
+  a.normGuard = { ...DEFAULT_NORM_GUARD, ...(c.aggregation?.normGuard ?? {}) };
+  a.ema = { ...DEFAULT_EMA, ...(c.aggregation?.ema ?? {}) };
+  const r: ResolvedConfig = {
+    port: c.port ?? 8787,
+    host: c.host ?? '127.0.0.1',
+    dataDir: c.dataDir ?? './.glimpse',
+    method: c.method,
+    methodConfig: c.methodConfig,
+    clientOptimizer: c.clientOptimizer ?? { kind: 'adam', learningRate: 1e-3 },
+    localSteps,
+    batchSize,
+    aggregation: { ...a, maxExamples: a.maxExamples ?? 4 * localSteps * batchSize, maxBuffered: a.maxBuffered ?? Math.max(4 * a.bufferSize, 64) },
+    keepCheckpoints: c.keepCheckpoints ?? 5,
+    contributorTokens: c.contributorTokens ?? [],
+    adminToken: c.adminToken,
+    allowedOrigins: c.allowedOrigins,
+    maxMessageBytes: c.maxMessageBytes,
+    evaluator: c.evaluator,
+    plugins: c.plugins ?? [],
+    log: c.log === false ? () => {} : (c.log ?? ((line) => console.log(`${new Date().toISOString()} ${line}`))),
+  };
+  validate(r);
+  return r;
+}
+
+function validate(r: ResolvedConfig): void {
+  const check = (ok: boolean, msg: string) => {
+    if (!ok) throw new ConfigError(msg);
+  };
+  const a = r.aggregation;
+  check(Number.isInteger(r.port) && r.port >= 0 && r.port < 65536, `port must be an integer in 0..65535, got ${r.port}`);
+  check(Number.isInteger(r.localSteps) && r.localSteps >= 1, `local steps must be a positive integer, got ${r.localSteps}`);
+  check(Number.isInteger(r.batchSize) && r.batchSize >= 1, `batch size must be a positive integer, got ${r.batchSize}`);
+  check(Number.isInteger(a.bufferSize) && a.bufferSize >= 1, `buffer size (K) must be a positive integer, got ${a.bufferSize}`);
+  check(a.stalenessExponent >= 0 && Number.isFinite(a.stalenessExponent), `staleness exponent must be ≥ 0, got ${a.stalenessExponent}`);
+  check(Number.isInteger(a.maxStaleness) && a.maxStaleness >= 0, `max staleness must be an integer ≥ 0, got ${a.maxStaleness}`);
+  check(a.ema.base >= 0 && a.ema.base <= 1, `EMA momentum must be in [0, 1], got ${a.ema.base}`);
+  check(a.ema.kind !== 'cosine' || (a.ema.rampSteps ?? 0) > 0, 'a cosine EMA schedule needs rampSteps > 0');
+  check(a.normGuard.maxNorm > 0 && a.normGuard.medianMultiple > 1 && a.normGuard.window >= 1, 'norm guard: maxNorm > 0, medianMultiple > 1, window ≥ 1');
+  check(['clip', 'reject'].includes(a.normGuard.mode), `norm guard mode must be clip or reject, got ${a.normGuard.mode}`);
+  check(Number.isInteger(r.keepCheckpoints) && r.keepCheckpoints >= 1, `keep checkpoints must be ≥ 1, got ${r.keepCheckpoints}`);
+  check(a.maxBuffered >= a.bufferSize, 'maxBuffered must be ≥ bufferSize');
+  check(a.flushAfterMs >= 0, 'flushAfterMs must be ≥ 0');
+  check(r.maxMessageBytes === undefined || r.maxMessageBytes >= 1024, 'maxMessageBytes must be ≥ 1024');
+  check(r.contributorTokens.every((t) => t.length >= 8), 'contributor tokens must be at least 8 characters');
+  check(r.adminToken === undefined || r.adminToken.length >= 16, 'the admin token must be at least 16 characters');
+  try {
+    validateServerOptimizer(a.serverOptimizer);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+}

@@ -1,0 +1,478 @@
+/**
+ * The coordinator owns the global state of a run: validates and durably accepts deltas, folds the
+ * buffer into server steps (aggregation/fedbuff.ts), writes checkpoints, and recovers after a
+ * crash. It knows nothing about sockets or HTTP (those live in server/socket and server/http).
+ *
+ * Durability protocol (why an acknowledged update is never lost nor applied twice):
+ *  1. accept: the validated delta is inserted into SQLite (`updates`, status 'pending', blob) and
+ *     committed (WAL, synchronous=FULL) *before* the ack is sent. `update_id` is the primary key,
+ *     so a resubmission is recognised as a duplicate from then on.
+ *  2. fold: the new state is computed in fresh arrays; the checkpoint of version v+1 — recording
+ *     the folded update ids — is written atomically; only then are the rows marked 'applied' and
+ *     the state swapped in and announced. A crash before the checkpoint leaves the rows pending
+ *     (they are folded again later, once); a crash after it but before the SQLite commit is
+ *     finished at recovery from the ids in the checkpoint.
+ *  3. recovery: newest valid checkpoint → rows folded according to it are marked applied → every
+ *     other pending row (plus the checkpoint's own buffer) becomes the buffer again.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Plan, RejectCode, SubmitAck } from '../../shared/protocol/messages';
+import { PROTOCOL_VERSION } from '../../shared/protocol/messages';
+import type { MomentumPair } from '../../shared/ssl/method';
+import { encodeWeights } from '../../shared/weights/codec';
+import { specsOf, type WeightMap, type WeightSpec } from '../../shared/weights/weight-map';
+import { fedbuffStep, type BufferedUpdate, type GlobalState, type StepSummary } from '../aggregation/fedbuff';
+import { initServerOptimizer, slotNames } from '../aggregation/server-optimizer';
+import { applyNormDecision, decideNorm, decodeDelta, l2NormOf } from '../aggregation/validate';
+import type { ResolvedConfig } from '../config';
+import { ConfigError } from '../config';
+import { productEncoderWeights, type EncoderSource } from '../model/encoder-export';
+import { describeMethod } from '../model/method-info';
+import { CheckpointStore, type Checkpoint, type CheckpointMeta } from '../store/checkpoint';
+import { openDatabase, type Db } from '../store/db';
+import { failpoint } from '../store/failpoints';
+import { recordRejection, recordStep } from '../store/history';
+import type { ServerEvents } from './events';
+
+export interface SubmitInput {
+  updateId: string;
+  baseVersion: number;
+  examples: number;
+  loss: number | null;
+  bytes: Uint8Array;
+}
+
+interface RunInfo {
+  runId: string;
+  method: string;
+  methodConfig: Record<string, unknown>;
+  momentumPairs: MomentumPair[];
+  encoderNames: string[];
+  onlineSpecs: WeightSpec[];
+}
+
+/** Versions of the global payload kept encoded in memory for pulls. */
+const PULL_CACHE = 3;
+/** Update ids per version remembered in checkpoints for finishing interrupted commits. */
+const FOLDED_MEMORY = 16;
+
+export class Coordinator {
+  private state: GlobalState;
+  private buffer: BufferedUpdate[] = [];
+  private recentNorms: number[];
+  private folded: Array<{ version: number; ids: string[] }>;
+  private lastStep: StepSummary | null;
+  private folding: Promise<void> | null = null;
+  private ioChain: Promise<unknown> = Promise.resolve();
+  private pullCache = new Map<number, Uint8Array>();
+  private flushTimer: NodeJS.Timeout | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private closing = false;
+  private readonly insertUpdate;
+  private readonly hasUpdate;
+
+  private constructor(
+    readonly config: ResolvedConfig,
+    readonly db: Db,
+    private readonly store: CheckpointStore,
+    readonly run: RunInfo,
+    private readonly events: ServerEvents,
+    restored: { state: GlobalState; recentNorms: number[]; folded: Array<{ version: number; ids: string[] }>; lastStep: StepSummary | null },
+  ) {
+    this.state = restored.state;
+    this.recentNorms = restored.recentNorms;
+    this.folded = restored.folded;
+    this.lastStep = restored.lastStep;
+    this.insertUpdate = db.prepare(`INSERT INTO updates (update_id, contributor_id, base_version, examples, loss, norm, clipped, received_at, status, delta)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`);
+    this.hasUpdate = db.prepare('SELECT 1 FROM updates WHERE update_id = ?').pluck();
+  }
+
+  /** Opens (or creates) the run in `config.dataDir`, recovering from the newest valid checkpoint. */
+  static async open(config: ResolvedConfig, events: ServerEvents): Promise<Coordinator> {
+    const log = config.log;
+    await mkdir(config.dataDir, { recursive: true });
+    const db = openDatabase(join(config.dataDir, 'glimpse.db'));
+    try {
+      const store = new CheckpointStore(join(config.dataDir, 'checkpoints'), config.keepCheckpoints);
+      const { checkpoint, skipped } = await store.loadLatest();
+      for (const s of skipped) log(`skipped unreadable checkpoint ${s}`);
+      let coord: Coordinator;
+      if (checkpoint) {
+        coord = Coordinator.fromCheckpoint(config, db, store, events, checkpoint);
+        coord.recover(checkpoint);
+        log(`resumed run ${coord.run.runId} (${coord.run.method}) at version ${coord.state.version}, ${coord.buffer.length} buffered update(s)`);
+      } else {
+        coord = await Coordinator.fresh(config, db, store, events);
+        await coord.writeCheckpoint(coord.state, []);
+        log(`started run ${coord.run.runId} (${coord.run.method}) at version 0`);
+      }
+      coord.scheduleFold();
+      return coord;
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+  }
+
+  private static async fresh(config: ResolvedConfig, db: Db, store: CheckpointStore, events: ServerEvents): Promise<Coordinator> {
+    const method = config.method ?? 'byol';
+    const methodConfig = config.methodConfig ?? {};
+    let info;
+    try {
+      info = await describeMethod(method, methodConfig);
+    } catch (e) {
+      throw new ConfigError(`cannot build method '${method}': ${(e as Error).message}`);
+    }
+    const pick = (specs: WeightSpec[]): WeightMap => new Map(specs.map((s) => [s.name, info.initial.get(s.name)!]));
+    const state: GlobalState = {
+      version: 0,
+      online: pick(info.onlineSpecs),
+      target: pick(info.targetSpecs),
+      optimizer: initServerOptimizer(config.aggregation.serverOptimizer, info.onlineSpecs),
+    };
+    const run: RunInfo = { runId: randomUUID(), method, methodConfig, momentumPairs: info.momentumPairs, encoderNames: info.encoderNames, onlineSpecs: info.onlineSpecs };
+    return new Coordinator(config, db, store, run, events, { state, recentNorms: [], folded: [], lastStep: null });
+  }
+
+  private static fromCheckpoint(config: ResolvedConfig, db: Db, store: CheckpointStore, events: ServerEvents, c: Checkpoint): Coordinator {
+    const m = c.meta;
+    if (config.method && config.method !== m.method) {
+      throw new ConfigError(`the data dir ${config.dataDir} holds a '${m.method}' run; start with --method ${m.method} or use another --data-dir`);
+    }
+    if (config.methodConfig && JSON.stringify(config.methodConfig) !== JSON.stringify(m.methodConfig)) {
+      throw new ConfigError(`the data dir ${config.dataDir} holds a run with method config ${JSON.stringify(m.methodConfig)}; it cannot change mid-run`);
+    }
+    let state = c.state;
+    const want = config.aggregation.serverOptimizer;
+    const slotsMatch = JSON.stringify(slotNames(want)) === JSON.stringify(Object.keys(state.optimizer.slots).sort()) && m.serverOptimizer.kind === want.kind;
+    if (!slotsMatch) {
+      config.log(`server optimizer changed from ${m.serverOptimizer.kind} to ${want.kind}: its state starts fresh`);
+      state = { ...state, optimizer: initServerOptimizer(want, specsOf(state.online)) };
+    }
+    const run: RunInfo = {
+      runId: m.runId, method: m.method, methodConfig: m.methodConfig, momentumPairs: m.momentumPairs,
+      encoderNames: (m.extra.encoderNames as string[]) ?? [], onlineSpecs: specsOf(state.online),
+    };
+    return new Coordinator(config, db, store, run, events, { state, recentNorms: m.recentNorms, folded: m.folded, lastStep: m.lastStep });
+  }
+
+  /** Finishes an interrupted commit and rebuilds the buffer (see the header comment). */
+  private recover(c: Checkpoint): void {
+    const v = c.meta.version;
+    const foldedIds = new Map<string, number>();
+    for (const f of c.meta.folded) for (const id of f.ids) foldedIds.set(id, f.version);
+    this.db.transaction(() => {
+      // Rows the checkpoint says were folded but SQLite still calls pending: the commit after the
+      // checkpoint write was interrupted.
+      const mark = this.db.prepare(`UPDATE updates SET status = 'applied', applied_version = ? WHERE update_id = ? AND status = 'pending'`);
+      for (const [id, ver] of foldedIds) mark.run(ver, id);
+      if (c.meta.lastStep && c.meta.lastStep.version === v) recordStep(this.db, c.meta.lastStep, v - this.config.keepCheckpoints);
+      // Rows applied after this checkpoint (a newer one was unreadable): fold them again if we still have them.
+      const later = this.db.prepare(`UPDATE updates SET status = 'pending', applied_version = NULL WHERE status = 'applied' AND applied_version > ? AND delta IS NOT NULL`).run(v);
+      if (later.changes) this.config.log(`re-buffering ${later.changes} update(s) folded after checkpoint ${v}`);
+      // Updates buffered in the checkpoint but missing in SQLite (a copied checkpoint): adopt them.
+      for (const u of c.buffer) {
+        if (!this.hasUpdate.get(u.updateId)) {
+          this.insertUpdate.run(u.updateId, u.contributorId, u.baseVersion, u.examples, u.loss, u.norm, u.clipped ? 1 : 0, u.receivedAt, toBuffer(encodeWeights(u.delta)));
+        }
+      }
+    })();
+    const rows = this.db.prepare(`SELECT update_id, contributor_id, base_version, examples, loss, norm, clipped, received_at, delta
+      FROM updates WHERE status = 'pending' ORDER BY received_at, rowid`).all() as Array<{
+      update_id: string; contributor_id: string; base_version: number; examples: number; loss: number | null;
+      norm: number; clipped: number; received_at: number; delta: Buffer | null;
+    }>;
+    for (const r of rows) {
+      const decoded = r.delta ? decodeDelta(r.delta, this.run.onlineSpecs) : null;
+      if (!decoded || !decoded.ok) {
+        this.config.log(`pending update ${r.update_id} has no readable delta; dropping it`);
+        this.db.prepare(`DELETE FROM updates WHERE update_id = ?`).run(r.update_id);
+        continue;
+      }
+      this.buffer.push({
+        updateId: r.update_id, contributorId: r.contributor_id, baseVersion: r.base_version, examples: r.examples, loss: r.loss,
+        norm: r.norm, clipped: !!r.clipped, receivedAt: r.received_at, delta: decoded.value,
+      });
+    }
+  }
+
+  get version(): number {
+    return this.state.version;
+  }
+
+  get bufferFill(): number {
+    return this.buffer.length;
+  }
+
+  get lastAggregation(): StepSummary | null {
+    return this.lastStep;
+  }
+
+  get hasTarget(): boolean {
+    return this.run.momentumPairs.length > 0;
+  }
+
+  /** Pending update ids in buffer order (admin/debugging). */
+  bufferedIds(): string[] {
+    return this.buffer.map((u) => u.updateId);
+  }
+
+  plan(): Plan {
+    const c = this.config;
+    return {
+      protocol: PROTOCOL_VERSION,
+      runId: this.run.runId,
+      method: this.run.method,
+      methodConfig: this.run.methodConfig,
+      optimizer: c.clientOptimizer,
+      localSteps: c.localSteps,
+      batchSize: c.batchSize,
+      version: this.state.version,
+      maxStaleness: c.aggregation.maxStaleness,
+      maxExamples: c.aggregation.maxExamples,
+      maxMessageBytes: this.maxMessageBytes(),
+      bufferSize: c.aggregation.bufferSize,
+      hasTarget: this.hasTarget,
+    };
+  }
+
+  /** Socket.IO's maxHttpBufferSize: the encoded delta of this model plus headroom, unless configured. */
+  maxMessageBytes(): number {
+    if (this.config.maxMessageBytes) return this.config.maxMessageBytes;
+    let floats = 0;
+    let header = 64;
+    for (const s of this.run.onlineSpecs) {
+      floats += s.shape.reduce((a, b) => a * b, 1);
+      header += s.name.length + 96;
+    }
+    return Math.ceil((floats * 4 + header) * 1.25) + 64 * 1024;
+  }
+
+  /** The global weights (online + target) of a version as GLWT bytes, cached per version. */
+  async pull(version: number | 'latest'): Promise<{ version: number; bytes: Uint8Array } | { code: RejectCode; reason: string }> {
+    const v = version === 'latest' ? this.state.version : version;
+    const cached = this.pullCache.get(v);
+    if (cached) return { version: v, bytes: cached };
+    let online: WeightMap, target: WeightMap;
+    if (v === this.state.version) {
+      ({ online, target } = this.state);
+    } else if (v > this.state.version) {
+      return { code: 'unknown_version', reason: `version ${v} does not exist yet (current ${this.state.version})` };
+    } else {
+      try {
+        ({ online, target } = (await this.store.read(v)).state);
+      } catch {
+        return { code: 'version_unavailable', reason: `version ${v} is no longer kept (current ${this.state.version}); pull 'latest'` };
+      }
+    }
+    const map: WeightMap = new Map([...online, ...target]);
+    const bytes = encodeWeights(map, { meta: { version: v, runId: this.run.runId, method: this.run.method } });
+    this.pullCache.set(v, bytes);
+    while (this.pullCache.size > PULL_CACHE) this.pullCache.delete(Math.min(...this.pullCache.keys()));
+    return { version: v, bytes };
+  }
+
+  /** The product encoder of a version (see model/encoder-export.ts), or null if not kept. */
+  async encoderWeights(version: number | 'latest'): Promise<{ version: number; source: EncoderSource; weights: WeightMap } | null> {
+    const v = version === 'latest' ? this.state.version : version;
+    let s: GlobalState;
+    if (v === this.state.version) s = this.state;
+    else {
+      try {
+        s = (await this.store.read(v)).state;
+      } catch {
+        return null;
+      }
+    }
+    return { version: v, ...productEncoderWeights(s.online, s.target, this.run.encoderNames) };
+  }
+
+  /**
+   * Validates and durably accepts one delta. Synchronous from the duplicate check to the SQLite
+   * commit, so two submissions of the same id can never both be accepted.
+   */
+  submit(input: SubmitInput, contributorId: string): SubmitAck {
+    const a = this.config.aggregation;
+    const version = this.state.version;
+    const reject = (code: RejectCode, reason: string): SubmitAck => {
+      try {
+        recordRejection(this.db, { at: Date.now(), contributorId, updateId: input.updateId, baseVersion: input.baseVersion, serverVersion: version, code, reason });
+      } catch (e) {
+        this.config.log(`could not record a rejection: ${(e as Error).message}`);
+      }
+      this.events.emit('update:rejected', { updateId: input.updateId, contributorId, code, reason });
+      return { ok: false, code, reason, version };
+    };
+    if (this.hasUpdate.get(input.updateId)) {
+      return { ok: true, status: 'duplicate', updateId: input.updateId, version, bufferFill: this.buffer.length, bufferSize: a.bufferSize, clipped: false };
+    }
+    if (this.closing) return reject('busy', 'the server is shutting down; retry later');
+    if (input.baseVersion > version) return reject('unknown_version', `base version ${input.baseVersion} is newer than the server's ${version}`);
+    const tau = version - input.baseVersion;
+    if (tau > a.maxStaleness) return reject('too_stale', `base version ${input.baseVersion} is ${tau} versions old (max ${a.maxStaleness}); pull the latest weights`);
+    if (!(Number.isInteger(input.examples) && input.examples >= 1 && input.examples <= a.maxExamples)) {
+      return reject('bad_examples', `examples must be an integer in 1..${a.maxExamples}, got ${input.examples}`);
+    }
+    if (this.buffer.length >= a.maxBuffered) return reject('busy', `${this.buffer.length} updates are waiting to be folded; retry later`);
+    const decoded = decodeDelta(input.bytes, this.run.onlineSpecs);
+    if (!decoded.ok) return reject(decoded.code, decoded.reason);
+    const norm = l2NormOf(decoded.value);
+    const decision = decideNorm(norm, this.recentNorms, a.normGuard);
+    if (decision.action === 'reject') return reject('norm_too_large', decision.reason);
+    const clipped = decision.action === 'clip';
+    const delta = applyNormDecision(decoded.value, decision);
+    const update: BufferedUpdate = {
+      updateId: input.updateId, contributorId, baseVersion: input.baseVersion, examples: input.examples,
+      loss: input.loss, norm, clipped, receivedAt: Date.now(), delta,
+    };
+    try {
+      const blob = clipped ? encodeWeights(delta) : input.bytes;
+      this.insertUpdate.run(update.updateId, contributorId, update.baseVersion, update.examples, update.loss, norm, clipped ? 1 : 0, update.receivedAt, toBuffer(blob));
+    } catch (e) {
+      this.config.log(`could not persist update ${input.updateId}: ${(e as Error).message}`);
+      return { ok: false, code: 'internal', reason: 'the server could not store the update; retry later', version };
+    }
+    failpoint('submit:after-persist');
+    this.buffer.push(update);
+    this.recentNorms.push(clipped ? decision.bound : norm);
+    if (this.recentNorms.length > a.normGuard.window) this.recentNorms.splice(0, this.recentNorms.length - a.normGuard.window);
+    this.events.emit('update:accepted', {
+      updateId: update.updateId, contributorId, baseVersion: update.baseVersion, examples: update.examples, norm, clipped, bufferFill: this.buffer.length,
+    });
+    this.scheduleFold();
+    return { ok: true, status: 'accepted', updateId: update.updateId, version, bufferFill: this.buffer.length, bufferSize: a.bufferSize, clipped };
+  }
+
+  private scheduleFold(): void {
+    if (this.closing) return;
+    const a = this.config.aggregation;
+    if (this.buffer.length >= a.bufferSize) {
+      if (!this.folding) this.folding = this.foldWhileFull().finally(() => (this.folding = null));
+    } else if (a.flushAfterMs > 0 && this.buffer.length > 0 && !this.flushTimer) {
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = null;
+        void this.flush();
+      }, a.flushAfterMs);
+      this.flushTimer.unref();
+    }
+  }
+
+  private async foldWhileFull(): Promise<void> {
+    while (!this.closing && this.buffer.length >= this.config.aggregation.bufferSize) {
+      if (!(await this.foldOnce())) return;
+    }
+  }
+
+  /** Folds whatever is buffered now (admin "flush", flushAfterMs). Resolves with the new version. */
+  async flush(): Promise<number> {
+    if (this.folding) await this.folding;
+    if (this.buffer.length > 0 && !this.closing) {
+      this.folding = this.foldOnce().then(() => {}).finally(() => (this.folding = null));
+      await this.folding;
+    }
+    return this.state.version;
+  }
+
+  /** One server step over the whole buffer. Returns false if it failed (the buffer is kept). */
+  private async foldOnce(): Promise<boolean> {
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    }
+    const taken = this.buffer.splice(0, this.buffer.length);
+    if (taken.length === 0) return true;
+    const a = this.config.aggregation;
+    try {
+      const { state, summary } = fedbuffStep(this.state, taken, this.run.onlineSpecs, this.run.momentumPairs, {
+        stalenessExponent: a.stalenessExponent, serverOptimizer: a.serverOptimizer, ema: a.ema,
+      });
+      const folded = [...this.folded, { version: state.version, ids: taken.map((u) => u.updateId) }].slice(-FOLDED_MEMORY);
+      await this.writeCheckpoint(state, this.buffer, { folded, lastStep: summary });
+      failpoint('fold:after-checkpoint');
+      recordStep(this.db, summary, state.version - this.config.keepCheckpoints);
+      this.state = state;
+      this.folded = folded;
+      this.lastStep = summary;
+      this.events.emit('version:created', summary);
+      this.config.log(
+        `version ${state.version}: ${summary.updates.length} update(s) from ${summary.contributors} contributor(s), ` +
+          `mean loss ${summary.meanLoss?.toFixed(4) ?? '–'}, |Δ̄| ${summary.aggregateNorm.toExponential(2)}`,
+      );
+      void this.store.prune().catch((e) => this.config.log(`checkpoint prune failed: ${(e as Error).message}`));
+      return true;
+    } catch (e) {
+      this.buffer.unshift(...taken);
+      this.events.emit('server:error', { where: 'fold', error: e as Error });
+      this.config.log(`server step failed, ${taken.length} update(s) stay buffered: ${(e as Error).message}`);
+      if (!this.retryTimer && !this.closing) {
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = null;
+          this.scheduleFold();
+        }, 2000);
+        this.retryTimer.unref();
+      }
+      return false;
+    }
+  }
+
+  private writeCheckpoint(
+    state: GlobalState,
+    buffer: readonly BufferedUpdate[],
+    o: { folded?: CheckpointMeta['folded']; lastStep?: StepSummary | null } = {},
+  ): Promise<void> {
+    const meta: CheckpointMeta = {
+      format: 1,
+      runId: this.run.runId,
+      version: state.version,
+      method: this.run.method,
+      methodConfig: this.run.methodConfig,
+      momentumPairs: this.run.momentumPairs,
+      serverOptimizer: this.config.aggregation.serverOptimizer,
+      optimizerStep: state.optimizer.step,
+      onlineNames: [...state.online.keys()],
+      targetNames: [...state.target.keys()],
+      recentNorms: [...this.recentNorms],
+      folded: o.folded ?? this.folded,
+      lastStep: o.lastStep === undefined ? this.lastStep : o.lastStep,
+      buffer: [],
+      createdAt: Date.now(),
+      extra: { encoderNames: this.run.encoderNames, config: { aggregation: this.config.aggregation, localSteps: this.config.localSteps, batchSize: this.config.batchSize } },
+    };
+    const snapshot = [...buffer];
+    const run = async () => {
+      const t0 = performance.now();
+      const bytes = await this.store.write({ meta, state, buffer: snapshot });
+      this.events.emit('checkpoint:written', { version: state.version, bytes, ms: performance.now() - t0, buffered: snapshot.length });
+    };
+    const p = this.ioChain.then(run, run);
+    this.ioChain = p.catch(() => {});
+    return p;
+  }
+
+  /** Writes a checkpoint of the current state and buffer now (admin route, shutdown). */
+  async checkpoint(): Promise<number> {
+    if (this.folding) await this.folding;
+    await this.writeCheckpoint(this.state, this.buffer);
+    return this.state.version;
+  }
+
+  /** Stops accepting, waits for a running server step, writes a final checkpoint, closes SQLite. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    for (const t of [this.flushTimer, this.retryTimer]) if (t) clearTimeout(t);
+    if (this.folding) await this.folding;
+    try {
+      await this.writeCheckpoint(this.state, this.buffer);
+    } finally {
+      this.db.close();
+    }
+  }
+}
+
+function toBuffer(u: Uint8Array): Buffer {
+  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}

@@ -1,0 +1,159 @@
+/**
+ * The server's own HTTP routes:
+ *   GET  /healthz                                   liveness
+ *   GET  /api/status                                version, method, contributors, buffer, last aggregation, eval
+ *   GET  /api/encoder/{version|latest}/model.json   TensorFlow.js LayersModel of the product encoder
+ *   GET  /api/encoder/{any}/weights.v{N}.bin        its weights (versioned name: a cached model.json never mixes versions)
+ *   GET  /api/encoder/{version|latest}/encoder.safetensors
+ *   GET  /api/admin/history | /api/admin/rejections | /api/admin/buffer | /api/admin/contributors   (admin)
+ *   POST /api/admin/checkpoint | /api/admin/flush                                                    (admin)
+ */
+import type { Coordinator } from '../core/coordinator';
+import { exportLayersModel, type LayersArtifacts } from '../model/encoder-export';
+import { encodeSafetensors } from '../model/safetensors';
+import type { Db } from '../store/db';
+import { contributorStats, evalHistory, latestEval, recentRejections, rejectionCounts, totals, versionHistory } from '../store/history';
+import { sendCached, sendJson, type Router } from './router';
+
+export interface RouteDeps {
+  router: Router;
+  coordinator: Coordinator;
+  db: Db;
+  connectedContributors: () => number;
+  statusFields: Map<string, () => unknown>;
+  startedAt: number;
+}
+
+interface EncoderExport {
+  version: number;
+  source: string;
+  artifacts: LayersArtifacts;
+}
+
+const EXPORT_CACHE = 4;
+
+export function registerRoutes(d: RouteDeps): void {
+  const { router, coordinator: coord, db } = d;
+  const exports = new Map<number, Promise<EncoderExport | null>>();
+
+  const exportOf = (version: number): Promise<EncoderExport | null> => {
+    let p = exports.get(version);
+    if (!p) {
+      p = (async () => {
+        const enc = await coord.encoderWeights(version);
+        if (!enc) return null;
+        const artifacts = await exportLayersModel(coord.run.method, coord.run.methodConfig, enc.weights);
+        return { version: enc.version, source: enc.source, artifacts };
+      })();
+      p.catch(() => exports.delete(version));
+      exports.set(version, p);
+      while (exports.size > EXPORT_CACHE) exports.delete(Math.min(...exports.keys()));
+    }
+    return p;
+  };
+
+  /** 'latest' or a non-negative integer; null when the segment is neither or the version is not kept. */
+  const resolveVersion = (s: string): number | null => {
+    if (s === 'latest') return coord.version;
+    if (!/^\d{1,10}$/.test(s)) return null;
+    const v = Number(s);
+    return v <= coord.version ? v : null;
+  };
+
+  router.get('/healthz', (_req, res) => sendJson(res, 200, { ok: true }), { cors: true });
+
+  router.get('/api/status', (_req, res) => {
+    const last = coord.lastAggregation;
+    const body: Record<string, unknown> = {
+      runId: coord.run.runId,
+      version: coord.version,
+      method: coord.run.method,
+      methodConfig: coord.run.methodConfig,
+      contributorsConnected: d.connectedContributors(),
+      buffer: { fill: coord.bufferFill, size: coord.config.aggregation.bufferSize },
+      lastAggregation: last && {
+        version: last.version, at: last.at, updates: last.updates.length, contributors: last.contributors,
+        meanLoss: last.meanLoss, meanStaleness: last.meanStaleness, aggregateNorm: last.aggregateNorm,
+      },
+      totals: totals(db),
+      encoder: { source: coord.hasTarget ? 'target' : 'online', latest: '/api/encoder/latest/model.json' },
+      eval: latestEval(db),
+      uptimeMs: Date.now() - d.startedAt,
+    };
+    for (const [k, f] of d.statusFields) {
+      try {
+        body[k] = f();
+      } catch (e) {
+        body[k] = { error: (e as Error).message };
+      }
+    }
+    sendJson(res, 200, body);
+  }, { cors: true });
+
+  router.get('/api/encoder/:version/model.json', async (req, res, p) => {
+    const v = resolveVersion(p.version);
+    const ex = v === null ? null : await exportOf(v);
+    if (!ex) return sendJson(res, 404, { error: `encoder version '${p.version}' is not available (current ${coord.version})` });
+    const modelJson = {
+      format: 'layers-model',
+      generatedBy: 'glimpse-server',
+      convertedBy: null,
+      modelTopology: ex.artifacts.modelTopology,
+      weightsManifest: [{ paths: [`weights.v${ex.version}.bin`], weights: ex.artifacts.weightSpecs }],
+      userDefinedMetadata: { glimpseVersion: ex.version, encoderSource: ex.source, runId: coord.run.runId, method: coord.run.method },
+    };
+    sendCached(req, res, {
+      etag: `"encoder-${coord.run.runId.slice(0, 8)}-v${ex.version}-json"`,
+      contentType: 'application/json; charset=utf-8',
+      body: JSON.stringify(modelJson),
+      // 'latest' must be revalidated; a numbered version never changes.
+      cacheControl: p.version === 'latest' ? 'no-cache' : 'public, max-age=31536000, immutable',
+      headers: { 'X-Glimpse-Version': String(ex.version), 'X-Glimpse-Encoder-Source': ex.source },
+    });
+  }, { cors: true });
+
+  router.get('/api/encoder/:version/encoder.safetensors', async (req, res, p) => {
+    const v = resolveVersion(p.version);
+    const enc = v === null ? null : await coord.encoderWeights(v);
+    if (!enc) return sendJson(res, 404, { error: `encoder version '${p.version}' is not available (current ${coord.version})` });
+    const body = encodeSafetensors(enc.weights, {
+      format: 'glimpse-encoder', version: String(enc.version), source: enc.source, method: coord.run.method,
+      runId: coord.run.runId, encoderConfig: JSON.stringify(coord.run.methodConfig.encoder ?? null),
+    });
+    sendCached(req, res, {
+      etag: `"encoder-${coord.run.runId.slice(0, 8)}-v${enc.version}-st"`,
+      contentType: 'application/octet-stream',
+      body,
+      cacheControl: p.version === 'latest' ? 'no-cache' : 'public, max-age=31536000, immutable',
+      headers: {
+        'X-Glimpse-Version': String(enc.version), 'X-Glimpse-Encoder-Source': enc.source,
+        'Content-Disposition': `attachment; filename="glimpse-encoder-v${enc.version}.safetensors"`,
+      },
+    });
+  }, { cors: true });
+
+  router.get('/api/encoder/:dir/:file', async (req, res, p) => {
+    const m = /^weights\.v(\d{1,10})\.bin$/.exec(p.file);
+    const v = m ? resolveVersion(m[1]) : null;
+    const ex = v === null ? null : await exportOf(v);
+    if (!ex) return sendJson(res, 404, { error: `no such encoder file '${p.file}'` });
+    sendCached(req, res, {
+      etag: `"encoder-${coord.run.runId.slice(0, 8)}-v${ex.version}-bin"`,
+      contentType: 'application/octet-stream',
+      body: ex.artifacts.weightData,
+      cacheControl: 'public, max-age=31536000, immutable',
+      headers: { 'X-Glimpse-Version': String(ex.version), 'X-Glimpse-Encoder-Source': ex.source },
+    });
+  }, { cors: true });
+
+  const num = (u: URL, k: string, dflt: number) => {
+    const v = Number(u.searchParams.get(k) ?? dflt);
+    return Number.isFinite(v) ? v : dflt;
+  };
+  router.get('/api/admin/history', (_q, res, _p, u) => sendJson(res, 200, { versions: versionHistory(db, { sinceVersion: num(u, 'since', -1), limit: num(u, 'limit', 1000) }), evals: evalHistory(db) }), { admin: true });
+  router.get('/api/admin/rejections', (_q, res, _p, u) => sendJson(res, 200, { counts: rejectionCounts(db), recent: recentRejections(db, num(u, 'limit', 100)) }), { admin: true });
+  router.get('/api/admin/buffer', (_q, res) => sendJson(res, 200, { version: coord.version, ids: coord.bufferedIds() }), { admin: true });
+  router.get('/api/admin/contributors', (_q, res) => sendJson(res, 200, { contributors: contributorStats(db) }), { admin: true });
+  router.post('/api/admin/checkpoint', async (_q, res) => sendJson(res, 200, { version: await coord.checkpoint() }), { admin: true });
+  router.post('/api/admin/flush', async (_q, res) => sendJson(res, 200, { version: await coord.flush() }), { admin: true });
+}

@@ -1,0 +1,51 @@
+/**
+ * What the server needs to know about the run's SSL method, obtained by building it once with
+ * tfjs: the online and target weight specs, the declared momentum pairs, fresh initial weights,
+ * and the names of the encoder's own weights. tfjs is imported lazily so that a server restarting
+ * from a checkpoint (which records all of this) starts without loading it.
+ */
+import type { MomentumPair } from '../../shared/ssl/method';
+import type { WeightMap, WeightSpec } from '../../shared/weights/weight-map';
+
+export interface MethodInfo {
+  onlineSpecs: WeightSpec[];
+  targetSpecs: WeightSpec[];
+  momentumPairs: MomentumPair[];
+  /** Names of the encoder's weights as online names (no prefix). */
+  encoderNames: string[];
+}
+
+let tfReady: Promise<void> | null = null;
+
+/** Loads tfjs with the cpu backend once per process (the server never trains; cpu is enough). */
+export async function loadTf(): Promise<void> {
+  tfReady ??= (async () => {
+    const tf = await import('@tensorflow/tfjs-core');
+    await import('@tensorflow/tfjs-backend-cpu');
+    await import('@tensorflow/tfjs-layers');
+    if (tf.getBackend() !== 'cpu') await tf.setBackend('cpu');
+    await tf.ready();
+  })();
+  return tfReady;
+}
+
+/** Builds the method, reads its specs and fresh initial weights (online + target), disposes it. */
+export async function describeMethod(name: string, overrides: Record<string, unknown>): Promise<MethodInfo & { initial: WeightMap }> {
+  await loadTf();
+  const { createMethod } = await import('../../shared/ssl/registry');
+  const { initialGlobalWeights } = await import('../../shared/train/local-round');
+  const { groupSpecs } = await import('../../shared/models/weights-io');
+  const method = createMethod(name, overrides);
+  try {
+    const initial = initialGlobalWeights(method);
+    return {
+      onlineSpecs: groupSpecs([method.online]),
+      targetSpecs: method.target.models.length ? groupSpecs([method.target]) : [],
+      momentumPairs: method.momentumPairs.map((p) => ({ ...p })),
+      encoderNames: method.encoder.weights.map((w) => w.originalName),
+      initial,
+    };
+  } finally {
+    method.dispose();
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * The Socket.IO side of the protocol (shared/protocol/messages.ts): handshake auth, hello, pulls
+ * and submissions. Every incoming payload is validated with zod; every handler survives any input
+ * (wrong types, missing ack callback, throwing code) without taking the server down.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { Server, Socket } from 'socket.io';
+import {
+  HandshakeAuth,
+  Hello,
+  PROTOCOL_VERSION,
+  PullRequest,
+  SubmitRequest,
+  describeZodError,
+  toBytes,
+  type ClientToServerEvents,
+  type Failure,
+  type ServerToClientEvents,
+  type SocketData,
+} from '../../shared/protocol/messages';
+import type { Coordinator } from '../core/coordinator';
+import type { ServerEvents } from '../core/events';
+import { closeSession, openSession } from '../store/history';
+
+export type FederationServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+type FederationSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+export interface FederationOptions {
+  contributorTokens: string[];
+  log: (line: string) => void;
+}
+
+export function tokenMatches(given: string | undefined, tokens: readonly string[]): boolean {
+  if (given === undefined) return false;
+  const g = Buffer.from(given);
+  let ok = false;
+  // Compare against every token (no early exit) so timing does not reveal which one matched.
+  for (const t of tokens) {
+    const b = Buffer.from(t);
+    if (b.length === g.length && timingSafeEqual(b, g)) ok = true;
+  }
+  return ok;
+}
+
+/** Wraps a handler: validates the ack callback exists, catches everything, answers 'internal'. */
+function guarded<A extends unknown[]>(
+  socket: FederationSocket,
+  name: string,
+  log: (line: string) => void,
+  fn: (ack: (a: unknown) => void, ...args: A) => void | Promise<void>,
+) {
+  return (...raw: unknown[]) => {
+    const ack = raw[raw.length - 1];
+    if (typeof ack !== 'function') {
+      // A request without an ack callback cannot be answered; the client is not following the protocol.
+      log(`${socket.id}: ${name} without acknowledgement callback; ignored`);
+      return;
+    }
+    let answered = false;
+    const once = (a: unknown) => {
+      if (answered) return;
+      answered = true;
+      try {
+        (ack as (a: unknown) => void)(a);
+      } catch (e) {
+        log(`${socket.id}: ack of ${name} failed: ${(e as Error).message}`);
+      }
+    };
+    const fail = (e: unknown) => {
+      log(`${socket.id}: ${name} failed: ${(e as Error)?.stack ?? e}`);
+      once({ ok: false, code: 'internal', reason: 'internal server error' } satisfies Failure);
+    };
+    try {
+      const r = fn(once, ...(raw.slice(0, -1) as A));
+      if (r instanceof Promise) r.catch(fail);
+    } catch (e) {
+      fail(e);
+    }
+  };
+}
+
+export function attachFederation(io: FederationServer, coord: Coordinator, events: ServerEvents, o: FederationOptions): void {
+  io.use((socket, next) => {
+    if (o.contributorTokens.length === 0) return next();
+    const auth = HandshakeAuth.safeParse(socket.handshake.auth ?? {});
+    if (auth.success && tokenMatches(auth.data.token, o.contributorTokens)) return next();
+    const err = new Error(auth.success && auth.data.token ? 'unauthorized: invalid contributor token' : 'unauthorized: a contributor token is required') as Error & { data?: unknown };
+    err.data = { code: 'unauthorized' };
+    next(err);
+  });
+
+  io.on('connection', (socket) => {
+    let sessionId: number | null = null;
+
+    socket.on('session:hello', guarded(socket, 'session:hello', o.log, (ack, raw: unknown) => {
+      const p = Hello.safeParse(raw);
+      if (!p.success) return ack({ ok: false, code: 'bad_request', reason: describeZodError(p.error) });
+      const h = p.data;
+      if (h.protocol !== PROTOCOL_VERSION) {
+        return ack({ ok: false, code: 'unsupported_protocol', reason: `server speaks protocol ${PROTOCOL_VERSION}, client sent ${h.protocol}` });
+      }
+      const first = socket.data.contributorId === undefined;
+      socket.data.contributorId = h.clientId ?? `anon:${socket.id}`;
+      socket.data.clientKind = h.clientKind;
+      socket.data.backend = h.backend;
+      socket.data.helloAt = Date.now();
+      if (first) {
+        try {
+          sessionId = openSession(coord.db, socket.data.contributorId, h.clientKind, h.backend);
+        } catch {
+          sessionId = null;
+        }
+        socket.join('contributors');
+        events.emit('client:connected', { socketId: socket.id, contributorId: socket.data.contributorId, clientKind: h.clientKind, backend: h.backend });
+      }
+      ack({ ok: true, plan: coord.plan(), serverTime: Date.now(), contributorId: socket.data.contributorId });
+    }));
+
+    socket.on('weights:pull', guarded(socket, 'weights:pull', o.log, async (ack, raw: unknown) => {
+      if (!socket.data.contributorId) return ack({ ok: false, code: 'no_hello', reason: 'send session:hello first' });
+      const p = PullRequest.safeParse(raw);
+      if (!p.success) return ack({ ok: false, code: 'bad_request', reason: describeZodError(p.error) });
+      const r = await coord.pull(p.data.version);
+      if ('code' in r) return ack({ ok: false, ...r });
+      ack({ ok: true, version: r.version, weights: r.bytes });
+    }));
+
+    socket.on('delta:submit', guarded(socket, 'delta:submit', o.log, (ack, raw: unknown) => {
+      const contributorId = socket.data.contributorId;
+      if (!contributorId) return ack({ ok: false, code: 'no_hello', reason: 'send session:hello first', version: coord.version });
+      const p = SubmitRequest.safeParse(raw);
+      if (!p.success) {
+        const reason = describeZodError(p.error);
+        events.emit('update:rejected', { updateId: null, contributorId, code: 'bad_request', reason });
+        return ack({ ok: false, code: 'bad_request', reason, version: coord.version });
+      }
+      const r = p.data;
+      ack(coord.submit({ updateId: r.updateId, baseVersion: r.baseVersion, examples: r.examples, loss: r.metrics.loss ?? null, bytes: toBytes(r.delta) }, contributorId));
+    }));
+
+    socket.on('disconnect', (reason) => {
+      if (sessionId !== null) {
+        try {
+          closeSession(coord.db, sessionId);
+        } catch {
+          /* the database may already be closed at shutdown */
+        }
+      }
+      if (socket.data.contributorId) events.emit('client:disconnected', { socketId: socket.id, contributorId: socket.data.contributorId, reason });
+    });
+  });
+
+  events.on('version:created', (s) => {
+    io.to('contributors').emit('model:version', { version: s.version, at: s.at, updates: s.updates.length });
+  });
+}

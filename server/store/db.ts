@@ -1,0 +1,97 @@
+/**
+ * The run's SQLite database (better-sqlite3) in the data directory: run history for the dashboard
+ * *and* the durable store of accepted-but-not-yet-folded deltas. An update is acknowledged as
+ * accepted only after its row (with the delta blob) is committed; WAL + synchronous=FULL makes the
+ * commit durable.
+ *
+ * Tables (all times are epoch milliseconds):
+ *   updates     one row per accepted update: who, base version, examples, loss, norm, staleness and
+ *               weight at fold, status 'pending' | 'applied', applied_version, delta blob (GLWT;
+ *               nulled some versions after it was folded)
+ *   versions    one row per server step: folded updates, contributors, examples, mean loss,
+ *               norms, staleness, EMA momentum, duration
+ *   rejections  one row per rejected submission with its code and reason
+ *   evals       evaluator results per version and metric (e.g. knn_top1)
+ *   sessions    connections: contributor, client kind, backend, connected/disconnected
+ */
+import Database from 'better-sqlite3';
+import type { Database as Db } from 'better-sqlite3';
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS updates (
+  update_id       TEXT PRIMARY KEY,
+  contributor_id  TEXT NOT NULL,
+  base_version    INTEGER NOT NULL,
+  examples        INTEGER NOT NULL,
+  loss            REAL,
+  norm            REAL NOT NULL,
+  clipped         INTEGER NOT NULL DEFAULT 0,
+  received_at     INTEGER NOT NULL,
+  status          TEXT NOT NULL CHECK (status IN ('pending', 'applied')),
+  applied_version INTEGER,
+  staleness       INTEGER,
+  weight          REAL,
+  delta           BLOB
+);
+CREATE INDEX IF NOT EXISTS updates_status ON updates (status, received_at);
+CREATE INDEX IF NOT EXISTS updates_applied ON updates (applied_version);
+CREATE INDEX IF NOT EXISTS updates_contributor ON updates (contributor_id);
+CREATE TABLE IF NOT EXISTS versions (
+  version         INTEGER PRIMARY KEY,
+  created_at      INTEGER NOT NULL,
+  num_updates     INTEGER NOT NULL,
+  contributors    INTEGER NOT NULL,
+  examples        INTEGER NOT NULL,
+  mean_loss       REAL,
+  mean_norm       REAL,
+  aggregate_norm  REAL,
+  mean_staleness  REAL,
+  max_staleness   INTEGER,
+  ema_momentum    REAL,
+  duration_ms     REAL
+);
+CREATE TABLE IF NOT EXISTS rejections (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  at              INTEGER NOT NULL,
+  contributor_id  TEXT,
+  update_id       TEXT,
+  base_version    INTEGER,
+  server_version  INTEGER NOT NULL,
+  code            TEXT NOT NULL,
+  reason          TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rejections_at ON rejections (at);
+CREATE TABLE IF NOT EXISTS evals (
+  version   INTEGER NOT NULL,
+  metric    TEXT NOT NULL,
+  value     REAL NOT NULL,
+  at        INTEGER NOT NULL,
+  PRIMARY KEY (version, metric)
+);
+CREATE TABLE IF NOT EXISTS sessions (
+  id               INTEGER PRIMARY KEY AUTOINCREMENT,
+  contributor_id   TEXT NOT NULL,
+  client_kind      TEXT,
+  backend          TEXT,
+  connected_at     INTEGER NOT NULL,
+  disconnected_at  INTEGER
+);
+`;
+
+export function openDatabase(path: string): Db {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  // FULL: a committed transaction survives power loss, not only a process crash.
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  db.exec(SCHEMA);
+  const row = db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as { value: string } | undefined;
+  if (!row) db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
+  else if (Number(row.value) !== SCHEMA_VERSION) throw new Error(`database schema ${row.value} is not ${SCHEMA_VERSION}`);
+  return db;
+}
+
+export type { Db };
