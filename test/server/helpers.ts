@@ -1,0 +1,82 @@
+/** Shared helpers of the server tests: a tiny model, temp data dirs, clients, deterministic deltas. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FederationClient, type FederationClientOptions } from '../../shared/protocol/client';
+import type { WeightMap } from '../../shared/weights/weight-map';
+import { startServer, type RunningServer } from '../../server/server';
+import type { ServerConfig } from '../../server/config';
+
+/** A BYOL model with ~9k parameters: the real architecture, tiny widths. */
+export const TINY_METHOD_CONFIG = { encoder: { widths: [8, 8, 8], stemWidth: 8 }, projectionHidden: 16, projectionDim: 8 };
+
+export function tempDir(prefix = 'glimpse-test-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export async function startTiny(config: ServerConfig = {}): Promise<RunningServer & { cleanup: () => Promise<void> }> {
+  const t = config.dataDir ? null : tempDir();
+  const s = await startServer({
+    port: 0, host: '127.0.0.1', method: 'byol', methodConfig: TINY_METHOD_CONFIG, log: false, localSteps: 2, batchSize: 8,
+    ...config, dataDir: config.dataDir ?? t!.dir,
+  });
+  return Object.assign(s, {
+    cleanup: async () => {
+      await s.close();
+      t?.cleanup();
+    },
+  });
+}
+
+export async function connectClient(url: string, o: Partial<FederationClientOptions> = {}): Promise<FederationClient> {
+  const c = new FederationClient({ url, clientKind: 'node', backend: 'cpu', requestTimeoutMs: 10_000, submitTimeoutMs: 10_000, ...o });
+  await c.connect();
+  return c;
+}
+
+/** Deterministic pseudo-random numbers (mulberry32). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A delta with the names/shapes of `like` (online names only), values uniform in ±scale. */
+export function randomDelta(like: WeightMap, seed: number, scale = 1e-2): WeightMap {
+  const r = rng(seed);
+  const out: WeightMap = new Map();
+  for (const [name, t] of like) {
+    const d = new Float32Array(t.data.length);
+    for (let i = 0; i < d.length; i++) d[i] = (r() * 2 - 1) * scale;
+    out.set(name, { shape: [...t.shape], data: d });
+  }
+  return out;
+}
+
+export function onlineOnly(global: WeightMap): WeightMap {
+  return new Map([...global].filter(([n]) => !n.startsWith('target/')));
+}
+
+export function maxAbsDiff(a: Float32Array | number[], b: Float32Array | number[]): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+export function sameBits(a: WeightMap, b: WeightMap): boolean {
+  if (a.size !== b.size) return false;
+  for (const [n, t] of a) {
+    const u = b.get(n);
+    if (!u || u.data.length !== t.data.length) return false;
+    const x = new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length);
+    const y = new Uint32Array(u.data.buffer, u.data.byteOffset, u.data.length);
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  }
+  return true;
+}
