@@ -51,3 +51,23 @@ export function ntXent(z1: tf.Tensor2D, z2: tf.Tensor2D, temperature = 0.5): tf.
     return crossEntropyWithIndex(logits, positives);
   });
 }
+
+/**
+ * InfoNCE with a shared bank of negatives (Oord et al. 2018, "Representation Learning with
+ * Contrastive Predictive Coding", eq. 4; the MoCo form, He et al. 2020, eq. 1):
+ *   L = −mean_i log( exp(s(q_i, k_i⁺)/τ) / (exp(s(q_i, k_i⁺)/τ) + Σ_j exp(s(q_i, n_j)/τ)) ),
+ * with cosine scores s. Each query has one positive and the same M negatives (N = M + 1 scores).
+ * SimCLR's NT-Xent is the special case whose negatives are the other in-batch samples.
+ * query, positive [n, d]; negatives [m, d] (e.g. MoCo's queue) → scalar. Gradients flow into every
+ * argument that is watched; MoCo passes keys and queue computed without a tape.
+ */
+export function infoNce(query: tf.Tensor2D, positive: tf.Tensor2D, negatives: tf.Tensor2D, temperature = 0.07): tf.Scalar {
+  return tf.tidy(() => {
+    const q = l2Normalize(query);
+    const pos = tf.sum(tf.mul(q, l2Normalize(positive)), 1, true);
+    const neg = tf.matMul(q, l2Normalize(negatives), false, true);
+    const logits = tf.div(tf.concat([pos, neg], 1), temperature) as tf.Tensor2D;
+    // The positive is column 0 of every row.
+    return crossEntropyWithIndex(logits, tf.zeros([q.shape[0]], 'int32') as tf.Tensor1D);
+  });
+}

@@ -37,7 +37,22 @@ export interface SslMethod {
   loss(inputs: tf.Tensor[]): tf.Scalar;
   /** Optional hook after an optimizer step (e.g. MoCo enqueues its keys). */
   afterStep?(inputs: tf.Tensor[]): void;
+  /**
+   * Further objectives the trainer minimises after `loss` each step, each with its own optimizer
+   * over its own variables (e.g. the context encoder's discriminator, Pathak et al. 2016). Those
+   * variables are online weights (they travel in deltas) but `loss` never updates them.
+   */
+  auxiliaryLosses?: AuxiliaryLoss[];
   dispose(): void;
+}
+
+/** A second objective over a disjoint set of the method's online variables (GAN discriminators). */
+export interface AuxiliaryLoss {
+  readonly name: string;
+  /** The variables this objective trains; the main loss leaves them alone. */
+  variables(): tf.Variable[];
+  /** Synchronous scalar on the same prepared inputs as `SslMethod.loss`. */
+  loss(inputs: tf.Tensor[]): tf.Scalar;
 }
 
 /** Config shared by all methods; each method reads the fields it needs and ignores the rest. */

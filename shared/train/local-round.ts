@@ -74,10 +74,32 @@ export function initialGlobalWeights(method: SslMethod): WeightMap {
 }
 
 /**
- * One optimizer step: prepares inputs outside the gradient tape, minimises the loss, frees
- * everything. Returns the loss value. `tf.memory().numTensors` is unchanged after it.
+ * The variables the main loss trains: every trainable online weight except those an auxiliary
+ * objective owns (a discriminator must not be updated by the generator's loss).
  */
-export function trainStep(method: SslMethod, optimizer: tf.Optimizer, vars: tf.Variable[], images: tf.Tensor4D, seed: number, weightDecay = 0, learningRate = 0): number {
+export function mainVariables(method: SslMethod): tf.Variable[] {
+  const all = trainableVariables(method.online.models);
+  const aux = method.auxiliaryLosses ?? [];
+  if (aux.length === 0) return all;
+  const owned = new Set(aux.flatMap((a) => a.variables()));
+  return all.filter((v) => !owned.has(v));
+}
+
+/** One optimizer per auxiliary objective of the method (none for most methods). */
+export function makeAuxiliaryOptimizers(method: SslMethod, c: OptimizerConfig): tf.Optimizer[] {
+  return (method.auxiliaryLosses ?? []).map(() => makeOptimizer(c));
+}
+
+/**
+ * One optimizer step: prepares inputs outside the gradient tape, minimises the loss, then each
+ * auxiliary loss with its own optimizer, frees everything. Returns the main loss value.
+ * `tf.memory().numTensors` is unchanged after it.
+ */
+export function trainStep(method: SslMethod, optimizer: tf.Optimizer, vars: tf.Variable[], images: tf.Tensor4D, seed: number, weightDecay = 0, learningRate = 0, auxOptimizers: tf.Optimizer[] = []): number {
+  const aux = method.auxiliaryLosses ?? [];
+  if (auxOptimizers.length !== aux.length) {
+    throw new Error(`${method.name}: ${aux.length} auxiliary losses but ${auxOptimizers.length} optimizers (see makeAuxiliaryOptimizers)`);
+  }
   const inputs = method.prepare(images, seed);
   try {
     const loss = optimizer.minimize(() => method.loss(inputs), true, vars)!;
@@ -88,6 +110,7 @@ export function trainStep(method: SslMethod, optimizer: tf.Optimizer, vars: tf.V
         for (const v of vars) if (v.shape.length > 1) v.assign(tf.mul(v, 1 - learningRate * weightDecay));
       });
     }
+    aux.forEach((a, i) => auxOptimizers[i].minimize(() => a.loss(inputs), false, a.variables()));
     method.afterStep?.(inputs);
     return value;
   } finally {
@@ -100,7 +123,8 @@ export async function runLocalRound(o: LocalRoundOptions): Promise<LocalRoundRes
   const oc = o.optimizer ?? DEFAULT_OPTIMIZER;
   loadGlobal(o.method, o.global);
   const optimizer = makeOptimizer(oc);
-  const vars = trainableVariables(o.method.online.models);
+  const auxOptimizers = makeAuxiliaryOptimizers(o.method, oc);
+  const vars = mainVariables(o.method);
   const losses: number[] = [];
   const t0 = performance.now();
   try {
@@ -109,7 +133,7 @@ export async function runLocalRound(o: LocalRoundOptions): Promise<LocalRoundRes
       const images = o.nextBatch(o.batchSize);
       let loss: number;
       try {
-        loss = trainStep(o.method, optimizer, vars, images, o.seed + i, oc.weightDecay, oc.learningRate);
+        loss = trainStep(o.method, optimizer, vars, images, o.seed + i, oc.weightDecay, oc.learningRate, auxOptimizers);
       } finally {
         images.dispose();
       }
@@ -121,6 +145,7 @@ export async function runLocalRound(o: LocalRoundOptions): Promise<LocalRoundRes
     }
   } finally {
     optimizer.dispose();
+    for (const a of auxOptimizers) a.dispose();
   }
   const local = readWeights([o.method.online]);
   const delta = subtractWeights(local, pickOnline(o.global, local));
@@ -152,7 +177,8 @@ export interface CentralizedOptions {
 export async function trainCentralized(o: CentralizedOptions): Promise<RoundMetrics> {
   const oc = o.optimizer ?? DEFAULT_OPTIMIZER;
   const optimizer = makeOptimizer(oc);
-  const vars = trainableVariables(o.method.online.models);
+  const auxOptimizers = makeAuxiliaryOptimizers(o.method, oc);
+  const vars = mainVariables(o.method);
   const losses: number[] = [];
   const t0 = performance.now();
   try {
@@ -160,7 +186,7 @@ export async function trainCentralized(o: CentralizedOptions): Promise<RoundMetr
       const ts = performance.now();
       const images = o.nextBatch(o.batchSize);
       try {
-        losses.push(trainStep(o.method, optimizer, vars, images, o.seed + i, oc.weightDecay, oc.learningRate));
+        losses.push(trainStep(o.method, optimizer, vars, images, o.seed + i, oc.weightDecay, oc.learningRate, auxOptimizers));
       } finally {
         images.dispose();
       }
@@ -170,6 +196,7 @@ export async function trainCentralized(o: CentralizedOptions): Promise<RoundMetr
     }
   } finally {
     optimizer.dispose();
+    for (const a of auxOptimizers) a.dispose();
   }
   return { losses, examples: o.steps * o.batchSize, msPerStep: (performance.now() - t0) / o.steps, backend: tf.getBackend() };
 }
