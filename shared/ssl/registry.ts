@@ -4,7 +4,12 @@
  */
 import { DEFAULT_ENCODER } from '../models/encoder';
 import { createByol } from './byol';
+import { createColorization } from './colorization';
+import { createInpainting } from './inpainting';
+import { createJigsaw } from './jigsaw';
 import type { MethodConfig, SslMethod } from './method';
+import { createMoco } from './moco';
+import { createRotation } from './rotation';
 import { createSimclr } from './simclr';
 
 interface MethodEntry {
@@ -16,6 +21,13 @@ interface MethodEntry {
 export const METHODS: Record<string, MethodEntry> = {
   byol: { create: createByol, defaults: {} },
   simclr: { create: createSimclr, defaults: { temperature: 0.5 } },
+  // serverMomentum: the EMA m the server applies to the key encoder (MoCo eq. 2: m = 0.999).
+  moco: { create: createMoco, defaults: { temperature: 0.07, mocoVersion: 1, queueSize: 4096, serverMomentum: 0.999 } },
+  mocov2: { create: createMoco, defaults: { temperature: 0.2, mocoVersion: 2, queueSize: 4096, serverMomentum: 0.999 } },
+  rotation: { create: createRotation, defaults: {} },
+  jigsaw: { create: createJigsaw, defaults: { permutations: 64 } },
+  inpainting: { create: createInpainting, defaults: { lambdaRec: 0.999, lambdaAdv: 0.001, mask: 'mixed' } },
+  colorization: { create: createColorization, defaults: { rebalanceLambda: 0.5, annealTemperature: 0.38 } },
 };
 
 export const BASE_CONFIG: MethodConfig = {
