@@ -5,9 +5,7 @@
  */
 import { z } from 'zod';
 
-export const SETTINGS_KEY = 'settings';
-export const STATS_KEY = 'stats';
-export const USAGE_KEY = 'usage';
+export { SETTINGS_KEY, STATS_KEY, USAGE_KEY } from './keys';
 
 /** A bare host name such as `example.com` (matches its subdomains too). */
 const domain = z

@@ -17,7 +17,7 @@ import type { Connect, FederationConnection } from './federation';
 import type { ImageBuffer } from './image-buffer';
 
 /** The trainer as seen through comlink: every method async. */
-export type TrainerRemote = Pick<TrainerApi, 'init' | 'setWeights' | 'train' | 'getDelta'>;
+export type TrainerRemote = Pick<TrainerApi, 'initBackend' | 'init' | 'setWeights' | 'train' | 'getDelta'>;
 
 export interface PolicyPort {
   lease(): Promise<Lease>;
@@ -53,6 +53,7 @@ export class Contributor {
   private connKey = '';
   private planKey = '';
   private init: InitResult | null = null;
+  private backend: string | null = null;
   private loadedVersion = -1;
   private round = 0;
   private lastError: string | null = null;
@@ -151,8 +152,8 @@ export class Contributor {
     this.conn?.close();
     this.conn = null;
     this.loadedVersion = -1;
-    // The backend is known only after the worker's init; say 'pending' on the very first hello.
-    this.conn = await this.d.connect({ serverUrl, token, backend: this.init?.backend ?? 'pending', clientId: this.d.clientId });
+    this.backend ??= await this.d.trainer.initBackend();
+    this.conn = await this.d.connect({ serverUrl, token, backend: this.backend, clientId: this.d.clientId });
     this.connKey = key;
     return this.conn;
   }
@@ -207,7 +208,7 @@ export class Contributor {
       connected: this.conn?.connected ?? false,
       server: this.conn ? this.connKey.split('\n')[0] : '',
       modelVersion: version ?? (this.conn ? Math.max(this.conn.latestVersion, this.loadedVersion) : null),
-      backend: this.init?.backend ?? null,
+      backend: this.init?.backend ?? this.backend,
       buffered: count,
       waiting: this.waiting,
       lastError: this.lastError?.slice(0, 500) ?? null,

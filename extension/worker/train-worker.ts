@@ -4,7 +4,8 @@
  * cpu); the wasm binaries ship in the extension's `wasm/` folder.
  */
 import { expose } from 'comlink';
-import { initBrowserBackend } from '../../shared/backends/browser-backend';
+// TODO(switch when it lands): '../../shared/backends/browser-backend' exports the same function.
+import { initBrowserBackend } from './backend-fallback';
 import { createTrainerApi } from './trainer-api';
 
 const wasmDir = new URL('./wasm/', self.location.href).href;

@@ -3,6 +3,7 @@
  * and transferred ArrayBuffers cross the worker boundary, never tensors. The worker entry
  * (`train-worker.ts`) exposes it with comlink; tests call it directly on the cpu backend.
  *
+ *   initBackend(order)    picks the first backend that works (webgpu → webgl → wasm → cpu)
  *   init(plan)            builds the plan's SSL method on the first backend that works
  *   setWeights(glwt)      loads the global weights (online + target), GLWT-encoded
  *   train(pixels, steps)  one local round on images [n, s, s, c] uint8 RGB → metrics
@@ -64,8 +65,14 @@ export function createTrainerApi(initBackend: BackendInit) {
   };
 
   const api = {
+    /** Picks the backend (once per worker); init() calls it too. Returns the backend in use. */
+    async initBackend(order: readonly BackendName[] = DEFAULT_BACKEND_ORDER): Promise<string> {
+      if (!backend) backend = await initBackend(order.length ? order : DEFAULT_BACKEND_ORDER);
+      return backend;
+    },
+
     async init(p: TrainerPlan): Promise<InitResult> {
-      if (!backend) backend = await initBackend(p.backends?.length ? p.backends : DEFAULT_BACKEND_ORDER);
+      await api.initBackend(p.backends ?? DEFAULT_BACKEND_ORDER);
       method?.dispose();
       method = createMethod(p.method, p.methodConfig ?? {});
       plan = p;

@@ -1,0 +1,114 @@
+/**
+ * Builds the extension from extension/ and the root manifest.json:
+ *   dist/extension/          Chrome (MV3 service worker + offscreen document)
+ *   dist/extension-firefox/  Firefox (MV3 background page hosting the trainer; no offscreen API)
+ *
+ *   npm run build:extension [-- --target chrome|firefox|all] [--out DIR] [--extra-host PATTERN] [--no-minify]
+ *
+ * `--extra-host` adds a required host permission (the e2e test grants http://127.0.0.1/* this
+ * way, since a headless browser cannot answer the optional-permission prompt).
+ */
+import * as esbuild from 'esbuild';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { iconPng } from '../extension/tools/png';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const EXT = join(ROOT, 'extension');
+
+export type Target = 'chrome' | 'firefox';
+
+export interface BuildOptions {
+  target: Target;
+  outDir: string;
+  extraHosts?: string[];
+  minify?: boolean;
+}
+
+export const GECKO_ID = 'glimpse@glimpse-extension.org';
+
+export function chromeManifest(extraHosts: string[] = []): Record<string, unknown> {
+  const m = JSON.parse(readFileSync(join(ROOT, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+  if (extraHosts.length) m.host_permissions = extraHosts;
+  return m;
+}
+
+/** The same manifest adjusted for Firefox: background page instead of service worker, no offscreen, a gecko id. */
+export function firefoxManifest(extraHosts: string[] = []): Record<string, unknown> {
+  const m = chromeManifest(extraHosts);
+  m.background = { scripts: ['background-firefox.js'], type: 'module' };
+  m.permissions = (m.permissions as string[]).filter((p) => p !== 'offscreen');
+  delete m.minimum_chrome_version;
+  m.browser_specific_settings = {
+    gecko: {
+      id: GECKO_ID,
+      // data_collection_permissions needs Firefox 140 (142 on Android).
+      strict_min_version: '142.0',
+      // Weight updates computed from images on websites are sent to the configured server.
+      data_collection_permissions: { required: ['websiteContent'] },
+    },
+  };
+  return m;
+}
+
+export async function buildExtension(o: BuildOptions): Promise<string> {
+  const out = resolve(o.outDir);
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  const common: esbuild.BuildOptions = {
+    bundle: true,
+    platform: 'browser',
+    target: o.target === 'chrome' ? 'chrome116' : 'firefox128',
+    minify: o.minify ?? true,
+    sourcemap: false,
+    legalComments: 'none',
+    logLevel: 'warning',
+    define: { 'process.env.NODE_ENV': '"production"' },
+    outdir: out,
+  };
+  const modules = {
+    popup: join(EXT, 'popup/popup.ts'),
+    options: join(EXT, 'options/options.ts'),
+    worker: join(EXT, 'worker/train-worker.ts'),
+    ...(o.target === 'chrome'
+      ? { 'service-worker': join(EXT, 'background/service-worker.ts'), offscreen: join(EXT, 'offscreen/offscreen.ts') }
+      : { 'background-firefox': join(EXT, 'firefox/background.ts') }),
+  };
+  await Promise.all([
+    esbuild.build({ ...common, entryPoints: modules, format: 'esm' }),
+    // Registered content scripts are classic scripts.
+    esbuild.build({ ...common, entryPoints: { content: join(EXT, 'content/content.ts') }, format: 'iife' }),
+  ]);
+  for (const f of ['popup/popup.html', 'options/options.html', 'popup/ui.css', ...(o.target === 'chrome' ? ['offscreen/offscreen.html'] : [])]) {
+    cpSync(join(EXT, f), join(out, f.split('/').pop()!));
+  }
+  mkdirSync(join(out, 'wasm'));
+  for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) {
+    cpSync(join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist', f), join(out, 'wasm', f));
+  }
+  mkdirSync(join(out, 'icons'));
+  for (const s of [16, 32, 48, 128]) writeFileSync(join(out, 'icons', `${s}.png`), iconPng(s));
+  const manifest = o.target === 'chrome' ? chromeManifest(o.extraHosts) : firefoxManifest(o.extraHosts);
+  writeFileSync(join(out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  return out;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({
+    options: {
+      target: { type: 'string', default: 'all' },
+      out: { type: 'string' },
+      'extra-host': { type: 'string', multiple: true },
+      'no-minify': { type: 'boolean', default: false },
+    },
+  });
+  const targets: Target[] = values.target === 'all' ? ['chrome', 'firefox'] : [values.target as Target];
+  for (const target of targets) {
+    const t0 = performance.now();
+    const outDir = values.out && targets.length === 1 ? values.out : join(ROOT, 'dist', target === 'chrome' ? 'extension' : 'extension-firefox');
+    await buildExtension({ target, outDir, extraHosts: values['extra-host'], minify: !values['no-minify'] });
+    console.log(`built ${target} extension → ${outDir} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
+}
