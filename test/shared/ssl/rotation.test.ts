@@ -1,0 +1,56 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { crossEntropyWithIndex } from '../../../shared/ssl/losses';
+import type { SslMethod } from '../../../shared/ssl/method';
+import { createMethod } from '../../../shared/ssl/registry';
+import { rot90, rotationBatch } from '../../../shared/ssl/rotation';
+import { expectNoTensorGrowth, expectOfflineRound, expectServerRound, fashionSource, firstAndLastLoss, fixedSource, TINY, useWasm } from './method-helpers';
+
+describe('rotation prediction (Gidaris et al. 2018)', () => {
+  beforeAll(useWasm);
+  const made: SslMethod[] = [];
+  const rotation = () => {
+    const m = createMethod('rotation', TINY);
+    made.push(m);
+    return m;
+  };
+  afterAll(() => made.forEach((m) => m.dispose()));
+
+  it('rotates by quarter turns with transpose + reverse', () => {
+    // 2×2 image [[1, 2], [3, 4]]
+    const x = tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]);
+    const flat = (k: number) => Array.from(rot90(x, k).dataSync());
+    expect(flat(0)).toEqual([1, 2, 3, 4]);
+    expect(flat(1)).toEqual([2, 4, 1, 3]); // 90° counter-clockwise
+    expect(flat(2)).toEqual([4, 3, 2, 1]);
+    expect(flat(3)).toEqual([3, 1, 4, 2]);
+    expect(flat(4)).toEqual(flat(0));
+    const { images, labels } = rotationBatch(tf.concat([x, tf.mul(x, 10)], 0) as tf.Tensor4D);
+    expect(images.shape).toEqual([8, 2, 2, 1]);
+    expect(Array.from(labels.dataSync())).toEqual([0, 0, 1, 1, 2, 2, 3, 3]);
+    expect(Array.from(images.dataSync().slice(12, 16))).toEqual([20, 40, 10, 30]);
+  });
+
+  it('loss −(1/K) Σ_y log F^y matches a hand-computed value', () => {
+    // logits for 4 rotated copies of one image; log-softmax of the true class, averaged.
+    const logits = [[2, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 0], [1, 0, 0, 3]];
+    const labels = [0, 1, 2, 3];
+    const want = -labels.reduce((s, y, i) => s + logits[i][y] - Math.log(logits[i].reduce((a, v) => a + Math.exp(v), 0)), 0) / 4;
+    const got = crossEntropyWithIndex(tf.tensor2d(logits), tf.tensor1d(labels, 'int32'));
+    expect(got.dataSync()[0]).toBeCloseTo(want, 5);
+  });
+
+  it('a short run lowers the loss', async () => {
+    const { first, last, losses } = await firstAndLastLoss(rotation(), fixedSource(fashionSource(1), 8), 20, 5);
+    expect(last, losses.map((l) => l.toFixed(3)).join(' ')).toBeLessThan(first - 0.05);
+  });
+
+  it('does not grow the tensor count per step', () => {
+    expectNoTensorGrowth(rotation(), fashionSource(2));
+  });
+
+  it('one federated round: offline and through the aggregation server', async () => {
+    await expectOfflineRound(rotation(), fashionSource(3));
+    await expectServerRound('rotation', TINY, fashionSource(4));
+  });
+});
