@@ -69,7 +69,9 @@ describe('context-encoder inpainting (Pathak et al. 2016)', () => {
     const after = readWeights([m.online]);
     expect(discNames.some((n) => after.get(n)!.data.some((v, i) => v !== mid.get(n)!.data[i]))).toBe(true);
     expect(() => trainStep(m, opt, mainVariables(m), images, 3)).toThrow(/auxiliary/);
-    tf.dispose([images, opt, ...aux]);
+    images.dispose();
+    opt.dispose();
+    for (const a of aux) a.dispose();
   });
 
   it('a short run lowers the loss; inpaint returns an image', async () => {

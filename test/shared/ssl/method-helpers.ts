@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { expect } from 'vitest';
-import { registerGlimpseWasmKernels } from '../../../shared/backends/wasm-kernels';
+import { initNodeBackend } from '../../../shared/backends/node-backend';
 import { colourToModelInput, loadColourFixture } from '../../../shared/data/colour-fixture';
 import { loadFixture } from '../../../shared/data/fixture';
 import { ImageBatchSource, toModelInput } from '../../../shared/data/images';
@@ -18,9 +18,7 @@ import { initialGlobalWeights, makeAuxiliaryOptimizers, mainVariables, makeOptim
 
 /** Training on stock cpu takes seconds per step; wasm with Glimpse's kernels takes tens of ms. */
 export async function useWasm(): Promise<void> {
-  registerGlimpseWasmKernels();
-  await tf.setBackend('wasm');
-  await tf.ready();
+  expect(await initNodeBackend('wasm')).toBe('wasm');
 }
 
 export const SIZE = 16;
