@@ -817,15 +817,17 @@ function layerNormFwd(args: { inputs: StockInputs; backend: BackendWasm; attrs: 
   const ro = off(backend, rstd);
   for (let r = 0; r < R; r++) {
     const b = xo + r * C;
+    // One pass in float64: E[x^2] - E[x]^2 loses nothing measurable for float32 inputs unless
+    // |mean| / std exceeds ~1e5, which a normalisation input never approaches.
     let s = 0;
-    for (let c = 0; c < C; c++) s += h[b + c];
-    const mu = s / C;
-    let v = 0;
+    let s2 = 0;
     for (let c = 0; c < C; c++) {
-      const d = h[b + c] - mu;
-      v += d * d;
+      const v = h[b + c];
+      s += v;
+      s2 += v * v;
     }
-    const rs = 1 / Math.sqrt(v / C + eps);
+    const mu = s / C;
+    const rs = 1 / Math.sqrt(Math.max(0, s2 / C - mu * mu) + eps);
     const yb = yo + r * C;
     for (let c = 0; c < C; c++) h[yb + c] = (h[b + c] - mu) * rs * h[go + c] + h[bo + c];
     h[mo + r] = mu;

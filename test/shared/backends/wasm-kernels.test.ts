@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../../../shared/backends/node-backend';
+import { buildEncoder, DEFAULT_ENCODER } from '../../../shared/models/encoder';
 import { GLIMPSE_WASM_KERNELS, layerNormLastAxis, registerGlimpseWasmKernels } from '../../../shared/backends/wasm-kernels';
 
 const TOL = 1e-4;
@@ -293,5 +294,26 @@ describe('a small conv net trains identically on wasm and cpu', () => {
     });
     expect(tf.memory().numTensors).toBe(before.tensors);
     expect(backend.numDataIds()).toBe(before.heap);
+  });
+});
+
+describe("Glimpse's encoder trains identically on wasm and cpu", () => {
+  it('variable gradients of a reduced encoder match', async () => {
+    await tf.setBackend('cpu');
+    const encoder = buildEncoder({ ...DEFAULT_ENCODER, inputSize: 16, stemWidth: 8, widths: [8, 12, 16] });
+    const vars = encoder.trainableWeights.map((w) => w.read() as tf.Variable);
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const x = tf.add(tf.mul(T([3, 16, 16, 3], 50), 0.5), 0.5);
+        const r = T([3, 16], 51);
+        const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(encoder.apply(x, { training: true }) as tf.Tensor, r)) as tf.Scalar, vars);
+        return [value, ...vars.map((v) => grads[v.name])].map((t) => t.dataSync() as Float32Array);
+      });
+    };
+    const cpu = await run('cpu');
+    const wasm = await run('wasm');
+    cpu.forEach((ref, i) => expect(relErr(ref, wasm[i]), i === 0 ? 'loss' : vars[i - 1].name).toBeLessThanOrEqual(TOL));
+    encoder.dispose();
   });
 });
