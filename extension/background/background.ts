@@ -46,7 +46,8 @@ export function startBackground(host: TrainerHost): Background {
     const kind = senderKind(sender, browser.runtime.id, extensionOrigin);
     return dispatch(toBackgroundSchema, 'background', handlers, raw, {
       kind,
-      url: sender.tab?.url ?? sender.url,
+      // A content script's frame URL (the page whose images it reports).
+      url: sender.url ?? sender.tab?.url,
       tabId: sender.tab?.id,
       incognito: sender.tab?.incognito ?? false,
     });

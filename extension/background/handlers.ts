@@ -32,9 +32,13 @@ export function createHandlers({ host, reconcile }: BackgroundDeps): HandlerMap<
       from: ['content'],
       async handle(m, sender) {
         if (sender.incognito || !mayObservePage(await getSettings(), sender.url).ok) return { forwarded: 0 };
-        await host.ensure();
-        await host.send({ to: 'offscreen', type: 'offscreen:ingest', urls: m.urls });
-        return { forwarded: m.urls.length };
+        try {
+          await host.ensure();
+          await host.send({ to: 'offscreen', type: 'offscreen:ingest', urls: m.urls });
+          return { forwarded: m.urls.length };
+        } catch {
+          return { forwarded: 0 }; // trainer starting up or gone; the page keeps watching
+        }
       },
     },
     'status:get': {

@@ -13,7 +13,10 @@ async function main(): Promise<void> {
   if (!answer?.observe) return;
   const stop = new AbortController();
   watchImages(document, (urls) => {
-    browser.runtime.sendMessage({ to: 'background', type: 'images:seen', urls }).catch(() => stop.abort());
+    browser.runtime.sendMessage({ to: 'background', type: 'images:seen', urls }).catch(() => {
+      // "Extension context invalidated": the extension was reloaded or removed; stop for good.
+      if (!browser.runtime?.id) stop.abort();
+    });
   }, stop.signal);
   // The extension was reloaded or removed: this script is orphaned, stop watching.
   window.addEventListener('pagehide', () => stop.abort(), { once: true });

@@ -44,6 +44,9 @@ export const connectFederation: Connect = async ({ serverUrl, token, backend, cl
         ? { accepted: true, version: ack.version }
         : { accepted: false, version: ack.version, code: ack.code, reason: ack.reason };
     },
+    onVersion(listener) {
+      client.on('version', (e) => listener(e.version));
+    },
     close: () => client.close(),
   };
   return conn;

@@ -32,6 +32,9 @@ export interface ContributorDeps {
   /** Fetches and decodes one URL to [size, size, 3] RGB. */
   load: (url: string, size: number) => Promise<Uint8Array>;
   clientId: string;
+  /** The input size of the last plan seen (remembered across restarts), so images can be
+   * decoded before this session has talked to the server. */
+  inputSize?: { get(): number | null; set(size: number): void };
   /** Back-off while the lease is refused or the server is unreachable. */
   idleWaitMs?: number;
   /** Pause between rounds, so a long session leaves the machine breathing. */
@@ -154,6 +157,7 @@ export class Contributor {
     this.loadedVersion = -1;
     this.backend ??= await this.d.trainer.initBackend();
     this.conn = await this.d.connect({ serverUrl, token, backend: this.backend, clientId: this.d.clientId });
+    this.conn.onVersion(() => this.scheduleReport());
     this.connKey = key;
     return this.conn;
   }
@@ -171,11 +175,12 @@ export class Contributor {
     this.planKey = key;
     this.loadedVersion = -1;
     await this.d.buffer.retainSize(this.init.inputSize);
+    this.d.inputSize?.set(this.init.inputSize);
     this.d.log?.(`plan ${plan.method} (input ${this.init.inputSize}px) on ${this.init.backend}`);
   }
 
   private pump(): void {
-    const size = this.init?.inputSize;
+    const size = this.init?.inputSize ?? this.d.inputSize?.get();
     if (!size) return; // decode needs the plan's input size
     while (this.ingesting < INGEST_CONCURRENCY && this.queue.length) {
       const url = this.queue.shift()!;
@@ -207,7 +212,7 @@ export class Contributor {
     await this.d.policy.report({
       connected: this.conn?.connected ?? false,
       server: this.conn ? this.connKey.split('\n')[0] : '',
-      modelVersion: version ?? (this.conn ? Math.max(this.conn.latestVersion, this.loadedVersion) : null),
+      modelVersion: this.conn ? Math.max(version ?? -1, this.conn.latestVersion, this.loadedVersion) : null,
       backend: this.init?.backend ?? this.backend,
       buffered: count,
       waiting: this.waiting,

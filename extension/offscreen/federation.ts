@@ -21,6 +21,8 @@ export interface FederationConnection {
   readonly latestVersion: number;
   pull(): Promise<{ version: number; weights: ArrayBuffer }>;
   submit(r: { updateId: string; baseVersion: number; examples: number; metrics: { loss?: number; steps?: number; msPerStep?: number; backend?: string }; delta: ArrayBuffer }): Promise<SubmitOutcome>;
+  /** Called when the server announces a new global version. */
+  onVersion(listener: (version: number) => void): void;
   close(): void;
 }
 

@@ -31,6 +31,10 @@ export function startTrainerSide(policy: PolicyPort): TrainerSide {
       connect: connectFederation,
       load: async (url, size) => decodeToRgb(await fetchImage(url), size),
       clientId: clientId(),
+      inputSize: {
+        get: () => Number(safeLocalStorage()?.getItem('glimpse-input-size')) || null,
+        set: (n) => safeLocalStorage()?.setItem('glimpse-input-size', String(n)),
+      },
       log,
     });
     void c.run();
@@ -62,12 +66,19 @@ export function startTrainerSide(policy: PolicyPort): TrainerSide {
 
 /** A random pseudonymous id, kept across sessions so the server can count one contributor once. */
 function clientId(): string {
-  const fresh = () => `ext-${crypto.randomUUID()}`;
+  const store = safeLocalStorage();
+  let id = store?.getItem('glimpse-client-id');
+  if (!id) {
+    id = `ext-${crypto.randomUUID()}`;
+    store?.setItem('glimpse-client-id', id);
+  }
+  return id;
+}
+
+function safeLocalStorage(): Storage | null {
   try {
-    let id = localStorage.getItem('glimpse-client-id');
-    if (!id) localStorage.setItem('glimpse-client-id', (id = fresh()));
-    return id;
+    return globalThis.localStorage ?? null;
   } catch {
-    return fresh();
+    return null;
   }
 }

@@ -13,9 +13,11 @@ export function sparklinePoints(values: readonly number[], width = 160, height =
   const label = finite.length ? `Loss over the last ${finite.length} steps, latest ${finite[finite.length - 1].toFixed(3)}` : 'No loss recorded yet';
   if (finite.length < 2) return { points: '', label };
   const min = Math.min(...finite);
-  const span = Math.max(...finite) - min || 1;
+  const span = Math.max(...finite) - min;
+  // A flat series is drawn across the middle.
+  const y = (v: number) => (span > 0 ? pad + (1 - (v - min) / span) * (height - 2 * pad) : height / 2);
   const points = finite
-    .map((v, i) => `${(pad + (i / (finite.length - 1)) * (width - 2 * pad)).toFixed(1)},${(pad + (1 - (v - min) / span) * (height - 2 * pad)).toFixed(1)}`)
+    .map((v, i) => `${(pad + (i / (finite.length - 1)) * (width - 2 * pad)).toFixed(1)},${y(v).toFixed(1)}`)
     .join(' ');
   return { points, label };
 }

@@ -4,8 +4,7 @@
  * cpu); the wasm binaries ship in the extension's `wasm/` folder.
  */
 import { expose } from 'comlink';
-// TODO(switch when it lands): '../../shared/backends/browser-backend' exports the same function.
-import { initBrowserBackend } from './backend-fallback';
+import { initBrowserBackend } from '../../shared/backends/browser-backend';
 import { createTrainerApi } from './trainer-api';
 
 const wasmDir = new URL('./wasm/', self.location.href).href;
