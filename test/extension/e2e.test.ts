@@ -255,12 +255,15 @@ describe('browser extension end to end (Chromium, SwiftShader WebGPU)', () => {
     await cdp.send('ServiceWorker.stopAllWorkers');
     await stopped;
     const stoppedAt = performance.now();
-    // The trainer's next lease request or report wakes the worker again; a page reload asks too.
-    await page.reload();
+    // Nothing else wakes the worker here: the trainer's own lease request restarts it.
     await waitFor('a version after the service worker stopped', async () => server.coordinator.version > versionBefore, 90_000);
     timings['service worker stopped → next version'] = t(stoppedAt);
     sw = ctx.serviceWorkers().find((w) => w.url().includes(extId)) ?? (await ctx.waitForEvent('serviceworker'));
     await waitFor('stats after the restart', async () => ((await stats())?.updatesAccepted as number) > acceptedBefore, 30_000);
+    // The restarted worker's ensure() path (a page reporting images again) must find the
+    // existing offscreen document rather than create a second one.
+    await page.reload();
+    await page.waitForTimeout(2500);
     expect(await offscreenTargets()).toBe(1);
     expect(await sw.evaluate(async () => (await chrome.runtime.getContexts({ contextTypes: ['OFFSCREEN_DOCUMENT' as chrome.runtime.ContextType] })).length)).toBe(1);
 

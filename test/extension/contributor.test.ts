@@ -1,0 +1,95 @@
+import 'fake-indexeddb/auto';
+import { IDBFactory } from 'fake-indexeddb';
+import { describe, expect, it } from 'vitest';
+import type { Lease, TrainerReport } from '../../extension/common/messages';
+import { Contributor, type TrainerRemote } from '../../extension/offscreen/contributor';
+import type { FederationConnection, SubmitOutcome } from '../../extension/offscreen/federation';
+import { ImageBuffer } from '../../extension/offscreen/image-buffer';
+import type { Plan } from '../../shared/protocol/messages';
+
+const plan: Plan = {
+  protocol: 1, runId: 'r', method: 'byol', methodConfig: {}, optimizer: { kind: 'sgd', learningRate: 0.1 }, localSteps: 2, batchSize: 3,
+  version: 0, maxStaleness: 5, maxExamples: 100, maxMessageBytes: 1e6, bufferSize: 1, hasTarget: true,
+};
+
+function harness(opts: { leases: Lease[]; outcomes?: SubmitOutcome[] }) {
+  const reports: TrainerReport[] = [];
+  const calls: string[] = [];
+  const submitted: { baseVersion: number; bytes: number }[] = [];
+  let version = 0;
+  const conn: FederationConnection = {
+    get plan() { return plan; },
+    connected: true,
+    get latestVersion() { return version; },
+    async pull() { calls.push(`pull v${version}`); return { version, weights: new ArrayBuffer(8) }; },
+    async submit(r) {
+      submitted.push({ baseVersion: r.baseVersion, bytes: r.delta.byteLength });
+      const o = opts.outcomes?.shift() ?? { accepted: true, version: version + 1 };
+      if (o.accepted) version++;
+      return o;
+    },
+    onVersion() {},
+    close() {},
+  };
+  const trainer: TrainerRemote = {
+    async initBackend() { calls.push('initBackend'); return 'cpu'; },
+    async init() { calls.push('init'); return { backend: 'cpu', inputSize: 2, channels: 3, deltaValues: 5 }; },
+    async setWeights() { calls.push('setWeights'); return { tensors: 1 }; },
+    async train(pixels, steps) { calls.push(`train ${pixels.byteLength / 12} imgs`); return { losses: Array(steps).fill(1.5), msPerStep: 3, examples: steps * 3, backend: 'cpu', numTensors: 0 }; },
+    async getDelta() { return new ArrayBuffer(20); },
+  };
+  let lease = 0;
+  return { reports, calls, submitted, conn, trainer, policy: {
+    lease: async () => opts.leases[Math.min(lease++, opts.leases.length - 1)],
+    report: async (r: TrainerReport) => void reports.push(r),
+  } };
+}
+
+const until = async (cond: () => boolean, ms = 3000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+describe('Contributor loop (fake server and worker)', () => {
+  it('waits while the lease is refused, then collects images, pulls, trains and submits', async () => {
+    const buffer = await ImageBuffer.open('c1', undefined, new IDBFactory());
+    const h = harness({ leases: [{ ok: false, reason: 'paused' }, { ok: true, serverUrl: 'http://s', token: '', budgetMs: 1e6 }] });
+    const c = new Contributor({
+      policy: h.policy, buffer, trainer: h.trainer, connect: async () => h.conn,
+      load: async (url) => new Uint8Array(12).fill(url.length), clientId: 'test', idleWaitMs: 10, roundGapMs: 10,
+    });
+    void c.run();
+    await until(() => h.reports.some((r) => r.waiting === 'paused'));
+    await until(() => h.reports.some((r) => r.waiting?.startsWith('collecting images (0 of 3)') ?? false));
+    expect(h.calls.slice(0, 2)).toEqual(['initBackend', 'init']);
+    expect(c.ingest(['https://a/1.png', 'https://a/22.png', 'https://a/333.png', 'https://a/1.png'])).toBe(4);
+    await until(() => h.submitted.length >= 2);
+    c.stop();
+    expect(h.calls).toContain('pull v0');
+    expect(h.calls).toContain('train 3 imgs'); // the duplicate URL was stored once
+    expect(h.submitted[0]).toEqual({ baseVersion: 0, bytes: 20 });
+    expect(h.submitted[1].baseVersion).toBe(1); // pulled the new version before the next round
+    const round = h.reports.find((r) => r.round)!;
+    expect(round.round).toMatchObject({ steps: 2, losses: [1.5, 1.5], submitted: true, accepted: true });
+    expect(round.backend).toBe('cpu');
+    expect(round.buffered).toBe(3);
+    buffer.close();
+  });
+
+  it('reports a rejection and re-pulls after a stale update', async () => {
+    const buffer = await ImageBuffer.open('c2', undefined, new IDBFactory());
+    for (const u of ['a', 'b', 'c']) await buffer.add(u, 2, new Uint8Array(12));
+    const h = harness({ leases: [{ ok: true, serverUrl: 'http://s', token: '', budgetMs: 1e6 }], outcomes: [{ accepted: false, version: 0, code: 'too_stale', reason: 'old' }] });
+    const c = new Contributor({ policy: h.policy, buffer, trainer: h.trainer, connect: async () => h.conn, load: async () => new Uint8Array(12), clientId: 't', idleWaitMs: 10, roundGapMs: 10 });
+    void c.run();
+    await until(() => h.submitted.length >= 2);
+    c.stop();
+    const rejected = h.reports.find((r) => r.round && !r.round.accepted)!;
+    expect(rejected.lastError).toMatch(/too_stale/);
+    expect(h.calls.filter((x) => x.startsWith('pull')).length).toBeGreaterThanOrEqual(2);
+    buffer.close();
+  });
+});
