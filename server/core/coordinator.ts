@@ -207,6 +207,11 @@ export class Coordinator {
     return this.buffer.length;
   }
 
+  /** True while a server step is being computed or written. */
+  get aggregating(): boolean {
+    return this.folding !== null;
+  }
+
   get lastAggregation(): StepSummary | null {
     return this.lastStep;
   }

@@ -71,6 +71,7 @@ export function registerRoutes(d: RouteDeps): void {
       methodConfig: coord.run.methodConfig,
       contributorsConnected: d.connectedContributors(),
       buffer: { fill: coord.bufferFill, size: coord.config.aggregation.bufferSize },
+      aggregating: coord.aggregating,
       lastAggregation: last && {
         version: last.version, at: last.at, updates: last.updates.length, contributors: last.contributors,
         meanLoss: last.meanLoss, meanStaleness: last.meanStaleness, aggregateNorm: last.aggregateNorm,

@@ -160,26 +160,45 @@ export class FederationClient {
     });
     socket.on('disconnect', (reason) => this.emit('disconnect', reason));
     await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error & { data?: { code?: string } }) => {
+      const fail = (e: FederationError) => {
         cleanup();
         socket.disconnect();
         this.socket = null;
+        reject(e);
+      };
+      const onError = (err: Error & { data?: { code?: string } }) => {
         const unauthorized = err.data?.code === 'unauthorized' || /unauthorized/.test(err.message);
-        reject(new FederationError(unauthorized ? 'unauthorized' : 'connect_failed', err.message));
+        // Auth failures are final; transport errors are retried by socket.io-client when reconnection is on.
+        if (unauthorized || !this.o.reconnection) fail(new FederationError(unauthorized ? 'unauthorized' : 'connect_failed', err.message));
+      };
+      // The transport can close before the Socket.IO handshake completes: neither 'connect' nor
+      // 'connect_error' fires then, only 'disconnect'.
+      const onDisconnect = (reason: string) => {
+        if (!this.o.reconnection) fail(new FederationError('connect_failed', `connection closed during the handshake (${reason})`));
       };
       const onConnect = () => {
         cleanup();
         resolve();
       };
+      const timer = setTimeout(() => fail(new FederationError('connect_failed', `no connection within ${this.o.requestTimeoutMs} ms`)), this.o.requestTimeoutMs);
       const cleanup = () => {
+        clearTimeout(timer);
         socket.off('connect_error', onError);
+        socket.off('disconnect', onDisconnect);
         socket.off('connect', onConnect);
       };
-      socket.once('connect_error', onError);
+      socket.on('connect_error', onError);
+      socket.on('disconnect', onDisconnect);
       socket.once('connect', onConnect);
       socket.connect();
     });
-    const plan = await this.hello();
+    let plan: Plan;
+    try {
+      plan = await this.hello();
+    } catch (e) {
+      this.close();
+      throw e;
+    }
     // After the first connect, every reconnect says hello again.
     socket.io.on('reconnect', () => {
       this.hello().then(

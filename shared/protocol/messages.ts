@@ -122,7 +122,7 @@ export type LocalMetrics = z.infer<typeof LocalMetrics>;
 
 export const SubmitRequest = z.object({
   /** Client-chosen unique id (e.g. a UUID). Resubmitting the same id is safe: it counts once. */
-  updateId: z.string().min(8).max(128).regex(/^[\w.:-]+$/),
+  updateId: z.string().min(1).max(128).regex(/^[\w.:-]+$/),
   baseVersion: z.number().int().nonnegative(),
   examples: z.number().int(),
   metrics: LocalMetrics,

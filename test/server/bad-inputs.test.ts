@@ -97,7 +97,7 @@ describe('bad inputs', () => {
     await expectRejected(submitBytes(encodeWeights(good()), { examples: 1.5 }), 'bad_request', /examples/);
   });
   it('malformed requests', async () => {
-    await expectRejected(client.submitRaw({ updateId: 'x', baseVersion: 0, examples: 1, metrics: {}, delta: new Uint8Array(1) }), 'bad_request', /updateId/);
+    await expectRejected(client.submitRaw({ updateId: 'bad id!', baseVersion: 0, examples: 1, metrics: {}, delta: new Uint8Array(1) }), 'bad_request', /updateId/);
     await expectRejected(client.submitRaw({ updateId: id(), baseVersion: -1, examples: 1, metrics: {}, delta: new Uint8Array(1) }), 'bad_request', /baseVersion/);
     await expectRejected(client.submitRaw(null), 'bad_request');
     await expectRejected(client.submitRaw({ updateId: id(), baseVersion: 0, examples: 1, metrics: { loss: 'high' }, delta: new Uint8Array(1) }), 'bad_request', /loss/);
