@@ -65,6 +65,18 @@ export const SIMCLR_VIEW: Readonly<ViewParams> = Object.freeze({
   outputSize: 224,
 } as const);
 
+/**
+ * SimCLR's small-image view (Chen et al. 2020, Appendix B.9, CIFAR-10): colour strength s = 0.5,
+ * no Gaussian blur ("we do not use it" at 32×32), crop area floor 0.2 for 32-px objects.
+ */
+export const SIMCLR_SMALL_VIEW: Readonly<ViewParams> = Object.freeze({
+  ...SIMCLR_VIEW,
+  cropScale: [0.2, 1.0],
+  jitter: Object.freeze({ brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1 }),
+  blurP: 0,
+  outputSize: 32,
+} as const);
+
 /** Seed streams of the stages; fixed so adding a stage never reshuffles the others. */
 const enum Stage {
   Crop,

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { augment, SIMCLR_VIEW } from '../augment';
+import { augment, SIMCLR_SMALL_VIEW, SIMCLR_VIEW } from '../augment';
 import { buildEncoder, representationDim } from '../models/encoder';
 import { buildMlpHead } from '../models/heads';
 import { ntXent } from './losses';
@@ -16,10 +16,11 @@ import { TARGET_PREFIX, type MethodConfig, type SslMethod } from './method';
 export function createSimclr(config: MethodConfig): SslMethod {
   const encoder = buildEncoder(config.encoder);
   const projector = buildMlpHead({
-    name: 'proj', inputDim: representationDim(config.encoder), hiddenDim: config.projectionHidden, outputDim: config.projectionDim, norm: 'none',
+    name: 'proj', inputDim: representationDim(config.encoder), hiddenDim: config.projectionHidden, outputDim: config.projectionDim, norm: 'layer',
   });
-  // Small images: crop-scale floor 0.2 rather than ImageNet's 0.08 (see byol.ts).
-  const view = { ...SIMCLR_VIEW, outputSize: config.encoder.inputSize, cropScale: [0.2, 1] as const };
+  // Images of CIFAR size or smaller get the paper's CIFAR-10 view (s = 0.5, no blur).
+  const size = config.encoder.inputSize;
+  const view = { ...(size <= 64 ? SIMCLR_SMALL_VIEW : SIMCLR_VIEW), outputSize: size };
   const apply = (m: tfl.LayersModel, x: tf.Tensor) => m.apply(x, { training: true }) as tf.Tensor2D;
   return {
     name: 'simclr',
