@@ -207,6 +207,11 @@ export class Coordinator {
     return this.buffer.length;
   }
 
+  /** The current global state. Read-only by contract: the arrays are shared, never mutate them. */
+  get globalState(): Readonly<GlobalState> {
+    return this.state;
+  }
+
   /** True while a server step is being computed or written. */
   get aggregating(): boolean {
     return this.folding !== null;

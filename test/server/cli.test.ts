@@ -1,0 +1,28 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { parseCli } from '../../server/cli';
+
+describe('glimpse-server CLI', () => {
+  it('maps flags and environment to a config', () => {
+    const c = parseCli(['--port', '0', '--buffer-size', '4', '--server-opt', 'fedadam', '--ema', '0.995', '--ema-ramp', '1000', '--tokens', 'aaaaaaaa,bbbbbbbb'], { GLIMPSE_DATA_DIR: '/tmp/x' });
+    expect(c).toMatchObject({
+      port: 0, dataDir: '/tmp/x', contributorTokens: ['aaaaaaaa', 'bbbbbbbb'],
+      aggregation: { bufferSize: 4, serverOptimizer: { kind: 'fedadam', lr: 0.01 }, ema: { base: 0.995, kind: 'cosine', rampSteps: 1000 } },
+    });
+    expect(parseCli(['--help'], {})).toBe('help');
+  });
+
+  it('rejects bad flags with one-line messages', () => {
+    expect(() => parseCli(['--port', 'abc'], {})).toThrow("--port expects an integer, got 'abc'");
+    expect(() => parseCli(['--server-opt', 'sgd'], {})).toThrow(/fedavg, fedavgm or fedadam/);
+    expect(() => parseCli(['--method-config', '{nope'], {})).toThrow(/must be JSON/);
+    expect(() => parseCli(['--bogus'], {})).toThrow(/Unknown option '--bogus'/);
+  });
+
+  it('exits with status 2 and one line on stderr for a bad flag', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'server/cli.ts', '--buffer-size', 'lots'], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/--buffer-size expects an integer/);
+  });
+});
