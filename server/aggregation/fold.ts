@@ -31,16 +31,35 @@ export function zerosFromSpecs(specs: readonly WeightSpec[]): WeightMap {
   return out;
 }
 
+/**
+ * acc[i] += a0·x0[i] + a1·x1[i] + a2·x2[i] + a3·x3[i]: four deltas per pass over the accumulator.
+ * Per delta element that is 4 B read + ¼ of the accumulator's 8 B, instead of axpy's 12 B, and a
+ * quarter of the stores — 2–3× faster than four axpy calls in V8 (bench/aggregate.ts).
+ */
+export function axpy4(
+  acc: Float32Array, x0: Float32Array, x1: Float32Array, x2: Float32Array, x3: Float32Array,
+  a0: number, a1: number, a2: number, a3: number,
+): void {
+  const n = acc.length;
+  if (x0.length !== n || x1.length !== n || x2.length !== n || x3.length !== n) throw new RangeError('axpy4: lengths differ');
+  for (let i = 0; i < n; i++) acc[i] += a0 * x0[i] + a1 * x1[i] + a2 * x2[i] + a3 * x3[i];
+}
+
 /** Σ_i w_i · Δ_i over name-keyed maps that all have the names of `specs`. */
 export function weightedSum(specs: readonly WeightSpec[], terms: ReadonlyArray<{ delta: WeightMap; weight: number }>): WeightMap {
   const acc = zerosFromSpecs(specs);
-  for (const { delta, weight } of terms) {
-    if (weight === 0) continue;
-    for (const [name, t] of acc) {
+  const live = terms.filter((t) => t.weight !== 0);
+  for (const [name, t] of acc) {
+    const xs = live.map(({ delta }) => {
       const d = delta.get(name);
       if (!d) throw new Error(`weightedSum: a term lacks '${name}'`);
-      axpy(t.data, d.data, weight);
+      return d.data;
+    });
+    let k = 0;
+    for (; k + 4 <= live.length; k += 4) {
+      axpy4(t.data, xs[k], xs[k + 1], xs[k + 2], xs[k + 3], live[k].weight, live[k + 1].weight, live[k + 2].weight, live[k + 3].weight);
     }
+    for (; k < live.length; k++) axpy(t.data, xs[k], live[k].weight);
   }
   return acc;
 }

@@ -33,7 +33,7 @@ import { describeMethod } from '../model/method-info';
 import { CheckpointStore, type Checkpoint, type CheckpointMeta } from '../store/checkpoint';
 import { openDatabase, type Db } from '../store/db';
 import { failpoint } from '../store/failpoints';
-import { recordRejection, recordStep } from '../store/history';
+import { recordRejection, recordStep, type RejectionRow } from '../store/history';
 import type { ServerEvents } from './events';
 
 export interface SubmitInput {
@@ -70,6 +70,10 @@ export class Coordinator {
   private flushTimer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private closing = false;
+  private commitQueue: Array<{ update: BufferedUpdate; blob: Buffer; resolve: (a: SubmitAck) => void }> = [];
+  private rejectQueue: RejectionRow[] = [];
+  private queuedIds = new Map<string, Promise<SubmitAck>>();
+  private commitScheduled = false;
   private readonly insertUpdate;
   private readonly hasUpdate;
 
@@ -301,23 +305,23 @@ export class Coordinator {
   }
 
   /**
-   * Validates and durably accepts one delta. Synchronous from the duplicate check to the SQLite
-   * commit, so two submissions of the same id can never both be accepted.
+   * Validates a delta and durably accepts it. Validation is synchronous; accepted deltas are
+   * committed to SQLite in groups (one transaction and one fsync for every submission that
+   * arrived in the same event-loop turn — group commit) and acknowledged only after the commit.
    */
-  submit(input: SubmitInput, contributorId: string): SubmitAck {
+  submit(input: SubmitInput, contributorId: string): Promise<SubmitAck> {
     const a = this.config.aggregation;
     const version = this.state.version;
-    const reject = (code: RejectCode, reason: string): SubmitAck => {
-      try {
-        recordRejection(this.db, { at: Date.now(), contributorId, updateId: input.updateId, baseVersion: input.baseVersion, serverVersion: version, code, reason });
-      } catch (e) {
-        this.config.log(`could not record a rejection: ${(e as Error).message}`);
-      }
+    const reject = (code: RejectCode, reason: string): Promise<SubmitAck> => {
+      this.rejectQueue.push({ at: Date.now(), contributorId, updateId: input.updateId, baseVersion: input.baseVersion, serverVersion: version, code, reason });
+      this.scheduleCommit();
       this.events.emit('update:rejected', { updateId: input.updateId, contributorId, code, reason });
-      return { ok: false, code, reason, version };
+      return Promise.resolve({ ok: false, code, reason, version });
     };
+    const queued = this.queuedIds.get(input.updateId);
+    if (queued) return queued.then((ack): SubmitAck => (ack.ok ? { ...ack, status: 'duplicate' } : ack));
     if (this.hasUpdate.get(input.updateId)) {
-      return { ok: true, status: 'duplicate', updateId: input.updateId, version, bufferFill: this.buffer.length, bufferSize: a.bufferSize, clipped: false };
+      return Promise.resolve({ ok: true, status: 'duplicate', updateId: input.updateId, version, bufferFill: this.buffer.length, bufferSize: a.bufferSize, clipped: false });
     }
     if (this.closing) return reject('busy', 'the server is shutting down; retry later');
     if (input.baseVersion > version) return reject('unknown_version', `base version ${input.baseVersion} is newer than the server's ${version}`);
@@ -326,7 +330,9 @@ export class Coordinator {
     if (!(Number.isInteger(input.examples) && input.examples >= 1 && input.examples <= a.maxExamples)) {
       return reject('bad_examples', `examples must be an integer in 1..${a.maxExamples}, got ${input.examples}`);
     }
-    if (this.buffer.length >= a.maxBuffered) return reject('busy', `${this.buffer.length} updates are waiting to be folded; retry later`);
+    if (this.buffer.length + this.commitQueue.length >= a.maxBuffered) {
+      return reject('busy', `${this.buffer.length + this.commitQueue.length} updates are waiting to be folded; retry later`);
+    }
     const decoded = decodeDelta(input.bytes, this.run.onlineSpecs);
     if (!decoded.ok) return reject(decoded.code, decoded.reason);
     const norm = l2NormOf(decoded.value);
@@ -334,26 +340,65 @@ export class Coordinator {
     if (decision.action === 'reject') return reject('norm_too_large', decision.reason);
     const clipped = decision.action === 'clip';
     const delta = applyNormDecision(decoded.value, decision);
+    this.recentNorms.push(clipped ? decision.bound : norm);
+    if (this.recentNorms.length > a.normGuard.window) this.recentNorms.splice(0, this.recentNorms.length - a.normGuard.window);
     const update: BufferedUpdate = {
       updateId: input.updateId, contributorId, baseVersion: input.baseVersion, examples: input.examples,
       loss: input.loss, norm, clipped, receivedAt: Date.now(), delta,
     };
+    const blob = toBuffer(clipped ? encodeWeights(delta) : input.bytes);
+    const p = new Promise<SubmitAck>((resolve) => this.commitQueue.push({ update, blob, resolve }));
+    this.queuedIds.set(update.updateId, p);
+    this.scheduleCommit();
+    return p;
+  }
+
+  private scheduleCommit(): void {
+    if (this.commitScheduled) return;
+    this.commitScheduled = true;
+    setImmediate(() => this.commitBatch());
+  }
+
+  /** One SQLite transaction for every queued acceptance and rejection; then the acks. */
+  private commitBatch(): void {
+    this.commitScheduled = false;
+    const batch = this.commitQueue.splice(0);
+    const rejections = this.rejectQueue.splice(0);
+    if (!batch.length && !rejections.length) return;
+    const a = this.config.aggregation;
+    if (!this.db.open) {
+      for (const { update, resolve } of batch) {
+        this.queuedIds.delete(update.updateId);
+        resolve({ ok: false, code: 'busy', reason: 'the server is shutting down; retry later', version: this.state.version });
+      }
+      return;
+    }
     try {
-      const blob = clipped ? encodeWeights(delta) : input.bytes;
-      this.insertUpdate.run(update.updateId, contributorId, update.baseVersion, update.examples, update.loss, norm, clipped ? 1 : 0, update.receivedAt, toBuffer(blob));
+      this.db.transaction(() => {
+        for (const r of rejections) recordRejection(this.db, r);
+        for (const { update: u, blob } of batch) {
+          this.insertUpdate.run(u.updateId, u.contributorId, u.baseVersion, u.examples, u.loss, u.norm, u.clipped ? 1 : 0, u.receivedAt, blob);
+        }
+      })();
     } catch (e) {
-      this.config.log(`could not persist update ${input.updateId}: ${(e as Error).message}`);
-      return { ok: false, code: 'internal', reason: 'the server could not store the update; retry later', version };
+      this.config.log(`could not persist ${batch.length} update(s): ${(e as Error).message}`);
+      for (const { update, resolve } of batch) {
+        this.queuedIds.delete(update.updateId);
+        resolve({ ok: false, code: 'internal', reason: 'the server could not store the update; retry later', version: this.state.version });
+      }
+      return;
     }
     failpoint('submit:after-persist');
-    this.buffer.push(update);
-    this.recentNorms.push(clipped ? decision.bound : norm);
-    if (this.recentNorms.length > a.normGuard.window) this.recentNorms.splice(0, this.recentNorms.length - a.normGuard.window);
-    this.events.emit('update:accepted', {
-      updateId: update.updateId, contributorId, baseVersion: update.baseVersion, examples: update.examples, norm, clipped, bufferFill: this.buffer.length,
-    });
+    for (const { update, resolve } of batch) {
+      this.queuedIds.delete(update.updateId);
+      this.buffer.push(update);
+      this.events.emit('update:accepted', {
+        updateId: update.updateId, contributorId: update.contributorId, baseVersion: update.baseVersion, examples: update.examples,
+        norm: update.norm, clipped: update.clipped, bufferFill: this.buffer.length,
+      });
+      resolve({ ok: true, status: 'accepted', updateId: update.updateId, version: this.state.version, bufferFill: this.buffer.length, bufferSize: a.bufferSize, clipped: update.clipped });
+    }
     this.scheduleFold();
-    return { ok: true, status: 'accepted', updateId: update.updateId, version, bufferFill: this.buffer.length, bufferSize: a.bufferSize, clipped };
   }
 
   private scheduleFold(): void {
@@ -474,6 +519,7 @@ export class Coordinator {
     if (this.closing) return;
     this.closing = true;
     for (const t of [this.flushTimer, this.retryTimer]) if (t) clearTimeout(t);
+    this.commitBatch();
     if (this.folding) await this.folding;
     try {
       await this.writeCheckpoint(this.state, this.buffer);

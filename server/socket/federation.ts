@@ -125,7 +125,7 @@ export function attachFederation(io: FederationServer, coord: Coordinator, event
       ack({ ok: true, version: r.version, weights: r.bytes });
     }));
 
-    socket.on('delta:submit', guarded(socket, 'delta:submit', o.log, (ack, raw: unknown) => {
+    socket.on('delta:submit', guarded(socket, 'delta:submit', o.log, async (ack, raw: unknown) => {
       const contributorId = socket.data.contributorId;
       if (!contributorId) return ack({ ok: false, code: 'no_hello', reason: 'send session:hello first', version: coord.version });
       const p = SubmitRequest.safeParse(raw);
@@ -135,7 +135,7 @@ export function attachFederation(io: FederationServer, coord: Coordinator, event
         return ack({ ok: false, code: 'bad_request', reason, version: coord.version });
       }
       const r = p.data;
-      ack(coord.submit({ updateId: r.updateId, baseVersion: r.baseVersion, examples: r.examples, loss: r.metrics.loss ?? null, bytes: toBytes(r.delta) }, contributorId));
+      ack(await coord.submit({ updateId: r.updateId, baseVersion: r.baseVersion, examples: r.examples, loss: r.metrics.loss ?? null, bytes: toBytes(r.delta) }, contributorId));
     }));
 
     socket.on('disconnect', (reason) => {

@@ -113,3 +113,14 @@ describe('fedbuffStep', () => {
     expect(arr(state.online, 'w')).toEqual([1, 1]);
   });
 });
+
+describe('weightedSum with the fused 4-way loop', () => {
+  it('matches the naive sum for every count of terms', () => {
+    for (let k = 0; k <= 9; k++) {
+      const terms = Array.from({ length: k }, (_, i) => ({ delta: map({ w: [i, 1 - i, 0.5 * i, 3] }), weight: (i + 1) / 10 }));
+      const got = arr(weightedSum([{ name: 'w', shape: [4] }], terms), 'w');
+      const want = [0, 1, 2, 3].map((j) => terms.reduce((s, t) => s + t.weight * t.delta.get('w')!.data[j], 0));
+      close(got, want, 1e-5);
+    }
+  });
+});

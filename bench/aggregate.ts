@@ -1,0 +1,260 @@
+/**
+ * npm run bench:aggregate — how fast the server folds deltas, against this machine's memory
+ * bandwidth measured in the same run, and how many updates per second it accepts over Socket.IO.
+ *
+ *  1. Memory bandwidth: the same streaming pattern as the fold (acc[i] += a·x[i], 12 bytes of
+ *     traffic per element) over arrays far larger than the caches, in plain JS and, when `cc`
+ *     exists, in C compiled here with -O3 -march=native.
+ *  2. Fold: K = 10 deltas of the default BYOL model (online weights) and of a 10× larger model,
+ *     through server/aggregation/fold.ts (weightedSum) and a full fedbuffStep (fold + FedAvg +
+ *     EMA). GB/s counts memory traffic (12 B per element per delta), comparable with (1).
+ *  3. Socket level: a child glimpse-server process, C concurrent clients on loopback submitting
+ *     pre-encoded deltas; accepted updates/s and ack latency p50/p99.
+ *
+ * Writes bench/reports/aggregate.json. Numbers are noisy on a shared 2-core machine; compare only
+ * side by side.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { emaMomentum } from '../shared/federation/ema';
+import { FederationClient } from '../shared/protocol/client';
+import { encodeWeights } from '../shared/weights/codec';
+import type { WeightMap, WeightSpec } from '../shared/weights/weight-map';
+import { fedbuffStep, type BufferedUpdate } from '../server/aggregation/fedbuff';
+import { axpy, weightedSum } from '../server/aggregation/fold';
+import { initServerOptimizer } from '../server/aggregation/server-optimizer';
+import { describeMethod } from '../server/model/method-info';
+
+const K = 10;
+const GB = 1e9;
+
+function bestOf(reps: number, f: () => void): number {
+  let best = Infinity;
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    f();
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best / 1000;
+}
+
+function randomArray(n: number, seed: number): Float32Array {
+  const a = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = (s / 4294967296 - 0.5) * 1e-2;
+  }
+  return a;
+}
+
+// ---------------------------------------------------------------- 1. memory bandwidth
+function jsBandwidth(): number {
+  const n = 32 * 1024 * 1024; // 128 MiB per array: far beyond any cache
+  const acc = new Float32Array(n);
+  const x = randomArray(n, 1);
+  axpy(acc, x, 0.5); // warm up (JIT, page faults)
+  const s = bestOf(5, () => axpy(acc, x, 0.5));
+  return (12 * n) / s / GB;
+}
+
+const C_SOURCE = `
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
+int main(void) {
+  size_t n = 32u * 1024u * 1024u;
+  float *acc = aligned_alloc(64, n * 4), *x = aligned_alloc(64, n * 4);
+  for (size_t i = 0; i < n; i++) { acc[i] = 0; x[i] = (float)(i % 1000) * 1e-5f; }
+  double best = 1e9; float a = 0.5f;
+  for (int r = 0; r < 7; r++) {
+    double t0 = now();
+    for (size_t i = 0; i < n; i++) acc[i] += a * x[i];
+    double t = now() - t0; if (t < best) best = t;
+  }
+  double sum = 0; for (size_t i = 0; i < n; i += 4096) sum += acc[i];
+  printf("%f %f\\n", 12.0 * n / best / 1e9, sum);
+  return 0;
+}`;
+
+function cBandwidth(): number | null {
+  if (spawnSync('sh', ['-c', 'command -v cc'], { encoding: 'utf8' }).status !== 0) return null;
+  const dir = mkdtempSync(join(tmpdir(), 'glimpse-bw-'));
+  try {
+    writeFileSync(join(dir, 'bw.c'), C_SOURCE);
+    const cc = spawnSync('cc', ['-O3', '-march=native', '-o', join(dir, 'bw'), join(dir, 'bw.c')], { encoding: 'utf8' });
+    if (cc.status !== 0) return null;
+    const run = spawnSync(join(dir, 'bw'), { encoding: 'utf8' });
+    return run.status === 0 ? Number(run.stdout.split(' ')[0]) : null;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------- 2. fold
+function scaleSpecs(specs: WeightSpec[], factor: number): WeightSpec[] {
+  // A 10× larger model: every weight ×factor along its last axis (same names and tensor count).
+  return specs.map((s) => ({ name: s.name, shape: [...s.shape.slice(0, -1), (s.shape.at(-1) ?? 1) * factor] }));
+}
+
+function mapFor(specs: WeightSpec[], seed: number): WeightMap {
+  return new Map(specs.map((s, i) => [s.name, { shape: s.shape, data: randomArray(s.shape.reduce((a, b) => a * b, 1), seed * 1000 + i) }]));
+}
+
+interface FoldResult {
+  model: string;
+  params: number;
+  deltaMB: number;
+  foldDeltasPerSec: number;
+  foldGBps: number;
+  stepDeltasPerSec: number;
+  stepMs: number;
+}
+
+function benchFold(name: string, specs: WeightSpec[], targetSpecs: WeightSpec[]): FoldResult {
+  const params = specs.reduce((s, x) => s + x.shape.reduce((a, b) => a * b, 1), 0);
+  const deltas = Array.from({ length: K }, (_, i) => mapFor(specs, i + 1));
+  const terms = deltas.map((delta) => ({ delta, weight: 1 / K }));
+  weightedSum(specs, terms);
+  const foldS = bestOf(5, () => weightedSum(specs, terms));
+  const online = mapFor(specs, 99);
+  const target: WeightMap = new Map(targetSpecs.map((s) => [s.name, { shape: s.shape, data: new Float32Array(online.get(s.name.slice(7))!.data) }]));
+  const pairs = targetSpecs.map((s) => ({ online: s.name.slice(7), target: s.name }));
+  const state = { version: 3, online, target, optimizer: initServerOptimizer({ kind: 'fedavg', lr: 1 }, specs) };
+  const updates: BufferedUpdate[] = deltas.map((delta, i) => ({
+    updateId: `u${i}`, contributorId: `c${i}`, baseVersion: i % 3, examples: 32, loss: 1, norm: 1, clipped: false, receivedAt: 0, delta,
+  }));
+  const cfg = { stalenessExponent: 0.5, serverOptimizer: { kind: 'fedavg' as const, lr: 1 }, ema: { base: 0.99, kind: 'constant' as const } };
+  void emaMomentum(0, cfg.ema);
+  const stepS = bestOf(3, () => fedbuffStep(state, updates, specs, pairs, cfg));
+  return {
+    model: name, params, deltaMB: (params * 4) / 1e6,
+    foldDeltasPerSec: K / foldS, foldGBps: (12 * params * K) / foldS / GB,
+    stepDeltasPerSec: K / stepS, stepMs: stepS * 1000,
+  };
+}
+
+// ---------------------------------------------------------------- 3. socket level
+interface SocketResult {
+  model: string;
+  deltaMB: number;
+  clients: number;
+  accepted: number;
+  seconds: number;
+  updatesPerSec: number;
+  MBps: number;
+  p50ms: number;
+  p99ms: number;
+  versions: number;
+  /** Submissions answered 'busy' (back-pressure; the client retried). */
+  busy: number;
+}
+
+async function startChild(dataDir: string, methodConfig: object | null): Promise<{ url: string; stop: () => Promise<void> }> {
+  const args = ['--import', 'tsx', 'server/cli.ts', '--port', '0', '--data-dir', dataDir, '--quiet', '--buffer-size', String(K), '--max-staleness', '100000', '--norm-multiple', '1e9'];
+  if (methodConfig) args.push('--method-config', JSON.stringify(methodConfig));
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    proc.stdout!.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    proc.once('exit', (c) => reject(new Error(`server exited ${c}: ${out}`)));
+  });
+  return {
+    url,
+    stop: () => new Promise<void>((r) => {
+      proc.once('exit', () => r());
+      proc.kill('SIGTERM');
+    }),
+  };
+}
+
+async function benchSocket(model: string, methodConfig: object | null, clients: number, perClient: number): Promise<SocketResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'glimpse-bench-'));
+  const server = await startChild(dir, methodConfig);
+  try {
+    const cs = await Promise.all(Array.from({ length: clients }, async () => {
+      const c = new FederationClient({ url: server.url, clientKind: 'node', backend: 'cpu', submitAttempts: 1 });
+      await c.connect();
+      return c;
+    }));
+    const { weights } = await cs[0].pullWeights('latest');
+    const online: WeightMap = new Map([...weights].filter(([n]) => !n.startsWith('target/')));
+    const deltaBytes = encodeWeights(new Map([...online].map(([n, t]) => [n, { shape: t.shape, data: randomArray(t.data.length, 5) }])));
+    const latencies: number[] = [];
+    let accepted = 0;
+    let busy = 0;
+    let n = 0;
+    const t0 = performance.now();
+    await Promise.all(cs.map(async (c) => {
+      for (let i = 0; i < perClient; i++) {
+        const s = performance.now();
+        const a = await c.submitRaw({ updateId: `b-${n++}`, baseVersion: 0, examples: 32, metrics: {}, delta: deltaBytes });
+        latencies.push(performance.now() - s);
+        if (a.ok) accepted++;
+        else if (a.code === 'busy') {
+          busy++;
+          await new Promise((r) => setTimeout(r, 20));
+        } else throw new Error(`rejected: ${a.code} ${a.reason}`);
+      }
+    }));
+    const seconds = (performance.now() - t0) / 1000;
+    const status = (await (await fetch(`${server.url}/api/status`)).json()) as { version: number };
+    for (const c of cs) c.close();
+    latencies.sort((a, b) => a - b);
+    const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
+    return {
+      model, deltaMB: deltaBytes.length / 1e6, clients, accepted, seconds, updatesPerSec: accepted / seconds,
+      MBps: (accepted * deltaBytes.length) / seconds / 1e6, p50ms: q(0.5), p99ms: q(0.99), versions: status.version, busy,
+    };
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------- main
+const fmt = (x: number, d = 2) => x.toFixed(d);
+
+async function main(): Promise<void> {
+  console.log('measuring memory bandwidth (acc += a·x over 128 MiB arrays)…');
+  const jsBw = jsBandwidth();
+  const cBw = cBandwidth();
+  const bandwidth = Math.max(jsBw, cBw ?? 0);
+  console.log(`  JS loop ${fmt(jsBw)} GB/s${cBw === null ? ' (no cc)' : `, C -O3 -march=native ${fmt(cBw)} GB/s`}`);
+
+  const info = await describeMethod('byol', {});
+  const fold = [benchFold('byol default', info.onlineSpecs, info.targetSpecs), benchFold('byol 10× (synthetic)', scaleSpecs(info.onlineSpecs, 10), scaleSpecs(info.targetSpecs, 10))];
+  console.log('\nFold (K = 10 deltas → one averaged delta; GB/s = memory traffic, 12 B/element/delta)');
+  console.log('model                    params     delta MB  deltas/s   GB/s    % of bandwidth  full step (fold+FedAvg+EMA) ms');
+  for (const f of fold) {
+    console.log(
+      `${f.model.padEnd(24)} ${String(f.params).padStart(9)}  ${fmt(f.deltaMB).padStart(8)}  ${fmt(f.foldDeltasPerSec, 0).padStart(8)}  ${fmt(f.foldGBps).padStart(6)}  ${fmt((100 * f.foldGBps) / bandwidth, 0).padStart(6)}%          ${fmt(f.stepMs, 1)}`,
+    );
+  }
+
+  console.log('\nSocket.IO (child server, loopback, pre-encoded deltas, K = 10)…');
+  const sockets = [
+    await benchSocket('byol tiny (widths 8)', { encoder: { widths: [8, 8, 8], stemWidth: 8 }, projectionHidden: 16, projectionDim: 8 }, 32, 40),
+    await benchSocket('byol default', null, 16, 8),
+  ];
+  console.log('model                  delta MB  clients  accepted  updates/s   MB/s    p50 ms   p99 ms  versions  busy');
+  for (const s of sockets) {
+    console.log(
+      `${s.model.padEnd(22)} ${fmt(s.deltaMB, 3).padStart(8)}  ${String(s.clients).padStart(7)}  ${String(s.accepted).padStart(8)}  ${fmt(s.updatesPerSec, 1).padStart(9)}  ${fmt(s.MBps, 0).padStart(5)}  ${fmt(s.p50ms, 1).padStart(7)}  ${fmt(s.p99ms, 1).padStart(7)}  ${String(s.versions).padStart(8)}  ${String(s.busy).padStart(4)}`,
+    );
+  }
+  const report = { at: new Date().toISOString(), node: process.version, bandwidthGBps: { js: jsBw, c: cBw, reference: bandwidth }, fold, sockets, target: 'fold at ≥ 50% of measured memory bandwidth' };
+  mkdirSync('bench/reports', { recursive: true });
+  writeFileSync('bench/reports/aggregate.json', JSON.stringify(report, null, 2));
+  console.log('\nwrote bench/reports/aggregate.json');
+  process.exit(0);
+}
+
+void main();
