@@ -6,8 +6,11 @@
  *     traffic per element) over arrays far larger than the caches, in plain JS and, when `cc`
  *     exists, in C compiled here with -O3 -march=native.
  *  2. Fold: K = 10 deltas of the default BYOL model (online weights) and of a 10× larger model,
- *     through server/aggregation/fold.ts (weightedSum) and a full fedbuffStep (fold + FedAvg +
- *     EMA). GB/s counts memory traffic (12 B per element per delta), comparable with (1).
+ *     through the plain-JS fold (fold.ts), the WebAssembly SIMD fold the server uses
+ *     (fold-wasm.ts, copies included) and a full fedbuffStep (fold + FedAvg + EMA).
+ *     "GB/s" is effective bandwidth: 12 B per delta element, what the streaming loop of (1) moves
+ *     per element — so "% of bandwidth" says how close folding a delta comes to a memory-bound
+ *     acc += a·x pass over it. "delta GB/s" is the bytes of deltas consumed per second.
  *  3. Socket level: a child glimpse-server process, C concurrent clients on loopback submitting
  *     pre-encoded deltas; accepted updates/s and ack latency p50/p99.
  *
@@ -24,6 +27,7 @@ import { encodeWeights } from '../shared/weights/codec';
 import type { WeightMap, WeightSpec } from '../shared/weights/weight-map';
 import { fedbuffStep, type BufferedUpdate } from '../server/aggregation/fedbuff';
 import { axpy, weightedSum } from '../server/aggregation/fold';
+import { simdKernel, weightedSumSimd } from '../server/aggregation/fold-wasm';
 import { initServerOptimizer } from '../server/aggregation/server-optimizer';
 import { describeMethod } from '../server/model/method-info';
 
@@ -108,8 +112,12 @@ interface FoldResult {
   model: string;
   params: number;
   deltaMB: number;
+  jsDeltasPerSec: number;
+  jsGBps: number;
   foldDeltasPerSec: number;
   foldGBps: number;
+  deltaGBps: number;
+  kernel: string;
   stepDeltasPerSec: number;
   stepMs: number;
 }
@@ -119,7 +127,11 @@ function benchFold(name: string, specs: WeightSpec[], targetSpecs: WeightSpec[])
   const deltas = Array.from({ length: K }, (_, i) => mapFor(specs, i + 1));
   const terms = deltas.map((delta) => ({ delta, weight: 1 / K }));
   weightedSum(specs, terms);
-  const foldS = bestOf(5, () => weightedSum(specs, terms));
+  const jsS = bestOf(5, () => weightedSum(specs, terms));
+  const k = simdKernel();
+  const fast = () => (k ? weightedSumSimd(k, specs, terms) : weightedSum(specs, terms));
+  fast();
+  const foldS = bestOf(5, fast);
   const online = mapFor(specs, 99);
   const target: WeightMap = new Map(targetSpecs.map((s) => [s.name, { shape: s.shape, data: new Float32Array(online.get(s.name.slice(7))!.data) }]));
   const pairs = targetSpecs.map((s) => ({ online: s.name.slice(7), target: s.name }));
@@ -132,7 +144,9 @@ function benchFold(name: string, specs: WeightSpec[], targetSpecs: WeightSpec[])
   const stepS = bestOf(3, () => fedbuffStep(state, updates, specs, pairs, cfg));
   return {
     model: name, params, deltaMB: (params * 4) / 1e6,
-    foldDeltasPerSec: K / foldS, foldGBps: (12 * params * K) / foldS / GB,
+    jsDeltasPerSec: K / jsS, jsGBps: (12 * params * K) / jsS / GB,
+    foldDeltasPerSec: K / foldS, foldGBps: (12 * params * K) / foldS / GB, deltaGBps: (4 * params * K) / foldS / GB,
+    kernel: k ? 'wasm-simd' : 'js',
     stepDeltasPerSec: K / stepS, stepMs: stepS * 1000,
   };
 }
@@ -231,11 +245,12 @@ async function main(): Promise<void> {
 
   const info = await describeMethod('byol', {});
   const fold = [benchFold('byol default', info.onlineSpecs, info.targetSpecs), benchFold('byol 10× (synthetic)', scaleSpecs(info.onlineSpecs, 10), scaleSpecs(info.targetSpecs, 10))];
-  console.log('\nFold (K = 10 deltas → one averaged delta; GB/s = memory traffic, 12 B/element/delta)');
-  console.log('model                    params     delta MB  deltas/s   GB/s    % of bandwidth  full step (fold+FedAvg+EMA) ms');
+  console.log(`\nFold (K = 10 deltas → one averaged delta; GB/s = effective, 12 B/element/delta; reference ${fmt(bandwidth)} GB/s)`);
+  console.log('model                    params    delta MB | JS deltas/s  GB/s | SIMD deltas/s  GB/s  % of bw  delta GB/s | step ms');
   for (const f of fold) {
     console.log(
-      `${f.model.padEnd(24)} ${String(f.params).padStart(9)}  ${fmt(f.deltaMB).padStart(8)}  ${fmt(f.foldDeltasPerSec, 0).padStart(8)}  ${fmt(f.foldGBps).padStart(6)}  ${fmt((100 * f.foldGBps) / bandwidth, 0).padStart(6)}%          ${fmt(f.stepMs, 1)}`,
+      `${f.model.padEnd(24)} ${String(f.params).padStart(8)}  ${fmt(f.deltaMB).padStart(8)} | ${fmt(f.jsDeltasPerSec, 0).padStart(11)}  ${fmt(f.jsGBps).padStart(4)} | ` +
+        `${fmt(f.foldDeltasPerSec, 0).padStart(13)}  ${fmt(f.foldGBps).padStart(4)}  ${fmt((100 * f.foldGBps) / bandwidth, 0).padStart(6)}%  ${fmt(f.deltaGBps).padStart(10)} | ${fmt(f.stepMs, 1)}`,
     );
   }
 

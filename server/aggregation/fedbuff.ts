@@ -12,7 +12,8 @@
 import { emaMomentum, emaUpdate, type EmaSchedule } from '../../shared/federation/ema';
 import type { MomentumPair } from '../../shared/ssl/method';
 import type { WeightMap, WeightSpec } from '../../shared/weights/weight-map';
-import { l2NormOf, weightedSum } from './fold';
+import { l2NormOf } from './fold';
+import { weightedSumFast } from './fold-wasm';
 import { serverStep, type ServerOptimizerConfig, type ServerOptimizerState } from './server-optimizer';
 import { fedbuffWeights } from './staleness';
 
@@ -90,7 +91,7 @@ export function fedbuffStep(
   const t0 = performance.now();
   const staleness = updates.map((u) => Math.max(0, state.version - u.baseVersion));
   const weights = fedbuffWeights(updates.map((u, i) => ({ examples: u.examples, staleness: staleness[i] })), c.stalenessExponent);
-  const avg = weightedSum(specs, updates.map((u, i) => ({ delta: u.delta, weight: weights[i] })));
+  const avg = weightedSumFast(specs, updates.map((u, i) => ({ delta: u.delta, weight: weights[i] })));
   const { weights: online, state: optimizer } = serverStep(c.serverOptimizer, state.online, avg, state.optimizer);
   let target = state.target;
   let m: number | null = null;

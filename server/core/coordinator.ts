@@ -4,16 +4,19 @@
  * crash. It knows nothing about sockets or HTTP (those live in server/socket and server/http).
  *
  * Durability protocol (why an acknowledged update is never lost nor applied twice):
- *  1. accept: the validated delta is inserted into SQLite (`updates`, status 'pending', blob) and
- *     committed (WAL, synchronous=FULL) *before* the ack is sent. `update_id` is the primary key,
- *     so a resubmission is recognised as a duplicate from then on.
+ *  1. accept: the validated delta's bytes are written to a file in pending/ and fsynced (plus the
+ *     directory), then its row is committed to SQLite (`updates`, status 'pending'; WAL,
+ *     synchronous=FULL), and only then is the ack sent. Submissions arriving together share one
+ *     directory fsync and one commit (group commit). `update_id` is the primary key, so a
+ *     resubmission is recognised as a duplicate from then on.
  *  2. fold: the new state is computed in fresh arrays; the checkpoint of version v+1 — recording
  *     the folded update ids — is written atomically; only then are the rows marked 'applied' and
  *     the state swapped in and announced. A crash before the checkpoint leaves the rows pending
  *     (they are folded again later, once); a crash after it but before the SQLite commit is
  *     finished at recovery from the ids in the checkpoint.
  *  3. recovery: newest valid checkpoint → rows folded according to it are marked applied → every
- *     other pending row (plus the checkpoint's own buffer) becomes the buffer again.
+ *     other pending row (plus the checkpoint's own buffer) becomes the buffer again; files that no
+ *     row references (written, never committed, never acknowledged) are deleted.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
@@ -33,6 +36,7 @@ import { describeMethod } from '../model/method-info';
 import { CheckpointStore, type Checkpoint, type CheckpointMeta } from '../store/checkpoint';
 import { openDatabase, type Db } from '../store/db';
 import { failpoint } from '../store/failpoints';
+import { PendingStore } from '../store/pending';
 import { recordRejection, recordStep, type RejectionRow } from '../store/history';
 import type { ServerEvents } from './events';
 
@@ -70,7 +74,8 @@ export class Coordinator {
   private flushTimer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private closing = false;
-  private commitQueue: Array<{ update: BufferedUpdate; blob: Buffer; resolve: (a: SubmitAck) => void }> = [];
+  private commitQueue: Array<{ update: BufferedUpdate; file: string; bytes: Uint8Array; resolve: (a: SubmitAck) => void }> = [];
+  private committing: Promise<void> | null = null;
   private rejectQueue: RejectionRow[] = [];
   private queuedIds = new Map<string, Promise<SubmitAck>>();
   private commitScheduled = false;
@@ -81,6 +86,7 @@ export class Coordinator {
     readonly config: ResolvedConfig,
     readonly db: Db,
     private readonly store: CheckpointStore,
+    private readonly pending: PendingStore,
     readonly run: RunInfo,
     private readonly events: ServerEvents,
     restored: { state: GlobalState; recentNorms: number[]; folded: Array<{ version: number; ids: string[] }>; lastStep: StepSummary | null },
@@ -89,7 +95,7 @@ export class Coordinator {
     this.recentNorms = restored.recentNorms;
     this.folded = restored.folded;
     this.lastStep = restored.lastStep;
-    this.insertUpdate = db.prepare(`INSERT INTO updates (update_id, contributor_id, base_version, examples, loss, norm, clipped, received_at, status, delta)
+    this.insertUpdate = db.prepare(`INSERT INTO updates (update_id, contributor_id, base_version, examples, loss, norm, clipped, received_at, status, delta_file)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`);
     this.hasUpdate = db.prepare('SELECT 1 FROM updates WHERE update_id = ?').pluck();
   }
@@ -101,15 +107,17 @@ export class Coordinator {
     const db = openDatabase(join(config.dataDir, 'glimpse.db'));
     try {
       const store = new CheckpointStore(join(config.dataDir, 'checkpoints'), config.keepCheckpoints);
+      const pending = new PendingStore(join(config.dataDir, 'pending'));
+      await pending.init();
       const { checkpoint, skipped } = await store.loadLatest();
       for (const s of skipped) log(`skipped unreadable checkpoint ${s}`);
       let coord: Coordinator;
       if (checkpoint) {
-        coord = Coordinator.fromCheckpoint(config, db, store, events, checkpoint);
-        coord.recover(checkpoint);
+        coord = Coordinator.fromCheckpoint(config, db, store, pending, events, checkpoint);
+        await coord.recover(checkpoint);
         log(`resumed run ${coord.run.runId} (${coord.run.method}) at version ${coord.state.version}, ${coord.buffer.length} buffered update(s)`);
       } else {
-        coord = await Coordinator.fresh(config, db, store, events);
+        coord = await Coordinator.fresh(config, db, store, pending, events);
         await coord.writeCheckpoint(coord.state, []);
         log(`started run ${coord.run.runId} (${coord.run.method}) at version 0`);
       }
@@ -121,7 +129,7 @@ export class Coordinator {
     }
   }
 
-  private static async fresh(config: ResolvedConfig, db: Db, store: CheckpointStore, events: ServerEvents): Promise<Coordinator> {
+  private static async fresh(config: ResolvedConfig, db: Db, store: CheckpointStore, pending: PendingStore, events: ServerEvents): Promise<Coordinator> {
     const method = config.method ?? 'byol';
     const methodConfig = config.methodConfig ?? {};
     let info;
@@ -138,10 +146,10 @@ export class Coordinator {
       optimizer: initServerOptimizer(config.aggregation.serverOptimizer, info.onlineSpecs),
     };
     const run: RunInfo = { runId: randomUUID(), method, methodConfig, momentumPairs: info.momentumPairs, encoderNames: info.encoderNames, onlineSpecs: info.onlineSpecs };
-    return new Coordinator(config, db, store, run, events, { state, recentNorms: [], folded: [], lastStep: null });
+    return new Coordinator(config, db, store, pending, run, events, { state, recentNorms: [], folded: [], lastStep: null });
   }
 
-  private static fromCheckpoint(config: ResolvedConfig, db: Db, store: CheckpointStore, events: ServerEvents, c: Checkpoint): Coordinator {
+  private static fromCheckpoint(config: ResolvedConfig, db: Db, store: CheckpointStore, pending: PendingStore, events: ServerEvents, c: Checkpoint): Coordinator {
     const m = c.meta;
     if (config.method && config.method !== m.method) {
       throw new ConfigError(`the data dir ${config.dataDir} holds a '${m.method}' run; start with --method ${m.method} or use another --data-dir`);
@@ -160,37 +168,40 @@ export class Coordinator {
       runId: m.runId, method: m.method, methodConfig: m.methodConfig, momentumPairs: m.momentumPairs,
       encoderNames: (m.extra.encoderNames as string[]) ?? [], onlineSpecs: specsOf(state.online),
     };
-    return new Coordinator(config, db, store, run, events, { state, recentNorms: m.recentNorms, folded: m.folded, lastStep: m.lastStep });
+    return new Coordinator(config, db, store, pending, run, events, { state, recentNorms: m.recentNorms, folded: m.folded, lastStep: m.lastStep });
   }
 
   /** Finishes an interrupted commit and rebuilds the buffer (see the header comment). */
-  private recover(c: Checkpoint): void {
+  private async recover(c: Checkpoint): Promise<void> {
     const v = c.meta.version;
-    const foldedIds = new Map<string, number>();
-    for (const f of c.meta.folded) for (const id of f.ids) foldedIds.set(id, f.version);
+    // Updates buffered in the checkpoint but unknown to SQLite (e.g. a copied checkpoint): adopt them.
+    const adopt = c.buffer.filter((u) => !this.hasUpdate.get(u.updateId)).map((u) => ({ u, file: this.pending.newName(), bytes: encodeWeights(u.delta) }));
+    if (adopt.length) await this.pending.writeAll(adopt.map((a) => ({ name: a.file, bytes: a.bytes })));
     this.db.transaction(() => {
       // Rows the checkpoint says were folded but SQLite still calls pending: the commit after the
       // checkpoint write was interrupted.
       const mark = this.db.prepare(`UPDATE updates SET status = 'applied', applied_version = ? WHERE update_id = ? AND status = 'pending'`);
-      for (const [id, ver] of foldedIds) mark.run(ver, id);
-      if (c.meta.lastStep && c.meta.lastStep.version === v) recordStep(this.db, c.meta.lastStep, v - this.config.keepCheckpoints);
+      for (const f of c.meta.folded) for (const id of f.ids) mark.run(f.version, id);
+      if (c.meta.lastStep && c.meta.lastStep.version === v) recordStep(this.db, c.meta.lastStep);
       // Rows applied after this checkpoint (a newer one was unreadable): fold them again if we still have them.
-      const later = this.db.prepare(`UPDATE updates SET status = 'pending', applied_version = NULL WHERE status = 'applied' AND applied_version > ? AND delta IS NOT NULL`).run(v);
+      const later = this.db.prepare(`UPDATE updates SET status = 'pending', applied_version = NULL WHERE status = 'applied' AND applied_version > ? AND delta_file IS NOT NULL`).run(v);
       if (later.changes) this.config.log(`re-buffering ${later.changes} update(s) folded after checkpoint ${v}`);
-      // Updates buffered in the checkpoint but missing in SQLite (a copied checkpoint): adopt them.
-      for (const u of c.buffer) {
-        if (!this.hasUpdate.get(u.updateId)) {
-          this.insertUpdate.run(u.updateId, u.contributorId, u.baseVersion, u.examples, u.loss, u.norm, u.clipped ? 1 : 0, u.receivedAt, toBuffer(encodeWeights(u.delta)));
-        }
+      for (const { u, file } of adopt) {
+        this.insertUpdate.run(u.updateId, u.contributorId, u.baseVersion, u.examples, u.loss, u.norm, u.clipped ? 1 : 0, u.receivedAt, file);
       }
     })();
-    const rows = this.db.prepare(`SELECT update_id, contributor_id, base_version, examples, loss, norm, clipped, received_at, delta
+    const rows = this.db.prepare(`SELECT update_id, contributor_id, base_version, examples, loss, norm, clipped, received_at, delta_file
       FROM updates WHERE status = 'pending' ORDER BY received_at, rowid`).all() as Array<{
       update_id: string; contributor_id: string; base_version: number; examples: number; loss: number | null;
-      norm: number; clipped: number; received_at: number; delta: Buffer | null;
+      norm: number; clipped: number; received_at: number; delta_file: string | null;
     }>;
     for (const r of rows) {
-      const decoded = r.delta ? decodeDelta(r.delta, this.run.onlineSpecs) : null;
+      let decoded = null;
+      try {
+        decoded = r.delta_file ? decodeDelta(await this.pending.read(r.delta_file), this.run.onlineSpecs) : null;
+      } catch {
+        decoded = null;
+      }
       if (!decoded || !decoded.ok) {
         this.config.log(`pending update ${r.update_id} has no readable delta; dropping it`);
         this.db.prepare(`DELETE FROM updates WHERE update_id = ?`).run(r.update_id);
@@ -201,6 +212,10 @@ export class Coordinator {
         norm: r.norm, clipped: !!r.clipped, receivedAt: r.received_at, delta: decoded.value,
       });
     }
+    // Files no row references: written before a crash, never committed, never acknowledged.
+    const referenced = new Set((this.db.prepare('SELECT delta_file FROM updates WHERE delta_file IS NOT NULL').pluck().all() as string[]));
+    const orphans = (await this.pending.list()).filter((n) => !referenced.has(n));
+    await this.pending.remove(orphans);
   }
 
   get version(): number {
@@ -346,47 +361,54 @@ export class Coordinator {
       updateId: input.updateId, contributorId, baseVersion: input.baseVersion, examples: input.examples,
       loss: input.loss, norm, clipped, receivedAt: Date.now(), delta,
     };
-    const blob = toBuffer(clipped ? encodeWeights(delta) : input.bytes);
-    const p = new Promise<SubmitAck>((resolve) => this.commitQueue.push({ update, blob, resolve }));
+    const bytes = clipped ? encodeWeights(delta) : input.bytes;
+    const p = new Promise<SubmitAck>((resolve) => this.commitQueue.push({ update, file: this.pending.newName(), bytes, resolve }));
     this.queuedIds.set(update.updateId, p);
     this.scheduleCommit();
     return p;
   }
 
+  /** Starts a group commit unless one is running (which picks up the queue when it ends). */
   private scheduleCommit(): void {
-    if (this.commitScheduled) return;
+    if (this.commitScheduled || this.committing) return;
     this.commitScheduled = true;
-    setImmediate(() => this.commitBatch());
+    setImmediate(() => {
+      this.commitScheduled = false;
+      this.committing = this.commitLoop().finally(() => (this.committing = null));
+    });
   }
 
-  /** One SQLite transaction for every queued acceptance and rejection; then the acks. */
-  private commitBatch(): void {
-    this.commitScheduled = false;
+  private async commitLoop(): Promise<void> {
+    while (this.commitQueue.length || this.rejectQueue.length) await this.commitBatch();
+  }
+
+  /**
+   * One group commit: every queued delta's file written and fsynced (in parallel), the directory
+   * fsynced once, then one SQLite transaction for the rows and the queued rejections, then the acks.
+   */
+  private async commitBatch(): Promise<void> {
     const batch = this.commitQueue.splice(0);
     const rejections = this.rejectQueue.splice(0);
-    if (!batch.length && !rejections.length) return;
     const a = this.config.aggregation;
-    if (!this.db.open) {
+    const fail = (code: 'internal' | 'busy', reason: string) => {
       for (const { update, resolve } of batch) {
         this.queuedIds.delete(update.updateId);
-        resolve({ ok: false, code: 'busy', reason: 'the server is shutting down; retry later', version: this.state.version });
+        resolve({ ok: false, code, reason, version: this.state.version });
       }
-      return;
-    }
+    };
     try {
+      if (batch.length) await this.pending.writeAll(batch.map((b) => ({ name: b.file, bytes: b.bytes })));
+      if (!this.db.open) return fail('busy', 'the server is shutting down; retry later');
       this.db.transaction(() => {
         for (const r of rejections) recordRejection(this.db, r);
-        for (const { update: u, blob } of batch) {
-          this.insertUpdate.run(u.updateId, u.contributorId, u.baseVersion, u.examples, u.loss, u.norm, u.clipped ? 1 : 0, u.receivedAt, blob);
+        for (const { update: u, file } of batch) {
+          this.insertUpdate.run(u.updateId, u.contributorId, u.baseVersion, u.examples, u.loss, u.norm, u.clipped ? 1 : 0, u.receivedAt, file);
         }
       })();
     } catch (e) {
       this.config.log(`could not persist ${batch.length} update(s): ${(e as Error).message}`);
-      for (const { update, resolve } of batch) {
-        this.queuedIds.delete(update.updateId);
-        resolve({ ok: false, code: 'internal', reason: 'the server could not store the update; retry later', version: this.state.version });
-      }
-      return;
+      void this.pending.remove(batch.map((b) => b.file)).catch(() => {});
+      return fail('internal', 'the server could not store the update; retry later');
     }
     failpoint('submit:after-persist');
     for (const { update, resolve } of batch) {
@@ -399,6 +421,17 @@ export class Coordinator {
       resolve({ ok: true, status: 'accepted', updateId: update.updateId, version: this.state.version, bufferFill: this.buffer.length, bufferSize: a.bufferSize, clipped: update.clipped });
     }
     this.scheduleFold();
+  }
+
+  /** Deletes the delta files of updates folded at or before `upTo` (kept that long for fallback recovery). */
+  private async pruneDeltaFiles(upTo: number): Promise<void> {
+    const rows = this.db.prepare(`SELECT update_id, delta_file FROM updates WHERE status = 'applied' AND applied_version <= ? AND delta_file IS NOT NULL`).all(upTo) as Array<{ update_id: string; delta_file: string }>;
+    if (!rows.length) return;
+    const clear = this.db.prepare('UPDATE updates SET delta_file = NULL WHERE update_id = ?');
+    this.db.transaction(() => {
+      for (const r of rows) clear.run(r.update_id);
+    })();
+    await this.pending.remove(rows.map((r) => r.delta_file));
   }
 
   private scheduleFold(): void {
@@ -447,7 +480,7 @@ export class Coordinator {
       const folded = [...this.folded, { version: state.version, ids: taken.map((u) => u.updateId) }].slice(-FOLDED_MEMORY);
       await this.writeCheckpoint(state, this.buffer, { folded, lastStep: summary });
       failpoint('fold:after-checkpoint');
-      recordStep(this.db, summary, state.version - this.config.keepCheckpoints);
+      recordStep(this.db, summary);
       this.state = state;
       this.folded = folded;
       this.lastStep = summary;
@@ -457,6 +490,7 @@ export class Coordinator {
           `mean loss ${summary.meanLoss?.toFixed(4) ?? '–'}, |Δ̄| ${summary.aggregateNorm.toExponential(2)}`,
       );
       void this.store.prune().catch((e) => this.config.log(`checkpoint prune failed: ${(e as Error).message}`));
+      void this.pruneDeltaFiles(state.version - this.config.keepCheckpoints).catch((e) => this.config.log(`delta file prune failed: ${(e as Error).message}`));
       return true;
     } catch (e) {
       this.buffer.unshift(...taken);
@@ -519,7 +553,8 @@ export class Coordinator {
     if (this.closing) return;
     this.closing = true;
     for (const t of [this.flushTimer, this.retryTimer]) if (t) clearTimeout(t);
-    this.commitBatch();
+    if (this.committing) await this.committing;
+    await this.commitLoop();
     if (this.folding) await this.folding;
     try {
       await this.writeCheckpoint(this.state, this.buffer);
@@ -527,8 +562,4 @@ export class Coordinator {
       this.db.close();
     }
   }
-}
-
-function toBuffer(u: Uint8Array): Buffer {
-  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }

@@ -1,13 +1,13 @@
 /**
  * The run's SQLite database (better-sqlite3) in the data directory: run history for the dashboard
- * *and* the durable store of accepted-but-not-yet-folded deltas. An update is acknowledged as
- * accepted only after its row (with the delta blob) is committed; WAL + synchronous=FULL makes the
- * commit durable.
+ * *and* the durable index of accepted-but-not-yet-folded deltas (their bytes live in files, see
+ * pending.ts). An update is acknowledged as accepted only after its row is committed; WAL +
+ * synchronous=FULL makes the commit durable.
  *
  * Tables (all times are epoch milliseconds):
  *   updates     one row per accepted update: who, base version, examples, loss, norm, staleness and
- *               weight at fold, status 'pending' | 'applied', applied_version, delta blob (GLWT;
- *               nulled some versions after it was folded)
+ *               weight at fold, status 'pending' | 'applied', applied_version, delta_file (the
+ *               GLWT file in pending/; nulled and deleted some versions after it was folded)
  *   versions    one row per server step: folded updates, contributors, examples, mean loss,
  *               norms, staleness, EMA momentum, duration
  *   rejections  one row per rejected submission with its code and reason
@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS updates (
   applied_version INTEGER,
   staleness       INTEGER,
   weight          REAL,
-  delta           BLOB
+  delta_file      TEXT
 );
 CREATE INDEX IF NOT EXISTS updates_status ON updates (status, received_at);
 CREATE INDEX IF NOT EXISTS updates_applied ON updates (applied_version);

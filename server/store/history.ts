@@ -46,16 +46,14 @@ export interface UpdateRow {
 }
 
 /** Inserts the row of one server step and marks its updates applied (one transaction). */
-export function recordStep(db: Db, s: StepSummary, dropBlobsUpTo: number): void {
+export function recordStep(db: Db, s: StepSummary): void {
   const insertVersion = db.prepare(`INSERT OR REPLACE INTO versions
     (version, created_at, num_updates, contributors, examples, mean_loss, mean_norm, aggregate_norm, mean_staleness, max_staleness, ema_momentum, duration_ms)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const markApplied = db.prepare(`UPDATE updates SET status = 'applied', applied_version = ?, staleness = ?, weight = ? WHERE update_id = ?`);
-  const dropBlobs = db.prepare(`UPDATE updates SET delta = NULL WHERE status = 'applied' AND applied_version <= ? AND delta IS NOT NULL`);
   db.transaction(() => {
     insertVersion.run(s.version, s.at, s.updates.length, s.contributors, s.examples, s.meanLoss, s.meanNorm, s.aggregateNorm, s.meanStaleness, s.maxStaleness, s.emaMomentum, s.durationMs);
     for (const u of s.updates) markApplied.run(s.version, u.staleness, u.weight, u.updateId);
-    dropBlobs.run(dropBlobsUpTo);
   })();
 }
 

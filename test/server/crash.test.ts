@@ -26,6 +26,7 @@ const FAILPOINTS = [
   'atomic:after-rename=0.4',
   'fold:after-checkpoint=0.4',
   'submit:after-persist=0.05',
+  'pending:before-dir-fsync=0.1',
 ];
 
 interface Child {

@@ -124,3 +124,26 @@ describe('weightedSum with the fused 4-way loop', () => {
     }
   });
 });
+
+describe('SIMD fold (WebAssembly)', () => {
+  it('is available in Node 20 and matches the JS fold for every tail and term count', async () => {
+    const { simdKernel, weightedSumSimd } = await import('../../../server/aggregation/fold-wasm');
+    const k = simdKernel();
+    expect(k).not.toBeNull();
+    for (const n of [1, 3, 4, 5, 17, 1000]) {
+      const specs = [{ name: 'w', shape: [n] }, { name: 'v', shape: [2, 3] }];
+      for (const count of [0, 1, 3, 4, 5, 9]) {
+        const terms = Array.from({ length: count }, (_, i) => ({
+          delta: new Map([
+            ['w', { shape: [n], data: Float32Array.from({ length: n }, (_, j) => Math.sin(i * 7 + j)) }],
+            ['v', { shape: [2, 3], data: Float32Array.from({ length: 6 }, (_, j) => j - i) }],
+          ]),
+          weight: (i + 1) / 7,
+        }));
+        const a = weightedSum(specs, terms);
+        const b = weightedSumSimd(k!, specs, terms);
+        for (const name of ['w', 'v']) close(arr(b, name), arr(a, name), 1e-5);
+      }
+    }
+  });
+});

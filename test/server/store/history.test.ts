@@ -12,7 +12,7 @@ describe('history', () => {
 
   it('records steps, rejections and evals and answers dashboard queries', () => {
     const db = openDatabase(join(t.dir, 'h.db'));
-    const ins = db.prepare(`INSERT INTO updates (update_id, contributor_id, base_version, examples, loss, norm, clipped, received_at, status, delta) VALUES (?, ?, 0, 10, ?, 1, 0, ?, 'pending', x'00')`);
+    const ins = db.prepare(`INSERT INTO updates (update_id, contributor_id, base_version, examples, loss, norm, clipped, received_at, status, delta_file) VALUES (?, ?, 0, 10, ?, 1, 0, ?, 'pending', 'f')`);
     ins.run('u1', 'alice', 1.5, 1);
     ins.run('u2', 'bob', 2.5, 2);
     ins.run('u3', 'alice', null, 3);
@@ -22,7 +22,7 @@ describe('history', () => {
         { updateId: 'u1', contributorId: 'alice', baseVersion: 0, staleness: 0, weight: 0.5, examples: 10, loss: 1.5, norm: 1, clipped: false },
         { updateId: 'u2', contributorId: 'bob', baseVersion: 0, staleness: 0, weight: 0.5, examples: 10, loss: 2.5, norm: 1, clipped: false },
       ],
-    }, 0);
+    });
     recordRejection(db, { at: 11, contributorId: 'eve', updateId: 'x', baseVersion: 0, serverVersion: 1, code: 'not_finite', reason: 'NaN' });
     recordEval(db, 1, { knn_top1: 0.42, bogus: NaN });
     expect(versionHistory(db)).toEqual([expect.objectContaining({ version: 1, numUpdates: 2, contributors: 2, meanLoss: 2 })]);

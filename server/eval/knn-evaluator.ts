@@ -1,0 +1,90 @@
+/**
+ * The server's periodic evaluation of the global encoder: weighted kNN (k = 20, cosine; Wu et al.
+ * 2018) on a held-out Fashion-MNIST split, plus the embedding-std collapse check, computed in a
+ * child process (knn-child.ts) so the aggregation loop never waits on it. Plugs into the server as
+ * its `evaluator` (server/core/evaluator.ts): results land in the run history and /api/status.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { encodeWeights } from '../../shared/weights/codec';
+import type { EvalContext, Evaluator } from '../core/evaluator';
+
+export interface KnnEvaluatorOptions {
+  /** 'fixture', a Fashion-MNIST directory, or undefined for the default location (falls back to the fixture). */
+  data?: string;
+  /** kNN memory bank size (from the train split). Default 5000. */
+  trainCount?: number;
+  /** Queries (from the test split). Default 1000. */
+  testCount?: number;
+  /** Evaluate every n-th version. Default 1. */
+  every?: number;
+  log?: (line: string) => void;
+}
+
+/** What the child reports once its evaluation split is loaded. */
+export interface EvalReady {
+  /** Raw-pixel kNN accuracy on the same split: the bar an encoder must clear. */
+  rawPixel: number;
+  source: string;
+  trainCount: number;
+  testCount: number;
+}
+
+export interface KnnEvaluator extends Evaluator {
+  /** Resolves when the child has loaded its data. */
+  ready: Promise<EvalReady>;
+  close(): void;
+}
+
+export function createKnnEvaluator(o: KnnEvaluatorOptions = {}): KnnEvaluator {
+  const child: ChildProcess = fork(fileURLToPath(new URL('./knn-child.ts', import.meta.url)), [], {
+    execArgv: ['--import', 'tsx'],
+    serialization: 'advanced',
+    env: {
+      ...process.env,
+      GLIMPSE_EVAL_DATA: o.data ?? '',
+      GLIMPSE_EVAL_TRAIN: String(o.trainCount ?? 5000),
+      GLIMPSE_EVAL_TEST: String(o.testCount ?? 1000),
+    },
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d) => (stderr = (stderr + d).slice(-2000)));
+  const pending = new Map<number, { resolve: (m: Record<string, number>) => void; reject: (e: Error) => void }>();
+  let nextId = 1;
+  let readyResolve!: (v: EvalReady) => void;
+  let readyReject!: (e: Error) => void;
+  const ready = new Promise<EvalReady>((res, rej) => ((readyResolve = res), (readyReject = rej)));
+  ready.catch(() => {}); // observed by evaluate(); avoid an unhandled rejection when nobody waits
+  child.on('message', (m: { ready?: boolean; fatal?: string; id?: number; metrics?: Record<string, number>; error?: string } & Record<string, unknown>) => {
+    if (m.ready) return readyResolve(m as unknown as EvalReady);
+    if (m.fatal) return readyReject(new Error(`evaluator failed to start: ${m.fatal}`));
+    const p = pending.get(m.id!);
+    if (!p) return;
+    pending.delete(m.id!);
+    if (m.error) p.reject(new Error(m.error));
+    else p.resolve(m.metrics!);
+  });
+  child.on('exit', (code) => {
+    const err = new Error(`evaluator process exited (${code})${stderr ? `: ${stderr.trim().split('\n').pop()}` : ''}`);
+    readyReject(err);
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+  });
+  return {
+    every: o.every,
+    ready,
+    async evaluate(ctx: EvalContext) {
+      await ready;
+      const id = nextId++;
+      return new Promise<Record<string, number>>((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        child.send({ id, method: ctx.method, methodConfig: ctx.methodConfig, weights: encodeWeights(ctx.encoder) });
+      });
+    },
+    close() {
+      if (child.connected) child.disconnect();
+      child.kill();
+    },
+  };
+}
