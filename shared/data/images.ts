@@ -5,6 +5,7 @@
 import { mulberry32, shuffleInPlace, type Rand } from './rng';
 
 export { shard, type ShardOptions } from './shard';
+import type { LabeledImages } from './idx';
 
 /**
  * Converts uint8 grayscale images to float model input.
@@ -101,4 +102,17 @@ export class ImageBatchSource {
     }
     return out;
   }
+}
+
+/** The images and labels at `indices`, in that order. */
+export function selectImages(data: LabeledImages, indices: ArrayLike<number>): LabeledImages {
+  const px = data.height * data.width;
+  const images = new Uint8Array(indices.length * px);
+  const labels = new Uint8Array(indices.length);
+  for (let i = 0; i < indices.length; i++) {
+    const src = indices[i];
+    images.set(data.images.subarray(src * px, (src + 1) * px), i * px);
+    labels[i] = data.labels[src];
+  }
+  return { images, labels, count: indices.length, height: data.height, width: data.width };
 }

@@ -5,7 +5,7 @@
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { LabeledImages } from '../data/idx';
-import { toModelInput } from '../data/images';
+import { selectImages, toModelInput } from '../data/images';
 import { mulberry32, permutation } from '../data/rng';
 import { embedAll } from './embed';
 import { knnAccuracy } from './knn';
@@ -30,15 +30,8 @@ export interface EvalSet {
 /** A seeded random subset of `data` (all of it when `count` ≥ its size), converted to model input. */
 export function evalSplit(data: LabeledImages, count: number, size: number, seed: number): EvalSplit {
   const n = Math.min(count, data.count);
-  const idx = permutation(data.count, mulberry32(seed)).subarray(0, n).sort();
-  const px = data.height * data.width;
-  const raw = new Uint8Array(n * px);
-  const labels = new Uint8Array(n);
-  idx.forEach((src, i) => {
-    raw.set(data.images.subarray(src * px, (src + 1) * px), i * px);
-    labels[i] = data.labels[src];
-  });
-  return { images: toModelInput(raw, n, data.height, data.width, size), labels, count: n };
+  const subset = selectImages(data, permutation(data.count, mulberry32(seed)).subarray(0, n).sort());
+  return { images: toModelInput(subset.images, n, data.height, data.width, size), labels: subset.labels, count: n };
 }
 
 export function makeEvalSet(train: LabeledImages, test: LabeledImages, o: { trainCount: number; testCount: number; size?: number; seed?: number }): EvalSet {

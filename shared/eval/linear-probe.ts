@@ -4,8 +4,10 @@
  * §B.6 "linear evaluation"), here kept small enough to run in seconds on a CPU.
  */
 import * as tf from '@tensorflow/tfjs-core';
-// tfjs-core alone ships no gradient kernels; training needs them registered (idempotent).
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
+// tfjs-core alone registers no gradients. tfjs-layers registers all of them on import, in its
+// Node bundle and its ESM build alike; the deep import '@tensorflow/tfjs-core/dist/register_all_gradients'
+// only resolves under bundlers, not in Node's ESM loader (tsx), so it is not used.
+import '@tensorflow/tfjs-layers';
 import { mulberry32, permutation } from '../data/rng';
 import { accuracy } from './knn';
 

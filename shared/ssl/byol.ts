@@ -18,7 +18,7 @@ import { TARGET_PREFIX, type MethodConfig, type SslMethod } from './method';
 
 export function createByol(config: MethodConfig): SslMethod {
   const heads = (name: string, inputDim: number) =>
-    buildMlpHead({ name, inputDim, hiddenDim: config.projectionHidden, outputDim: config.projectionDim, norm: config.encoder.norm === 'none' ? 'none' : 'layer' });
+    buildMlpHead({ name, inputDim, hiddenDim: config.projectionHidden, outputDim: config.projectionDim, norm: config.headNorm });
   const dim = representationDim(config.encoder);
   const encoder = buildEncoder(config.encoder);
   const projector = heads('proj', dim);
@@ -42,8 +42,9 @@ export function createByol(config: MethodConfig): SslMethod {
         const v1 = augment(images, view1, seed * 2 + 1);
         const v2 = augment(images, view2, seed * 2 + 2);
         const n = images.shape[0];
-        // One target pass over both views: the normalization is per sample, so batching them is exact.
-        const z = apply(targetProjector, apply(targetEncoder, tf.concat([v1, v2], 0), false), false);
+        // One target pass over both views, as one batch (the online pass in `loss` batches them alike).
+        // The target runs in training mode like the online net (BYOL's target BN uses batch statistics).
+        const z = apply(targetProjector, apply(targetEncoder, tf.concat([v1, v2], 0), true), true);
         const [zt1, zt2] = tf.split(z, [n, n], 0);
         return [v1, v2, zt1, zt2];
       });

@@ -7,7 +7,7 @@
  * server maintains it by EMA (see shared/federation/ema.ts), the method only reads it.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import type { EncoderConfig } from '../models/encoder';
+import type { EncoderConfig, NormKind } from '../models/encoder';
 import type { ModelGroup } from '../models/weights-io';
 
 export interface MomentumPair {
@@ -62,5 +62,11 @@ export interface MethodConfig {
   projectionDim: number;
   /** Contrastive temperature τ. */
   temperature: number;
+  /**
+   * Normalization inside the MLP heads. BYOL's heads use BatchNorm (§3.3); in the heads it only
+   * ever sees a client's own training batch (the heads are not the product and never run at
+   * inference), so the federated-BN trap of the encoder (see encoder.ts) does not apply.
+   */
+  headNorm: NormKind;
   [extra: string]: unknown;
 }

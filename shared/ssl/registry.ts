@@ -35,6 +35,7 @@ export const BASE_CONFIG: MethodConfig = {
   projectionHidden: 512,
   projectionDim: 128,
   temperature: 0.5,
+  headNorm: 'batch',
 };
 
 export function methodNames(): string[] {

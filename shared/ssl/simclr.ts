@@ -16,7 +16,7 @@ import { TARGET_PREFIX, type MethodConfig, type SslMethod } from './method';
 export function createSimclr(config: MethodConfig): SslMethod {
   const encoder = buildEncoder(config.encoder);
   const projector = buildMlpHead({
-    name: 'proj', inputDim: representationDim(config.encoder), hiddenDim: config.projectionHidden, outputDim: config.projectionDim, norm: 'layer',
+    name: 'proj', inputDim: representationDim(config.encoder), hiddenDim: config.projectionHidden, outputDim: config.projectionDim, norm: config.headNorm,
   });
   // Images of CIFAR size or smaller get the paper's CIFAR-10 view (s = 0.5, no blur).
   const size = config.encoder.inputSize;

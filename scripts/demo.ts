@@ -1,0 +1,107 @@
+/**
+ * `npm start`: a real federated pretraining session on one machine — a Glimpse aggregation server
+ * (embedded defaults, data in .glimpse/demo) with its periodic kNN evaluation, and a small fleet
+ * of Node contributor processes, each training on its own non-IID Fashion-MNIST shard. Prints the
+ * status and encoder URLs and one line per new global version, until Ctrl+C or the version budget.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { choiceFlag, intFlag, numFlag, runMain } from '../shared/cli/args';
+import { loadTrainingData } from '../shared/data/source';
+import { methodNames } from '../shared/ssl/registry';
+import { createKnnEvaluator } from '../server/eval/knn-evaluator';
+import { startServer } from '../server/server';
+
+const HELP = `Usage: npm start -- [options]
+  --contributors N   contributor processes (default: cores − 0, at least 2)
+  --versions N       stop after N new global versions (default 40; 0 = until Ctrl+C)
+  --method NAME      ${methodNames().join(', ')} (default byol)
+  --non-iid ALPHA    Dirichlet label skew of the shards (default 0.5; 'iid' for IID shards)
+  --local-steps N    steps per local round (default 5)   --batch N  (default 32)
+  --data DIR|fixture Fashion-MNIST (default: the Debian package, else the committed fixture)
+  --port N           server port (default 8787)          --fresh  start a new run (wipe .glimpse/demo)
+  --eval-every N     evaluate every N-th version (default 5)`;
+
+const CONTRIBUTOR = fileURLToPath(new URL('./glimpse.ts', import.meta.url));
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      contributors: { type: 'string' }, versions: { type: 'string' }, method: { type: 'string' }, 'non-iid': { type: 'string' },
+      'local-steps': { type: 'string' }, batch: { type: 'string' }, data: { type: 'string' }, port: { type: 'string' },
+      fresh: { type: 'boolean' }, 'eval-every': { type: 'string' }, help: { type: 'boolean' },
+    },
+  });
+  if (values.help) return console.log(HELP);
+  const n = intFlag(values.contributors, 'contributors', Math.max(2, availableParallelism()), 1);
+  const budget = intFlag(values.versions, 'versions', 40, 0);
+  const method = choiceFlag(values.method, 'method', methodNames(), 'byol');
+  const skew = values['non-iid'] === 'iid' ? undefined : numFlag(values['non-iid'], 'non-iid', 0.5, 1e-6, 1e6);
+  const dataDir = '.glimpse/demo';
+  // Resolve the data once here: a missing dataset is one line, said once, not per process.
+  const data = values.data ?? (loadTrainingData(undefined, (line) => console.log(`note: ${line}`)).isFixture ? 'fixture' : undefined);
+  if (values.fresh) await rm(dataDir, { recursive: true, force: true });
+
+  const evaluator = createKnnEvaluator({ data, every: intFlag(values['eval-every'], 'eval-every', 5, 1), trainCount: 5000, testCount: 1000 });
+  const server = await startServer({
+    port: intFlag(values.port, 'port', 8787, 0), dataDir, method,
+    localSteps: intFlag(values['local-steps'], 'local-steps', 5, 1), batchSize: intFlag(values.batch, 'batch', 32, 2),
+    aggregation: { bufferSize: n },
+    evaluator,
+    log: false,
+  });
+  const startVersion = server.coordinator.version;
+  console.log(`Glimpse federated pretraining: ${server.coordinator.run.method}, ${n} contributors on ${skew === undefined ? 'IID' : `non-IID (Dirichlet α=${skew})`} Fashion-MNIST shards`);
+  console.log(`  server     ${server.url}   (run ${server.coordinator.run.runId}, version ${startVersion}, data in ${dataDir})`);
+  console.log(`  dashboard  ${server.url}/admin   admin token: ${server.adminToken}`);
+  console.log(`  status     ${server.url}/api/status`);
+  console.log(`  encoder    ${server.url}/api/encoder/latest/model.json   (tf.loadLayersModel-ready)`);
+  console.log(`  ${budget ? `stops after ${budget} new versions` : 'runs until Ctrl+C'}; Ctrl+C stops cleanly (final checkpoint)`);
+  evaluator.ready.then(
+    (r) => console.log(`  evaluation kNN on ${r.source}: ${r.trainCount} bank / ${r.testCount} queries; raw-pixel baseline ${(r.rawPixel * 100).toFixed(1)}%`),
+    (e) => console.log(`  evaluation unavailable: ${(e as Error).message}`),
+  );
+
+  const children: ChildProcess[] = [];
+  for (let i = 1; i <= n; i++) {
+    const args = ['--import', 'tsx', CONTRIBUTOR, 'contribute', '--server', server.url, '--shard', `${i}/${n}`, '--seed', String(i)];
+    if (skew !== undefined) args.push('--non-iid', String(skew));
+    if (data) args.push('--data', data);
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const relay = (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) if (line.startsWith('[') || /error/i.test(line)) console.log(`  ${line}`);
+    };
+    child.stdout!.on('data', relay);
+    child.stderr!.on('data', relay);
+    children.push(child);
+  }
+
+  let stopping: Promise<void> | null = null;
+  const stop = (why: string) =>
+    (stopping ??= (async () => {
+      console.log(`\n${why}: stopping contributors, writing the final checkpoint…`);
+      for (const c of children) c.kill('SIGTERM');
+      await Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r)))));
+      await server.close();
+      evaluator.close();
+      console.log(`stopped at version ${server.coordinator.version}; resume with npm start, download the encoder from ${server.url}/api/encoder/latest/model.json while it runs`);
+      process.exit(0);
+    })());
+  process.on('SIGINT', () => void stop('Ctrl+C'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  server.events.on('version:created', (s) => {
+    const staleness = s.meanStaleness.toFixed(1);
+    console.log(`version ${String(s.version).padStart(4)}  ${s.updates.length} updates from ${s.contributors} contributors  mean local loss ${s.meanLoss?.toFixed(4) ?? '—'}  staleness ${staleness}  |Δ| ${s.aggregateNorm.toExponential(2)}`);
+    if (budget && s.version - startVersion >= budget) void stop(`reached ${budget} new versions`);
+  });
+  server.events.on('eval:recorded', ({ version, metrics }) => {
+    console.log(`eval    ${String(version).padStart(4)}  kNN ${(metrics.knn * 100).toFixed(1)}%  (embedding std ${metrics.embeddingStd?.toFixed(3)})`);
+  });
+  server.events.on('update:rejected', (r) => console.log(`  rejected update from ${r.contributorId ?? '?'}: ${r.code} (${r.reason})`));
+}
+
+runMain(main);

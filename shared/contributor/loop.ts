@@ -1,0 +1,144 @@
+/**
+ * The contributor loop, platform-neutral: connect → plan → pull the global weights → train K
+ * local steps on the contributor's own images → submit the delta → pull the new version → repeat.
+ * It survives the server going away (FederationClient reconnects; the loop backs off and resumes
+ * from the current version) and follows the protocol's answers: a stale or unknown base version
+ * means pull and train again, 'busy' means wait, other rejections are reported and skipped.
+ * Node contributors (scripts/glimpse.ts) run it; it needs no Node-only API.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { FederationClient, FederationError } from '../protocol/client';
+import type { Plan, SubmitAck } from '../protocol/messages';
+import { createMethod, resolveMethodConfig } from '../ssl/registry';
+import type { SslMethod, MethodConfig } from '../ssl/method';
+import { runLocalRound } from '../train/local-round';
+import type { WeightMap } from '../weights/weight-map';
+
+/** Images of the plan's input size: [batch, size, size, 3] in [0, 1]. */
+export type ImageSampler = (batchSize: number, size: number) => Float32Array;
+
+export interface RoundReport {
+  round: number;
+  baseVersion: number;
+  /** Global version the server reported in its ack. */
+  version: number;
+  loss: number;
+  msPerStep: number;
+  examples: number;
+  backend: string;
+  outcome: 'accepted' | 'duplicate' | 'rejected';
+  /** Rejection code and reason, when rejected. */
+  reason?: string;
+}
+
+export interface ContributorOptions {
+  client: FederationClient;
+  sample: ImageSampler;
+  /** Stop after this many submitted rounds (default: run until the signal aborts). */
+  maxRounds?: number;
+  signal?: AbortSignal;
+  /** Seeds the augmentations; round r uses seed + r·10⁴. */
+  seed?: number;
+  onRound?: (r: RoundReport) => void;
+  log?: (line: string) => void;
+  /** First back-off after a transport failure; doubles up to 30 s. */
+  backoffMs?: number;
+}
+
+export interface ContributorSummary {
+  rounds: number;
+  accepted: number;
+  rejected: number;
+}
+
+const planKey = (p: Plan) => JSON.stringify([p.runId, p.method, p.methodConfig]);
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+  });
+
+export async function runContributor(o: ContributorOptions): Promise<ContributorSummary> {
+  const log = o.log ?? (() => {});
+  const seed = o.seed ?? 0;
+  const summary: ContributorSummary = { rounds: 0, accepted: 0, rejected: 0 };
+  let method: SslMethod | null = null;
+  let methodPlan = '';
+  let global: { version: number; weights: WeightMap } | null = null;
+  let backoff = o.backoffMs ?? 1000;
+  const stopped = () => o.signal?.aborted || (o.maxRounds !== undefined && summary.rounds >= o.maxRounds);
+
+  await connectWithRetry(o.client, o.signal, log, backoff);
+  try {
+    while (!stopped()) {
+      try {
+        const plan = o.client.plan;
+        if (planKey(plan) !== methodPlan) {
+          method?.dispose();
+          method = createMethod(plan.method, plan.methodConfig as Partial<MethodConfig>);
+          methodPlan = planKey(plan);
+          global = null;
+          log(`plan: ${plan.method}, ${plan.localSteps} local steps × batch ${plan.batchSize}, run ${plan.runId}`);
+        }
+        if (!global || o.client.knownVersion > global.version) global = await o.client.pullWeights('latest');
+        const size = resolveMethodConfig(plan.method, plan.methodConfig as Partial<MethodConfig>).encoder.inputSize;
+        const round = summary.rounds;
+        const result = await runLocalRound({
+          method: method!, global: global.weights, steps: plan.localSteps, batchSize: plan.batchSize, seed: seed + round * 10_000,
+          optimizer: plan.optimizer,
+          nextBatch: (b) => tf.tensor4d(o.sample(b, size), [b, size, size, 3]),
+        });
+        const loss = result.metrics.losses.reduce((a, b) => a + b, 0) / result.metrics.losses.length;
+        const ack: SubmitAck = await o.client.submitDelta({
+          baseVersion: global.version, examples: result.metrics.examples, delta: result.delta,
+          metrics: { loss, steps: plan.localSteps, msPerStep: result.metrics.msPerStep, backend: result.metrics.backend },
+        });
+        summary.rounds++;
+        backoff = o.backoffMs ?? 1000;
+        const report: RoundReport = {
+          round, baseVersion: global.version, version: ack.version, loss, msPerStep: result.metrics.msPerStep,
+          examples: result.metrics.examples, backend: result.metrics.backend,
+          outcome: ack.ok ? ack.status : 'rejected', reason: ack.ok ? undefined : `${ack.code}: ${ack.reason}`,
+        };
+        if (ack.ok) summary.accepted++;
+        else summary.rejected++;
+        o.onRound?.(report);
+        if (!ack.ok) {
+          if (ack.code === 'busy') await sleep(2000, o.signal);
+          // Stale/unknown/unavailable base: the next iteration pulls the newest version.
+          if (['too_stale', 'unknown_version', 'version_unavailable', 'wrong_weights'].includes(ack.code)) global = null;
+        }
+      } catch (e) {
+        if (!(e instanceof FederationError) || e.code === 'unauthorized') throw e;
+        log(`server unreachable (${e.code}: ${e.message}); retrying in ${(backoff / 1000).toFixed(0)} s`);
+        await sleep(backoff, o.signal);
+        backoff = Math.min(30_000, backoff * 2);
+        // FederationClient reconnects by itself; resume from whatever version the server has then.
+        global = null;
+      }
+    }
+  } finally {
+    method?.dispose();
+  }
+  return summary;
+}
+
+/** connect() until it works; auth failures and protocol mismatches are final. */
+async function connectWithRetry(client: FederationClient, signal: AbortSignal | undefined, log: (l: string) => void, backoffMs: number) {
+  if (client.connected) return;
+  let wait = backoffMs;
+  for (;;) {
+    try {
+      await client.connect();
+      return;
+    } catch (e) {
+      if (e instanceof FederationError && (e.code === 'unauthorized' || e.code === 'unsupported_protocol')) throw e;
+      if (signal?.aborted) throw e;
+      log(`cannot reach the server (${(e as Error).message}); retrying in ${(wait / 1000).toFixed(0)} s`);
+      client.close();
+      await sleep(wait, signal);
+      wait = Math.min(30_000, wait * 2);
+    }
+  }
+}
