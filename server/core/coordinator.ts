@@ -28,7 +28,7 @@ import { encodeWeights } from '../../shared/weights/codec';
 import { specsOf, type WeightMap, type WeightSpec } from '../../shared/weights/weight-map';
 import { fedbuffStep, type BufferedUpdate, type GlobalState, type StepSummary } from '../aggregation/fedbuff';
 import { initServerOptimizer, slotNames } from '../aggregation/server-optimizer';
-import { applyNormDecision, decideNorm, decodeDelta, l2NormOf } from '../aggregation/validate';
+import { applyNormDecision, decideNorm, decodeDelta, normAndFinite } from '../aggregation/validate';
 import type { ResolvedConfig } from '../config';
 import { ConfigError } from '../config';
 import { productEncoderWeights, type EncoderSource } from '../model/encoder-export';
@@ -109,6 +109,7 @@ export class Coordinator {
       const store = new CheckpointStore(join(config.dataDir, 'checkpoints'), config.keepCheckpoints);
       const pending = new PendingStore(join(config.dataDir, 'pending'));
       await pending.init();
+      await store.removeTempFiles();
       const { checkpoint, skipped } = await store.loadLatest();
       for (const s of skipped) log(`skipped unreadable checkpoint ${s}`);
       let coord: Coordinator;
@@ -350,7 +351,9 @@ export class Coordinator {
     }
     const decoded = decodeDelta(input.bytes, this.run.onlineSpecs);
     if (!decoded.ok) return reject(decoded.code, decoded.reason);
-    const norm = l2NormOf(decoded.value);
+    const checked = normAndFinite(decoded.value);
+    if (!checked.ok) return reject(checked.code, checked.reason);
+    const norm = checked.value;
     const decision = decideNorm(norm, this.recentNorms, a.normGuard);
     if (decision.action === 'reject') return reject('norm_too_large', decision.reason);
     const clipped = decision.action === 'clip';
@@ -489,7 +492,7 @@ export class Coordinator {
         `version ${state.version}: ${summary.updates.length} update(s) from ${summary.contributors} contributor(s), ` +
           `mean loss ${summary.meanLoss?.toFixed(4) ?? '–'}, |Δ̄| ${summary.aggregateNorm.toExponential(2)}`,
       );
-      void this.store.prune().catch((e) => this.config.log(`checkpoint prune failed: ${(e as Error).message}`));
+      void this.io(() => this.store.prune()).catch((e) => this.config.log(`checkpoint prune failed: ${(e as Error).message}`));
       void this.pruneDeltaFiles(state.version - this.config.keepCheckpoints).catch((e) => this.config.log(`delta file prune failed: ${(e as Error).message}`));
       return true;
     } catch (e) {
@@ -531,12 +534,16 @@ export class Coordinator {
       extra: { encoderNames: this.run.encoderNames, config: { aggregation: this.config.aggregation, localSteps: this.config.localSteps, batchSize: this.config.batchSize } },
     };
     const snapshot = [...buffer];
-    const run = async () => {
+    return this.io(async () => {
       const t0 = performance.now();
       const bytes = await this.store.write({ meta, state, buffer: snapshot });
       this.events.emit('checkpoint:written', { version: state.version, bytes, ms: performance.now() - t0, buffered: snapshot.length });
-    };
-    const p = this.ioChain.then(run, run);
+    });
+  }
+
+  /** Runs checkpoint-directory work one job at a time (writes, pruning). */
+  private io<T>(job: () => Promise<T>): Promise<T> {
+    const p = this.ioChain.then(job, job);
     this.ioChain = p.catch(() => {});
     return p;
   }

@@ -141,10 +141,20 @@ export class CheckpointStore {
     return { checkpoint: null, skipped };
   }
 
-  /** Deletes all but the newest `keep` checkpoints, and stray temp files from interrupted writes. */
+  /** Deletes all but the newest `keep` checkpoints. Never run concurrently with write(). */
   async prune(): Promise<void> {
     const versions = await this.versions();
     for (const v of versions.slice(this.keep)) await rm(join(this.dir, checkpointName(v)), { force: true });
-    for (const n of await readdir(this.dir)) if (n.endsWith(TMP_SUFFIX)) await rm(join(this.dir, n), { force: true });
+  }
+
+  /** Deletes temp files of writes a crash interrupted. Call at startup, before any write. */
+  async removeTempFiles(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return;
+    }
+    for (const n of names) if (n.endsWith(TMP_SUFFIX)) await rm(join(this.dir, n), { force: true });
   }
 }

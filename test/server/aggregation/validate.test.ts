@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyNormDecision, decideNorm, decodeDelta, median } from '../../../server/aggregation/validate';
+import { applyNormDecision, decideNorm, decodeDelta, median, normAndFinite } from '../../../server/aggregation/validate';
 import { encodeWeights } from '../../../shared/weights/codec';
 import type { WeightMap } from '../../../shared/weights/weight-map';
 
@@ -15,7 +15,17 @@ describe('delta validation', () => {
   it('names the problem', () => {
     expect(decodeDelta(new Uint8Array(3), specs)).toMatchObject({ ok: false, code: 'bad_encoding' });
     expect(decodeDelta(encodeWeights(map({ a: [1, 2] })), specs)).toMatchObject({ ok: false, code: 'wrong_weights', reason: expect.stringMatching(/missing weight 'b'/) });
-    expect(decodeDelta(encodeWeights(map({ a: [1, 2], b: [Infinity] })), specs)).toMatchObject({ ok: false, code: 'not_finite', reason: expect.stringMatching(/'b'/) });
+    const inf = decodeDelta(encodeWeights(map({ a: [1, 2], b: [Infinity] })), specs);
+    expect(inf.ok && normAndFinite(inf.value)).toMatchObject({ ok: false, code: 'not_finite', reason: expect.stringMatching(/'b'.*Infinity/) });
+    const bytes = encodeWeights(map({ a: [1, 2], b: [3] }));
+    bytes[bytes.length - 1] ^= 0x40;
+    expect(decodeDelta(bytes, specs)).toMatchObject({ ok: false, code: 'bad_encoding', reason: expect.stringMatching(/checksum/) });
+  });
+  it('norm and finiteness in one pass', () => {
+    expect(normAndFinite(map({ a: [3, 4] }))).toEqual({ ok: true, value: 5 });
+    expect(normAndFinite(map({ a: [NaN, 1] }))).toMatchObject({ ok: false, code: 'not_finite' });
+    // float32 squares summed in float64 cannot overflow: a huge finite delta gets a huge finite norm.
+    expect(normAndFinite(map({ a: [3e38, 3e38] }))).toMatchObject({ ok: true, value: expect.any(Number) });
   });
   it('works on a misaligned Node Buffer (copies correctly)', () => {
     const bytes = encodeWeights(map({ a: [1, 2], b: [3] }));

@@ -53,6 +53,7 @@ describe('checkpoints', () => {
     for (const v of [1, 2, 3]) await store.write(checkpoint(v));
     writeFileSync(join(dir, '.ckpt-0000000009.glwt.abc.tmp'), 'partial');
     await store.prune();
+    await store.removeTempFiles();
     expect(readdirSync(dir).sort()).toEqual([checkpointName(2), checkpointName(3)]);
     const p = join(dir, checkpointName(3));
     const bytes = readFileSync(p);
