@@ -78,4 +78,31 @@ describe('server lifecycle', () => {
       await s.cleanup();
     }
   });
+
+  it('clients reconnect and say hello again after a server restart; a partial buffer folds after flushAfterMs', async () => {
+    const dir = tempDir();
+    const cfg = { dataDir: dir.dir, aggregation: { bufferSize: 5, flushAfterMs: 200 } };
+    const a = await startTiny(cfg);
+    const c = await connectClient(a.url, { submitAttempts: 5 });
+    try {
+      const on = onlineOnly((await c.pullWeights(0)).weights);
+      const folded = c.waitForVersion(0, 10_000);
+      await c.submitDelta({ baseVersion: 0, examples: 4, delta: randomDelta(on, 1) });
+      expect(await folded).toBe(1); // one update, K = 5: the timer folded it
+      const reconnected = new Promise((r) => c.on('reconnect', r));
+      await a.close();
+      const b = await startTiny({ ...cfg, port: a.port });
+      try {
+        const plan = (await reconnected) as { version: number };
+        expect(plan.version).toBe(1);
+        expect(c.plan.version).toBe(1);
+        expect((await c.submitDelta({ baseVersion: 1, examples: 4, delta: randomDelta(on, 2) })).ok).toBe(true);
+      } finally {
+        await b.close();
+      }
+    } finally {
+      c.close();
+      dir.cleanup();
+    }
+  });
 });
