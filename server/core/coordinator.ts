@@ -250,6 +250,19 @@ export class Coordinator {
     return this.buffer.map((u) => u.updateId);
   }
 
+  /**
+   * Changes what contributors do from their next round (local steps, batch size, optimizer) and
+   * announces it (`plan:update`). Runtime changes last until the server restarts.
+   */
+  updatePlan(change: { localSteps?: number; batchSize?: number; clientOptimizer?: ResolvedConfig['clientOptimizer'] }): Plan {
+    if (change.localSteps !== undefined) this.config.localSteps = change.localSteps;
+    if (change.batchSize !== undefined) this.config.batchSize = change.batchSize;
+    if (change.clientOptimizer !== undefined) this.config.clientOptimizer = change.clientOptimizer;
+    const plan = this.plan();
+    this.events.emit('plan:changed', plan);
+    return plan;
+  }
+
   plan(): Plan {
     const c = this.config;
     return {

@@ -3,7 +3,7 @@
  * Node's EventEmitter; listener errors are caught and logged so a plugin cannot break the server.
  */
 import { EventEmitter } from 'node:events';
-import type { RejectCode } from '../../shared/protocol/messages';
+import type { Plan, RejectCode } from '../../shared/protocol/messages';
 import type { StepSummary } from '../aggregation/fedbuff';
 
 export interface ServerEventMap {
@@ -13,6 +13,8 @@ export interface ServerEventMap {
   'update:rejected': { updateId: string | null; contributorId: string | null; code: RejectCode; reason: string };
   /** A server step produced a new version (already durable). */
   'version:created': StepSummary;
+  /** The plan changed at runtime (broadcast to contributors as `plan:update`). */
+  'plan:changed': Plan;
   'checkpoint:written': { version: number; bytes: number; ms: number; buffered: number };
   'eval:recorded': { version: number; metrics: Record<string, number> };
   'client:connected': { socketId: string; contributorId: string; clientKind: string; backend: string };

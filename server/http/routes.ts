@@ -6,14 +6,23 @@
  *   GET  /api/encoder/{any}/weights.v{N}.bin        its weights (versioned name: a cached model.json never mixes versions)
  *   GET  /api/encoder/{version|latest}/encoder.safetensors
  *   GET  /api/admin/history | /api/admin/rejections | /api/admin/buffer | /api/admin/contributors   (admin)
- *   POST /api/admin/checkpoint | /api/admin/flush                                                    (admin)
+ *   POST /api/admin/checkpoint | /api/admin/flush | /api/admin/plan                                  (admin)
  */
 import type { Coordinator } from '../core/coordinator';
 import { exportLayersModel, type LayersArtifacts } from '../model/encoder-export';
 import { encodeSafetensors } from '../model/safetensors';
 import type { Db } from '../store/db';
 import { contributorStats, evalHistory, latestEval, recentRejections, rejectionCounts, totals, versionHistory } from '../store/history';
-import { sendCached, sendJson, type Router } from './router';
+import { z } from 'zod';
+import { OptimizerPlan, describeZodError } from '../../shared/protocol/messages';
+import { readBody, sendCached, sendJson, type Router } from './router';
+
+/** Body of POST /api/admin/plan. */
+const PlanChange = z.object({
+  localSteps: z.number().int().positive().max(100_000).optional(),
+  batchSize: z.number().int().positive().max(65_536).optional(),
+  optimizer: OptimizerPlan.optional(),
+}).strict();
 
 export interface RouteDeps {
   router: Router;
@@ -156,5 +165,16 @@ export function registerRoutes(d: RouteDeps): void {
   router.get('/api/admin/buffer', (_q, res) => sendJson(res, 200, { version: coord.version, ids: coord.bufferedIds() }), { admin: true });
   router.get('/api/admin/contributors', (_q, res) => sendJson(res, 200, { contributors: contributorStats(db) }), { admin: true });
   router.post('/api/admin/checkpoint', async (_q, res) => sendJson(res, 200, { version: await coord.checkpoint() }), { admin: true });
+  router.post('/api/admin/plan', async (req, res) => {
+    let body: unknown;
+    try {
+      body = JSON.parse((await readBody(req)) || '{}');
+    } catch {
+      return sendJson(res, 400, { error: 'body must be JSON' });
+    }
+    const p = PlanChange.safeParse(body);
+    if (!p.success) return sendJson(res, 400, { error: describeZodError(p.error) });
+    sendJson(res, 200, { plan: coord.updatePlan({ localSteps: p.data.localSteps, batchSize: p.data.batchSize, clientOptimizer: p.data.optimizer }) });
+  }, { admin: true });
   router.post('/api/admin/flush', async (_q, res) => sendJson(res, 200, { version: await coord.flush() }), { admin: true });
 }

@@ -150,6 +150,7 @@ export function attachFederation(io: FederationServer, coord: Coordinator, event
     });
   });
 
+  events.on('plan:changed', (plan) => io.to('contributors').emit('plan:update', plan));
   events.on('version:created', (s) => {
     io.to('contributors').emit('model:version', { version: s.version, at: s.at, updates: s.updates.length });
   });

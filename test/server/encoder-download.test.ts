@@ -96,6 +96,15 @@ describe('encoder download', () => {
     const body = (await h.json()) as { versions: Array<{ version: number; numUpdates: number }> };
     expect(body.versions).toEqual([expect.objectContaining({ version: 1, numUpdates: 1 })]);
     expect((await fetch(`${srv.url}/nope`)).status).toBe(404);
+    // A runtime plan change is validated and pushed to connected contributors.
+    const c = await connectClient(srv.url);
+    const pushed = new Promise<{ localSteps: number }>((r) => c.on('plan', r));
+    const auth = { Authorization: 'Bearer admin-token-for-tests-0001', 'Content-Type': 'application/json' };
+    expect((await fetch(`${srv.url}/api/admin/plan`, { method: 'POST', headers: auth, body: '{"localSteps": -1}' })).status).toBe(400);
+    expect((await fetch(`${srv.url}/api/admin/plan`, { method: 'POST', headers: auth, body: '{"localSteps": 7}' })).status).toBe(200);
+    expect((await pushed).localSteps).toBe(7);
+    expect(c.plan.localSteps).toBe(7);
+    c.close();
     expect((await fetch(`${srv.url}/api/status`, { method: 'POST' })).status).toBe(405);
   });
 });
