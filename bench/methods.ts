@@ -17,36 +17,22 @@
  * present, else the committed 2k/1k fixture. Prints a table, writes bench/reports/methods.json.
  */
 import fs from 'node:fs';
-import { register } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { initNodeBackend } from '../shared/backends/node-backend';
+import { colourToModelInput, loadColourFixture } from '../shared/data/colour-fixture';
+import { loadFashionMnist } from '../shared/data/fashion-mnist';
+import { loadFixture } from '../shared/data/fixture';
 import type { LabeledImages } from '../shared/data/idx';
-import type { EncoderConfig } from '../shared/models/encoder';
-
-// shared/eval/linear-probe.ts deep-imports '@tensorflow/tfjs-core/dist/register_all_gradients',
-// an ESM file with directory imports that Node's ESM loader (tsx) rejects; vitest resolves it.
-// tfjs-layers (loaded below) registers every gradient already, so map that import to nothing.
-register(
-  'data:text/javascript,' +
-    encodeURIComponent(`export async function resolve(s, c, next) {
-  if (s === '@tensorflow/tfjs-core/dist/register_all_gradients') return { url: 'data:text/javascript,export{}', shortCircuit: true };
-  return next(s, c);
-}`),
-);
-const tf = await import('@tensorflow/tfjs-core');
-await import('@tensorflow/tfjs-layers');
-const { initNodeBackend } = await import('../shared/backends/node-backend');
-const { colourToModelInput, loadColourFixture } = await import('../shared/data/colour-fixture');
-const { loadFashionMnist } = await import('../shared/data/fashion-mnist');
-const { loadFixture } = await import('../shared/data/fixture');
-const { ImageBatchSource, toModelInput } = await import('../shared/data/images');
-const { embedAll } = await import('../shared/eval/embed');
-const { knnAccuracy } = await import('../shared/eval/knn');
-const { linearProbe } = await import('../shared/eval/linear-probe');
-const { buildEncoder, DEFAULT_ENCODER } = await import('../shared/models/encoder');
-const { createMethod, methodNames, resolveMethodConfig } = await import('../shared/ssl/registry');
-const { trainCentralized } = await import('../shared/train/local-round');
+import { ImageBatchSource, toModelInput } from '../shared/data/images';
+import { embedAll } from '../shared/eval/embed';
+import { knnAccuracy } from '../shared/eval/knn';
+import { linearProbe } from '../shared/eval/linear-probe';
+import { buildEncoder, DEFAULT_ENCODER, type EncoderConfig } from '../shared/models/encoder';
+import { createMethod, methodNames, resolveMethodConfig } from '../shared/ssl/registry';
+import { trainCentralized } from '../shared/train/local-round';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPORT = path.join(HERE, 'reports', 'methods.json');
