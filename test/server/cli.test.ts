@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCli } from '../../server/cli';
 
@@ -24,5 +27,13 @@ describe('glimpse-server CLI', () => {
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/--buffer-size expects an integer/);
+  });
+
+  it('exits with status 1 and one line for an unknown method', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'glimpse-cli-'));
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'server/cli.ts', '--method', 'nope', '--port', '0', '--data-dir', dir], { encoding: 'utf8', timeout: 60_000 });
+    rmSync(dir, { recursive: true, force: true });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^glimpse-server: cannot build method 'nope': unknown SSL method 'nope' \(known: .*byol/m);
   });
 });
