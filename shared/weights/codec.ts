@@ -133,11 +133,16 @@ export function decodeWeights(bytes: Uint8Array, options: DecodeOptions = {}): D
   const aligned = (bytes.byteOffset + payloadStart) % 4 === 0;
   const weights: WeightMap = new Map();
   for (const e of tensors) {
-    const start = bytes.byteOffset + payloadStart + e.offset;
-    const data =
-      aligned && !options.copy
-        ? new Float32Array(bytes.buffer, start, e.length)
-        : new Float32Array(bytes.slice(payloadStart + e.offset, payloadStart + e.offset + e.length * 4).buffer);
+    let data: Float32Array;
+    if (aligned && !options.copy) {
+      data = new Float32Array(bytes.buffer, bytes.byteOffset + payloadStart + e.offset, e.length);
+    } else {
+      // Copy byte-wise into a fresh array (not `bytes.slice`: on a Node Buffer that is a view
+      // into a shared pool, not a copy).
+      data = new Float32Array(e.length);
+      const from = payloadStart + e.offset;
+      new Uint8Array(data.buffer).set(bytes.subarray(from, from + e.length * 4));
+    }
     weights.set(e.name, { shape: e.shape, data });
   }
   if (options.expected) assertSameSpecs(weights, options.expected);

@@ -55,6 +55,18 @@ describe('weight codec', () => {
     expect(Array.from(copied.data)).toEqual(Array.from(sample().get('enc_stem_conv/kernel')!.data));
   });
 
+  it('copies correctly out of a misaligned Node Buffer from a shared pool', () => {
+    const bytes = encodeWeights(sample());
+    // Buffer.from(string) and small Buffers live in a shared pool: .buffer is much bigger than the view.
+    const pooled = Buffer.concat([Buffer.from('x'), Buffer.from(bytes)]).subarray(1);
+    expect(pooled.byteOffset % 4).not.toBe(0);
+    for (const opts of [{}, { copy: true }]) {
+      const w = decodeWeights(pooled, opts).weights.get('enc_stem_conv/kernel')!;
+      expect(w.data.length).toBe(108);
+      expect(Array.from(w.data)).toEqual(Array.from(sample().get('enc_stem_conv/kernel')!.data));
+    }
+  });
+
   it('accepts the expected spec set in any order and rejects a different one', () => {
     const w = sample();
     const bytes = encodeWeights(w);
