@@ -8,10 +8,15 @@
  * the fast XNNPACK kernels wasm already has (Conv2D, batch-1 MatMul) or do memory-bound
  * rearrangements directly on the wasm heap in JS.
  *
- * Also replaced, because they dominated a training step (see bench/step.ts):
- * - the *gradient* of Tile (tfjs-core's adds one slice per repetition: tens of thousands of ops
- *   for the gamma/beta tiling inside tfjs-layers' LayerNormalization) by reshape + sum;
- *   this gradient is backend independent and applies to every backend.
+ * Also replaced, because they dominated a training step (profiled with bench/step.ts):
+ * - tfjs-layers' LayerNormalization, while the wasm backend is active: it tiles its statistics
+ *   and parameters to the input's shape and calls batchNorm, ~40 full-size kernels per layer
+ *   with the gradient (over half of a BYOL step). A prototype patch routes it to two fused heap
+ *   kernels (`layerNormLastAxis`); other backends and saved models are untouched.
+ * - the *gradient* of Tile (tfjs-core's adds one slice per repetition: 65 536 ops for the gamma
+ *   tiling of a stock LayerNormalization) by reshape + sum. Gradients are registered per kernel
+ *   name, not per backend, so this one applies to every backend.
+ * - Identity and same-dtype Cast, which stock wasm implements as copies.
  *
  * Every kernel is checked against the cpu backend in test/shared/backends/wasm-kernels.test.ts.
  * NB: wasm's native Conv3DBackpropFilterV2 is wrong for stride > 1; nothing here uses it.
@@ -1058,8 +1063,10 @@ const NEEDED_STOCK = ['Conv2D', 'BatchMatMul', '_FusedMatMul', 'Tile', 'Cast'];
 export const GLIMPSE_WASM_KERNELS: readonly string[] = KERNELS.map(([name]) => name);
 
 /**
- * Registers Glimpse's training kernels for the 'wasm' backend, and the fast Tile gradient for all
- * backends. Idempotent; call before or after `tf.setBackend('wasm')`.
+ * Registers Glimpse's training kernels for the 'wasm' backend, the fast Tile gradient for all
+ * backends, and the wasm-only fused LayerNormalization. Idempotent; call before or after
+ * `tf.setBackend('wasm')`, but after tfjs-layers is loaded if it is loaded lazily (its import
+ * re-registers the stock gradients).
  */
 export function registerGlimpseWasmKernels(): void {
   if (registered) return;
