@@ -74,6 +74,7 @@ export class Coordinator {
   private flushTimer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private closing = false;
+  private pausedSince: number | null = null;
   private commitQueue: Array<{ update: BufferedUpdate; file: string; bytes: Uint8Array; resolve: (a: SubmitAck) => void }> = [];
   private committing: Promise<void> | null = null;
   private rejectQueue: RejectionRow[] = [];
@@ -243,6 +244,34 @@ export class Coordinator {
 
   get hasTarget(): boolean {
     return this.run.momentumPairs.length > 0;
+  }
+
+  /** Epoch ms since when aggregation is paused (admin), or null while it runs. */
+  get pausedAt(): number | null {
+    return this.pausedSince;
+  }
+
+  /**
+   * Stops taking server steps: accepted deltas keep buffering (up to maxBuffered, then 'busy');
+   * an explicit flush() still folds. Runtime only: a restarted server aggregates again.
+   * Returns false when already paused.
+   */
+  pause(): boolean {
+    if (this.pausedSince !== null) return false;
+    this.pausedSince = Date.now();
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    }
+    return true;
+  }
+
+  /** Resumes server steps and folds a buffer that filled meanwhile. Returns false when not paused. */
+  resume(): boolean {
+    if (this.pausedSince === null) return false;
+    this.pausedSince = null;
+    this.scheduleFold();
+    return true;
   }
 
   /** Pending update ids in buffer order (admin/debugging). */
@@ -451,7 +480,7 @@ export class Coordinator {
   }
 
   private scheduleFold(): void {
-    if (this.closing) return;
+    if (this.closing || this.pausedSince !== null) return;
     const a = this.config.aggregation;
     if (this.buffer.length >= a.bufferSize) {
       if (!this.folding) this.folding = this.foldWhileFull().finally(() => (this.folding = null));
@@ -465,7 +494,7 @@ export class Coordinator {
   }
 
   private async foldWhileFull(): Promise<void> {
-    while (!this.closing && this.buffer.length >= this.config.aggregation.bufferSize) {
+    while (!this.closing && this.pausedSince === null && this.buffer.length >= this.config.aggregation.bufferSize) {
       if (!(await this.foldOnce())) return;
     }
   }

@@ -3,7 +3,7 @@
  * and submissions. Every incoming payload is validated with zod; every handler survives any input
  * (wrong types, missing ack callback, throwing code) without taking the server down.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Server, Socket } from 'socket.io';
 import {
   HandshakeAuth,
@@ -27,7 +27,24 @@ type FederationSocket = Socket<ClientToServerEvents, ServerToClientEvents, Recor
 
 export interface FederationOptions {
   contributorTokens: string[];
+  /** Fingerprints (tokenFingerprint) of revoked contributor tokens; refused at the handshake. Shared, so revocations persist by whoever fills it. */
+  revoked?: Set<string>;
   log: (line: string) => void;
+}
+
+/** What the admin side can do to the federation endpoint. */
+export interface FederationControl {
+  /**
+   * Revokes a contributor token: later handshakes with it are refused ('unauthorized', final for
+   * clients) and the sockets connected with it are disconnected. Returns its fingerprint and how
+   * many sockets were dropped.
+   */
+  revokeToken(token: string): { fingerprint: string; disconnected: number };
+}
+
+/** SHA-256 hex of a token: what history and admin views store instead of the secret. */
+export function tokenFingerprint(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
 }
 
 export function tokenMatches(given: string | undefined, tokens: readonly string[]): boolean {
@@ -79,12 +96,15 @@ function guarded<A extends unknown[]>(
   };
 }
 
-export function attachFederation(io: FederationServer, coord: Coordinator, events: ServerEvents, o: FederationOptions): void {
+export function attachFederation(io: FederationServer, coord: Coordinator, events: ServerEvents, o: FederationOptions): FederationControl {
+  const revoked = o.revoked ?? new Set<string>();
   io.use((socket, next) => {
     if (o.contributorTokens.length === 0) return next();
     const auth = HandshakeAuth.safeParse(socket.handshake.auth ?? {});
-    if (auth.success && tokenMatches(auth.data.token, o.contributorTokens)) return next();
-    const err = new Error(auth.success && auth.data.token ? 'unauthorized: invalid contributor token' : 'unauthorized: a contributor token is required') as Error & { data?: unknown };
+    const given = auth.success ? auth.data.token : undefined;
+    const isRevoked = given !== undefined && revoked.has(tokenFingerprint(given));
+    if (given !== undefined && !isRevoked && tokenMatches(given, o.contributorTokens)) return next();
+    const err = new Error(isRevoked ? 'unauthorized: this contributor token was revoked' : given ? 'unauthorized: invalid contributor token' : 'unauthorized: a contributor token is required') as Error & { data?: unknown };
     err.data = { code: 'unauthorized' };
     next(err);
   });
@@ -154,4 +174,20 @@ export function attachFederation(io: FederationServer, coord: Coordinator, event
   events.on('version:created', (s) => {
     io.to('contributors').emit('model:version', { version: s.version, at: s.at, updates: s.updates.length });
   });
+
+  return {
+    revokeToken(token) {
+      const fingerprint = tokenFingerprint(token);
+      revoked.add(fingerprint);
+      let disconnected = 0;
+      for (const socket of io.of('/').sockets.values()) {
+        const auth = HandshakeAuth.safeParse(socket.handshake.auth ?? {});
+        if (auth.success && auth.data.token === token) {
+          socket.disconnect(true);
+          disconnected++;
+        }
+      }
+      return { fingerprint, disconnected };
+    },
+  };
 }
