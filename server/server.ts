@@ -14,8 +14,22 @@ import { ServerEvents } from './core/events';
 import { registerRoutes } from './http/routes';
 import { Router, sendJson } from './http/router';
 import type { ServerContext } from './plugins';
-import { attachFederation, type FederationServer } from './socket/federation';
+import { attachFederation, type FederationControl, type FederationServer } from './socket/federation';
 import { recordEval } from './store/history';
+import { attachDashboard, loadRevocations, type DashboardOptions } from './dashboard/dashboard';
+import { isLogger, lineLogger, logServerEvents, type Logger } from './logging/logger';
+import { createServerMetrics, registerMetricsRoute, type ServerMetrics } from './metrics/metrics';
+import { trackTraffic } from './metrics/traffic';
+
+/** startServer's options: the ServerConfig, where `log` may also be a pino logger, plus the built-ins. */
+export interface StartOptions extends Omit<ServerConfig, 'log'> {
+  /** A line sink, `false`, or a pino logger (server/logging/logger.ts createLogger): lines plus structured event records. */
+  log?: ServerConfig['log'] | Logger;
+  /** The admin dashboard at /admin (on by default; false leaves it out). */
+  dashboard?: false | DashboardOptions;
+  /** GET /metrics in Prometheus text format (on by default). */
+  metrics?: boolean;
+}
 
 export interface RunningServer {
   /** http://host:port */
@@ -30,6 +44,10 @@ export interface RunningServer {
   events: ServerEvents;
   router: Router;
   io: FederationServer;
+  /** Admin control of the federation endpoint (token revocation). */
+  federation: FederationControl;
+  /** The Prometheus registry behind /metrics, unless disabled. */
+  metrics: ServerMetrics | null;
   http: HttpServer;
   config: ResolvedConfig;
   /** Waits for running evaluations (tests). */
@@ -38,7 +56,10 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(input: ServerConfig = {}): Promise<RunningServer> {
+export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
+  const { dashboard: dashboardOptions, metrics: metricsOn = true, log: logOption, ...rest } = options;
+  const logger = isLogger(logOption) ? logOption : null;
+  const input: ServerConfig = { ...rest, log: logger ? lineLogger(logger) : (logOption as ServerConfig['log']) };
   const config = resolveConfig(input);
   const log = config.log;
   const events = new ServerEvents(log);
@@ -63,6 +84,7 @@ export async function startServer(input: ServerConfig = {}): Promise<RunningServ
     );
   });
   http.on('clientError', (_err, socket) => socket.destroy());
+  const traffic = trackTraffic(http);
 
   const maxHttpBufferSize = coordinator.maxMessageBytes();
   const io: FederationServer = new Server(http, {
@@ -79,10 +101,13 @@ export async function startServer(input: ServerConfig = {}): Promise<RunningServ
     // CORS does not gate WebSocket upgrades: check the Origin here when an allowlist is set.
     allowRequest: (req, cb) => {
       const origin = req.headers.origin;
-      cb(null, !config.allowedOrigins || !origin || config.allowedOrigins.includes(origin));
+      // Same-origin pages (the admin dashboard) are always allowed.
+      const sameOrigin = !!origin && !!req.headers.host && origin.replace(/^https?:\/\//, '') === req.headers.host;
+      cb(null, !config.allowedOrigins || !origin || sameOrigin || config.allowedOrigins.includes(origin));
     },
   });
-  attachFederation(io, coordinator, events, { contributorTokens: config.contributorTokens, log });
+  const revoked = loadRevocations(coordinator, new Set<string>());
+  const federation = attachFederation(io, coordinator, events, { contributorTokens: config.contributorTokens, revoked, log });
 
   const statusFields = new Map<string, () => unknown>();
   const startedAt = Date.now();
@@ -110,6 +135,20 @@ export async function startServer(input: ServerConfig = {}): Promise<RunningServ
 
   const ctx: ServerContext = { router, events, db: coordinator.db, coordinator, statusFields, log, isAdmin };
   for (const plugin of config.plugins) await plugin(ctx);
+  // Built-ins after the user's plugins: a plugin's own route of the same path wins.
+  const abort = new AbortController();
+  if (logger) logServerEvents(events, logger, abort.signal);
+  const contributorsNow = () => [...io.of('/').sockets.values()].filter((s) => s.rooms.has('contributors')).map((s) => ({ clientKind: s.data.clientKind ?? 'other', backend: s.data.backend ?? 'unknown' }));
+  const metrics = metricsOn ? createServerMetrics({ events, coordinator, traffic, contributors: contributorsNow }) : null;
+  if (metrics) registerMetricsRoute(router, metrics);
+  const dashboard = dashboardOptions === false ? null : attachDashboard({
+    ctx, io, federation, traffic, adminToken: admin.token, tokensRequired: config.contributorTokens.length > 0, startedAt, revoked,
+  }, dashboardOptions);
+  const stopBuiltins = () => {
+    abort.abort();
+    dashboard?.close();
+    metrics?.close();
+  };
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -120,6 +159,7 @@ export async function startServer(input: ServerConfig = {}): Promise<RunningServ
       });
     });
   } catch (e) {
+    stopBuiltins();
     io.close();
     await coordinator.close();
     throw e;
@@ -140,11 +180,14 @@ export async function startServer(input: ServerConfig = {}): Promise<RunningServ
     events,
     router,
     io,
+    federation,
+    metrics,
     http,
     config,
     evalIdle: () => scheduler?.whenIdle() ?? Promise.resolve(),
     close() {
       closed ??= (async () => {
+        stopBuiltins();
         await new Promise<void>((resolve) => {
           io.close(() => resolve());
           http.closeAllConnections?.();

@@ -1,5 +1,6 @@
 /**
  * The server's own HTTP routes:
+ *   GET  /                                          the public encoder page (server/public/page.ts)
  *   GET  /healthz                                   liveness
  *   GET  /api/status                                version, method, contributors, buffer, last aggregation, eval
  *   GET  /api/encoder/{version|latest}/model.json   TensorFlow.js LayersModel of the product encoder
@@ -11,6 +12,7 @@
 import type { Coordinator } from '../core/coordinator';
 import { exportLayersModel, type LayersArtifacts } from '../model/encoder-export';
 import { encodeSafetensors } from '../model/safetensors';
+import { servePublicPage } from '../public/page';
 import type { Db } from '../store/db';
 import { contributorStats, evalHistory, latestEval, recentRejections, rejectionCounts, totals, versionHistory } from '../store/history';
 import { z } from 'zod';
@@ -69,6 +71,30 @@ export function registerRoutes(d: RouteDeps): void {
     return v <= coord.version ? v : null;
   };
 
+  /** The bytes of model.json and encoder.safetensors as served (the public page hashes them). */
+  const modelJsonText = (ex: EncoderExport): string => JSON.stringify({
+    format: 'layers-model',
+    generatedBy: 'glimpse-server',
+    convertedBy: null,
+    modelTopology: ex.artifacts.modelTopology,
+    weightsManifest: [{ paths: [`weights.v${ex.version}.bin`], weights: ex.artifacts.weightSpecs }],
+    userDefinedMetadata: { glimpseVersion: ex.version, encoderSource: ex.source, runId: coord.run.runId, method: coord.run.method },
+  });
+  const safetensorsOf = (enc: { version: number; source: string; weights: Parameters<typeof encodeSafetensors>[0] }): Uint8Array => encodeSafetensors(enc.weights, {
+    format: 'glimpse-encoder', version: String(enc.version), source: enc.source, method: coord.run.method,
+    runId: coord.run.runId, encoderConfig: JSON.stringify(coord.run.methodConfig.encoder ?? null),
+  });
+
+  servePublicPage(router, {
+    coordinator: coord, db, connectedContributors: d.connectedContributors,
+    files: async (version) => {
+      const ex = await exportOf(version);
+      const enc = await coord.encoderWeights(version);
+      if (!ex || !enc) return null;
+      return { source: ex.source, modelJson: modelJsonText(ex), weightsFile: `weights.v${ex.version}.bin`, weights: ex.artifacts.weightData, safetensors: safetensorsOf(enc) };
+    },
+  });
+
   router.get('/healthz', (_req, res) => sendJson(res, 200, { ok: true }), { cors: true });
 
   router.get('/api/status', (_req, res) => {
@@ -104,18 +130,10 @@ export function registerRoutes(d: RouteDeps): void {
     const v = resolveVersion(p.version);
     const ex = v === null ? null : await exportOf(v);
     if (!ex) return sendJson(res, 404, { error: `encoder version '${p.version}' is not available (current ${coord.version})` });
-    const modelJson = {
-      format: 'layers-model',
-      generatedBy: 'glimpse-server',
-      convertedBy: null,
-      modelTopology: ex.artifacts.modelTopology,
-      weightsManifest: [{ paths: [`weights.v${ex.version}.bin`], weights: ex.artifacts.weightSpecs }],
-      userDefinedMetadata: { glimpseVersion: ex.version, encoderSource: ex.source, runId: coord.run.runId, method: coord.run.method },
-    };
     sendCached(req, res, {
       etag: `"encoder-${coord.run.runId.slice(0, 8)}-v${ex.version}-json"`,
       contentType: 'application/json; charset=utf-8',
-      body: JSON.stringify(modelJson),
+      body: modelJsonText(ex),
       // 'latest' must be revalidated; a numbered version never changes.
       cacheControl: p.version === 'latest' ? 'no-cache' : 'public, max-age=31536000, immutable',
       headers: { 'X-Glimpse-Version': String(ex.version), 'X-Glimpse-Encoder-Source': ex.source },
@@ -126,10 +144,7 @@ export function registerRoutes(d: RouteDeps): void {
     const v = resolveVersion(p.version);
     const enc = v === null ? null : await coord.encoderWeights(v);
     if (!enc) return sendJson(res, 404, { error: `encoder version '${p.version}' is not available (current ${coord.version})` });
-    const body = encodeSafetensors(enc.weights, {
-      format: 'glimpse-encoder', version: String(enc.version), source: enc.source, method: coord.run.method,
-      runId: coord.run.runId, encoderConfig: JSON.stringify(coord.run.methodConfig.encoder ?? null),
-    });
+    const body = safetensorsOf(enc);
     sendCached(req, res, {
       etag: `"encoder-${coord.run.runId.slice(0, 8)}-v${enc.version}-st"`,
       contentType: 'application/octet-stream',
