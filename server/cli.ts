@@ -6,6 +6,16 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, type ServerConfig } from './config';
 import type { ServerOptimizerConfig } from './aggregation/server-optimizer';
+import type { LogFormat } from './logging/logger';
+
+/** What the command line maps to: the server config plus how to log. */
+export interface CliConfig extends ServerConfig {
+  /** Absent: pretty on a terminal, JSON otherwise. */
+  logFormat?: LogFormat;
+  logLevel?: string;
+}
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 
 const HELP = `glimpse-server — federated SSL aggregation server
 
@@ -35,6 +45,8 @@ Usage: glimpse-server [options]
   --tokens <a,b,…>          contributor tokens (none = open server) [GLIMPSE_CONTRIBUTOR_TOKENS]
   --admin-token <t>         admin bearer token                      [GLIMPSE_ADMIN_TOKEN, generated]
   --origins <a,b,…>         allowed Socket.IO Origins               [any]
+  --log-format <f>          json (one object per line) | pretty     [GLIMPSE_LOG_FORMAT, pretty on a terminal, else json]
+  --log-level <l>           trace | debug | info | warn | error      [GLIMPSE_LOG_LEVEL, info]
   --quiet                   no log lines
   -h, --help
 `;
@@ -50,7 +62,7 @@ function num(name: string, v: string | undefined, integer = false): number | und
 
 const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean));
 
-export function parseCli(argv: string[], env: NodeJS.ProcessEnv): ServerConfig | 'help' {
+export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig | 'help' {
   let parsed;
   try {
     parsed = parseArgs({
@@ -65,6 +77,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): ServerConfig |
         ema: { type: 'string' }, 'ema-ramp': { type: 'string' }, 'max-norm': { type: 'string' }, 'norm-multiple': { type: 'string' },
         'norm-mode': { type: 'string' }, 'flush-after': { type: 'string' }, 'keep-checkpoints': { type: 'string' },
         tokens: { type: 'string' }, 'admin-token': { type: 'string' }, origins: { type: 'string' }, quiet: { type: 'boolean' },
+        'log-format': { type: 'string' }, 'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -99,6 +112,10 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): ServerConfig |
   if (v['max-norm'] !== undefined) normGuard.maxNorm = num('max-norm', v['max-norm']);
   if (v['norm-multiple'] !== undefined) normGuard.medianMultiple = num('norm-multiple', v['norm-multiple']);
   if (normMode) normGuard.mode = normMode;
+  const logFormat = v['log-format'] ?? env.GLIMPSE_LOG_FORMAT;
+  if (logFormat !== undefined && logFormat !== 'json' && logFormat !== 'pretty') throw new UsageError(`--log-format must be json or pretty, got '${logFormat}'`);
+  const logLevel = v['log-level'] ?? env.GLIMPSE_LOG_LEVEL;
+  if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
   const drop = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, x]) => x !== undefined)) as T;
   return drop({
     port: num('port', v.port ?? env.GLIMPSE_PORT, true),
@@ -123,11 +140,13 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): ServerConfig |
     adminToken: v['admin-token'] ?? undefined,
     allowedOrigins: list(v.origins),
     log: v.quiet ? (false as const) : undefined,
+    logFormat: logFormat as LogFormat | undefined,
+    logLevel,
   });
 }
 
 async function main(): Promise<void> {
-  let config: ServerConfig | 'help';
+  let config: CliConfig | 'help';
   try {
     config = parseCli(process.argv.slice(2), process.env);
   } catch (e) {
@@ -139,9 +158,13 @@ async function main(): Promise<void> {
     return;
   }
   const { startServer } = await import('./server');
+  const { createLogger } = await import('./logging/logger');
+  const { logFormat, logLevel, ...serverConfig } = config;
+  const format = logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json');
+  const logger = serverConfig.log === false ? null : createLogger({ format, level: logLevel });
   let server;
   try {
-    server = await startServer(config);
+    server = await startServer({ ...serverConfig, log: logger ?? false });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const msg = err instanceof ConfigError ? err.message : err.code === 'EADDRINUSE' ? `port ${config.port ?? 8787} is already in use (try --port)` : err.code === 'EACCES' ? `no permission: ${err.message}` : (err.stack ?? String(err));
@@ -149,13 +172,24 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const c = server.config;
-  const out = (s: string) => process.stdout.write(s + '\n');
-  out(`glimpse-server listening on ${server.url}  (run ${server.coordinator.run.runId}, ${server.coordinator.run.method}, version ${server.coordinator.version})`);
-  out(`  federation  ${server.url.replace(/^http/, 'ws')}/socket.io/  (websocket; ${c.contributorTokens.length ? 'token required' : 'open'})`);
-  out(`  status      ${server.url}/api/status`);
-  out(`  encoder     ${server.url}/api/encoder/latest/model.json`);
-  out(`  data dir    ${c.dataDir}`);
-  if (server.adminTokenGenerated) out(`  admin token ${server.adminToken}  (generated, stored in ${c.dataDir}/admin-token; shown once)`);
+  // JSON logs get records, a terminal gets lines; the generated admin token never enters the JSON stream.
+  const json = format === 'json' && logger !== null;
+  const out = (s: string, fields?: Record<string, unknown>) => (json ? logger!.info(fields ?? {}, s.trim()) : process.stdout.write(s + '\n'));
+  const run = server.coordinator.run;
+  out(`glimpse-server listening on ${server.url}  (run ${run.runId}, ${run.method}, version ${server.coordinator.version})`, {
+    url: server.url, runId: run.runId, method: run.method, version: server.coordinator.version, dataDir: c.dataDir, tokensRequired: c.contributorTokens.length > 0,
+  });
+  if (!json) {
+    out(`  federation  ${server.url.replace(/^http/, 'ws')}/socket.io/  (websocket; ${c.contributorTokens.length ? 'token required' : 'open'})`);
+    out(`  encoder     ${server.url}/  (download page)   ${server.url}/api/encoder/latest/model.json`);
+    out(`  dashboard   ${server.url}/admin   metrics ${server.url}/metrics   status ${server.url}/api/status`);
+    out(`  data dir    ${c.dataDir}`);
+  }
+  if (server.adminTokenGenerated) {
+    const line = `  admin token ${server.adminToken}  (generated, stored in ${c.dataDir}/admin-token; shown once)`;
+    if (json) process.stderr.write(`glimpse-server:${line}\n`);
+    else out(line);
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
