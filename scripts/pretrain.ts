@@ -18,7 +18,7 @@ import { syncTargetToOnline } from '../shared/ssl/momentum';
 import { trainCentralized } from '../shared/train/local-round';
 
 const HELP = `Usage: npm run pretrain -- [options]
-  --method NAME      SSL method (${methodNames().join(', ')}; default byol)
+  --method NAME      SSL method (${methodNames().join(', ')}; default simclr)
   --steps N          optimizer steps (default 150)
   --batch N          images per step (default 32; two views each)
   --lr X             Adam learning rate (default 0.001)
@@ -38,7 +38,7 @@ async function main() {
     },
   });
   if (values.help) return console.log(HELP);
-  const methodName = choiceFlag(values.method, 'method', methodNames(), 'byol');
+  const methodName = choiceFlag(values.method, 'method', methodNames(), 'simclr');
   const steps = intFlag(values.steps, 'steps', 150, 1);
   const batch = intFlag(values.batch, 'batch', 32, 2);
   const lr = numFlag(values.lr, 'lr', 1e-3, 0, 10);

@@ -131,6 +131,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       if (enc) scheduler!.offer({ version, method: coordinator.run.method, methodConfig: coordinator.run.methodConfig, encoder: enc.weights, source: enc.source });
     };
     events.on('version:created', (s) => void offer(s.version).catch((e) => log(`evaluation not scheduled: ${e.message}`)));
+    // The starting point too: for a new run this is the random-init encoder, the baseline of the curve.
+    void offer(coordinator.version).catch((e) => log(`evaluation not scheduled: ${e.message}`));
   }
 
   const ctx: ServerContext = { router, events, db: coordinator.db, coordinator, statusFields, log, isAdmin };
