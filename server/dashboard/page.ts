@@ -50,7 +50,7 @@ export function dashboardHtml(): string {
 
     <section id="dash" hidden>
       <div class="paused-banner" id="paused-banner" hidden>Aggregation is <strong>paused</strong>: accepted updates wait in the buffer until it is resumed.</div>
-      <div class="stats">${stat('version', 'Global version')}${stat('contributors', 'Contributors now')}${stat('buffer', 'Buffer')}${stat('updates', 'Updates accepted')}${stat('knn', 'kNN accuracy')}${stat('traffic', 'Traffic in / out')}${stat('uptime', 'Server')}
+      <div class="stats">${stat('version', 'Global version')}${stat('contributors', 'Contributors now')}${stat('buffer', 'Buffer')}${stat('updates', 'Updates accepted')}${stat('knn', 'kNN accuracy')}${stat('traffic', 'Traffic')}${stat('uptime', 'Server')}
       </div>
       <div class="grid">${chart('loss', 'Training loss', 6, 'mean local loss per server step')}${chart('knn', 'kNN accuracy', 6, 'server evaluation of the product encoder')}${chart('steps', 'Aggregation timeline', 4, 'updates folded per step · mean staleness')}${chart('staleness', 'Staleness histogram', 4, 'folded updates by τ (versions behind)')}${chart('norms', 'Update-norm distribution', 4, 'accepted deltas by ‖Δ‖₂')}${chart('net', 'Network', 4, 'bytes/s in and out')}${chart('cpu', 'CPU and event-loop lag', 4, 'server process')}${chart('mem', 'Memory', 4, 'server process')}
         <section class="card span-7">

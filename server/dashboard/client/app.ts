@@ -139,8 +139,7 @@ function renderStats(m: Model): void {
   const lastAcc = acc.at(-1);
   setStat('knn', lastAcc ? pct(lastAcc.value) : '–', lastAcc ? `at v${lastAcc.version} · best ${pct(Math.max(...acc.map((e) => e.value)))}` : 'not evaluated yet');
   const sm = m.samples.at(-1);
-  const rate = rates(m.samples).at(-1);
-  setStat('traffic', sm ? `${bytes(sm.bytesIn)} / ${bytes(sm.bytesOut)}` : '–', rate ? `now ${bytes(rate.inRate)}/s in · ${bytes(rate.outRate)}/s out` : '\u00a0');
+  setStat('traffic', sm ? bytes(sm.bytesIn + sm.bytesOut) : '–', sm ? `${bytes(sm.bytesIn)} in · ${bytes(sm.bytesOut)} out` : '\u00a0');
   setStat('uptime', `up ${duration(s.now - s.startedAt)}`, sm ? `CPU ${Math.round(sm.cpu * 100)}% · RSS ${bytes(sm.rssBytes)}` : '\u00a0');
   $('paused-banner').hidden = !paused;
   const pause = $<HTMLButtonElement>('btn-pause');
@@ -165,6 +164,7 @@ function renderContributors(m: Model): void {
       <td class="mono">${c.token ? esc(c.token) : '<span class="muted">open</span>'}</td><td>${revoke}</td></tr>`;
   }).join('');
   $('contrib-empty').hidden = m.contributors.length > 0;
+  $('t-contributors').hidden = m.contributors.length === 0;
   const versions = new Map<string, number>();
   for (const c of m.contributors) if (c.trainingOn !== null) versions.set(`v${c.trainingOn}`, (versions.get(`v${c.trainingOn}`) ?? 0) + 1);
   $('contrib-summary').textContent = versions.size ? `training on ${[...versions].map(([k, n]) => `${k} (${n})`).join(', ')}` : '';
@@ -179,6 +179,7 @@ function renderRejections(m: Model): void {
     `<tr><td title="${esc(new Date(r.at).toISOString())}">${clock(r.at)}</td><td class="mono">${esc(shortId(r.contributorId ?? '?'))}</td>
      <td class="wrap"><span class="pill bad">${esc(r.code)}</span> ${esc(r.reason)}</td></tr>`).join('');
   $('rej-empty').hidden = m.rejections.length > 0;
+  $('t-rejections').hidden = m.rejections.length === 0;
 }
 
 function renderActions(m: Model): void {
@@ -186,6 +187,7 @@ function renderActions(m: Model): void {
     `<tr><td title="${esc(new Date(a.at).toISOString())}">${clock(a.at)}</td><td><b>${esc(a.action)}</b></td><td class="mono">${esc(a.target ?? '')}</td>
      <td>${esc(a.actor)}</td><td class="wrap"><span class="pill ${a.ok ? 'ok' : 'bad'}">${a.ok ? 'done' : 'refused'}</span> ${esc(a.detail ?? '')}</td></tr>`).join('');
   $('actions-empty').hidden = m.actions.length > 0;
+  $('t-actions').hidden = m.actions.length === 0;
   const open = !m.state.tokensRequired;
   $('revoke-form').querySelectorAll('input, button').forEach((el) => ((el as HTMLInputElement).disabled = open));
   $('revoke-note').textContent = open ? 'this server is open (no contributor tokens)' : `${m.state.revokedTokens} token(s) revoked so far`;
@@ -217,7 +219,17 @@ function axis(p: Palette, o: Partial<uPlot.Axis> = {}): uPlot.Axis {
   return { stroke: p.muted, grid: { stroke: p.grid, width: 1 }, ticks: { stroke: p.grid, width: 1, size: 3 }, font: '11px system-ui, sans-serif', labelFont: '11px system-ui, sans-serif', gap: 4, ...o };
 }
 
+/** Versions are integers: no 0.5 ticks on short runs. */
+const versionAxis = (p: Palette) => axis(p, { label: 'version', labelSize: 16, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000] });
+
 const fmtVals = (f: (v: number) => string) => (_u: uPlot, splits: number[]) => splits.map((v) => (v === null || v === undefined ? '' : f(v)));
+
+/** A tick label of the log-norm axis (x = log10 ‖Δ‖): 0.01, 0.18, 1, 5.6, 1e3 … */
+function normLabel(x: number): string {
+  const v = 10 ** x;
+  if (v >= 1e4 || v < 1e-3) return v.toExponential(0);
+  return String(Number(v.toPrecision(2)));
+}
 
 /** Exponential moving average ignoring gaps. */
 function smooth(ys: Array<number | null>, a = 0.8): Array<number | null> {
@@ -258,7 +270,7 @@ const specs: ChartSpec[] = [
     id: 'loss',
     options: (p) => ({
       scales: { x: { time: false } },
-      axes: [axis(p, { label: 'version', labelSize: 16 }), axis(p, { size: 50 })],
+      axes: [versionAxis(p), axis(p, { size: 50 })],
       series: [
         { label: 'version' },
         { label: 'mean loss', stroke: alpha(p.s1, 0.45), width: 1, points: { show: true, size: 4, fill: p.s1, stroke: p.s1 }, value: (_u, v) => (v == null ? '–' : v.toFixed(4)) },
@@ -274,7 +286,7 @@ const specs: ChartSpec[] = [
     id: 'knn',
     options: (p) => ({
       scales: { x: { time: false }, std: { auto: true } },
-      axes: [axis(p, { label: 'version', labelSize: 16 }), axis(p, { size: 46, values: fmtVals((v) => `${Math.round(v * 100)}%`) }), axis(p, { scale: 'std', side: 1, size: 44, grid: { show: false } })],
+      axes: [versionAxis(p), axis(p, { size: 46, values: fmtVals((v) => `${Math.round(v * 100)}%`) }), axis(p, { scale: 'std', side: 1, size: 48, grid: { show: false }, values: (_u, splits, _i, _space, incr) => splits.map((v) => v.toFixed(Math.max(0, Math.ceil(-Math.log10(incr))))) })],
       series: [
         { label: 'version' },
         { label: 'kNN accuracy', stroke: p.s3, width: 2, fill: alpha(p.s3, 0.1), points: { show: true, size: 5, fill: p.s3 }, spanGaps: true, value: (_u, v) => (v == null ? '–' : pct(v)) },
@@ -297,7 +309,7 @@ const specs: ChartSpec[] = [
     id: 'steps',
     options: (p) => ({
       scales: { x: { time: false, range: padRange(0.6) }, y: { range: zeroBased }, tau: { range: zeroBased } },
-      axes: [axis(p, { label: 'version', labelSize: 16 }), axis(p, { size: 36 }), axis(p, { scale: 'tau', side: 1, size: 36, grid: { show: false } })],
+      axes: [versionAxis(p), axis(p, { size: 36 }), axis(p, { scale: 'tau', side: 1, size: 36, grid: { show: false } })],
       series: [
         { label: 'version' },
         { label: 'updates folded', stroke: p.s1, fill: alpha(p.s1, 0.55), width: 1, paths: bars(), points: { show: false } },
@@ -320,7 +332,7 @@ const specs: ChartSpec[] = [
     options: (p) => ({
       scales: { x: { time: false, range: padRange(0.15) }, y: { range: zeroBased } },
       axes: [
-        axis(p, { label: '‖Δ‖₂ (log scale)', labelSize: 16, incrs: [0.25, 0.5, 1, 2], values: fmtVals((v) => (Number.isInteger(v) ? (v === 0 ? '1' : `1e${v}`) : '')) }),
+        axis(p, { label: '‖Δ‖₂ (log scale)', labelSize: 16, incrs: [0.25, 0.5, 1, 2], values: fmtVals(normLabel) }),
         axis(p, { size: 40 }),
       ],
       series: [
