@@ -33,7 +33,7 @@ export function parsePrometheus(text: string): Parsed {
     const labels: Record<string, string> = {};
     for (const l of (m[2] ?? '').matchAll(LABEL)) labels[l[1]] = l[2].replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
     const value = m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : Number(m[3]);
-    if (Number.isNaN(value) && m[3] !== 'NaN') throw new Error(`bad sample value: ${line}`);
+    if (Number.isNaN(value) && m[3].toLowerCase() !== 'nan') throw new Error(`bad sample value: ${line}`);
     samples.push({ name: m[1], labels, value });
   }
   const same = (a: Record<string, string>, b: Record<string, string>) => {
