@@ -121,6 +121,13 @@ describe('admin dashboard, metrics and encoder page in Chromium', () => {
     await expect.poll(() => points(page, 'loss'), { timeout: 20_000 }).toBeGreaterThan(before);
     await expect.poll(() => page.locator('#s-knn').textContent(), { timeout: 5_000 }).toMatch(/%$/);
     expect(Number((await page.locator('#s-version').textContent())!.slice(1))).toBeGreaterThanOrEqual(6);
+    // The theme button cycles auto → dark → light → auto and the charts follow.
+    await page.click('#btn-theme');
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    await page.click('#btn-theme');
+    await page.click('#btn-theme');
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBeUndefined();
+    expect(await points(page, 'loss')).toBeGreaterThanOrEqual(6);
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.waitForTimeout(1500);
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
@@ -191,6 +198,7 @@ describe('admin dashboard, metrics and encoder page in Chromium', () => {
     expect(html).not.toContain(ADMIN);
     for (const t of TOKENS) expect(html).not.toContain(tokenFingerprint(t).slice(0, 12));
     expect(html).not.toMatch(/rejected|contributor id|c-[0-9a-f]{8}-/i);
+    await page.screenshot({ path: join(ARTIFACTS, 'encoder-page.png'), fullPage: true });
     const version = Number((await page.locator('#version').textContent())!.slice(1));
     expect(version).toBeGreaterThan(0);
     expect(await page.locator('#evaluation').textContent()).toMatch(/\d+(\.\d)?% kNN/);

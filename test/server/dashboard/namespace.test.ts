@@ -124,6 +124,18 @@ describe('dashboard namespace and admin routes', () => {
     }
   });
 
+  it('accepts the same-origin dashboard even when an Origin allowlist is set', async () => {
+    const srv = await startTiny({ adminToken: ADMIN, allowedOrigins: ['chrome-extension://abcdefgh'] });
+    servers.push(srv);
+    const origin = (o: string) => connect(`${srv.url}/admin`, { auth: { token: ADMIN }, transports: ['websocket'], reconnection: false, forceNew: true, extraHeaders: { Origin: o } });
+    const same = origin(srv.url);
+    const other = origin('http://evil.example');
+    sockets.push(same, other);
+    const refused = refusal(other);
+    expect((await new Promise<Snapshot>((r) => same.once('dash:snapshot', r))).run.method).toBe('byol');
+    expect(await refused).toBe('websocket error');
+  });
+
   it('serves the page and assets without run data', async () => {
     const srv = await startTiny({ adminToken: ADMIN });
     servers.push(srv);
