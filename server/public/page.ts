@@ -139,21 +139,22 @@ export function renderPublicPage(p: PublicPageInput): string {
   const knn = ev && Number.isFinite(ev.metrics.knn) ? ev.metrics.knn : null;
   const evalHtml = ev
     ? `${knn !== null ? `<strong>${(knn * 100).toFixed(1)}%</strong> kNN top-1 accuracy` : Object.entries(ev.metrics).map(([k, v]) => `${esc(k)} ${v.toFixed(3)}`).join(', ')}
-       <span class="muted">(version ${ev.version}, weighted 20-NN on held-out Fashion-MNIST)</span>`
+       <span class="muted">(measured on version ${ev.version}${knn !== null ? ', k-nearest-neighbour classification of held-out images by their embeddings' : ''})</span>`
     : '<span class="muted">not evaluated yet</span>';
   const g = p.digest;
   const modelUrl = g ? `${p.origin}/api/encoder/${g.version}/model.json` : `${p.origin}/api/encoder/latest/model.json`;
   const size = g?.inputSize ?? 32;
+  const dim = g?.embeddingDim ?? 'D';
   const snippet = `import * as tf from '@tensorflow/tfjs';
 
 // Version ${p.version}; use …/api/encoder/latest/model.json for whatever is newest.
 const encoder = await tf.loadLayersModel('${modelUrl}');
 
-const img = document.querySelector('img');               // an <img>, <canvas>, ImageData, …
+const img = document.querySelector('img');  // or a <canvas>, ImageData, <video>…
 const embedding = tf.tidy(() => {
-  const x = tf.browser.fromPixels(img).toFloat().div(255); // [h, w, 3] in [0, 1]
-  const input = tf.image.resizeBilinear(x, [${size}, ${size}]).expandDims(0); // [1, ${size}, ${size}, 3]
-  return encoder.predict(input);                        // [1, ${g?.embeddingDim ?? 'D'}]
+  const x = tf.browser.fromPixels(img).toFloat().div(255);          // [h, w, 3] in [0, 1]
+  const input = tf.image.resizeBilinear(x, [${size}, ${size}]).expandDims(0);  // [1, ${size}, ${size}, 3]
+  return encoder.predict(input);                                    // [1, ${dim}]
 });
 console.log(await embedding.data());`;
   const rows = g
