@@ -10,7 +10,8 @@
  *   median of `--steps`. Also profiled per kernel (top kernels in the report).
  * - cpu: stock tfjs (no Glimpse kernel or gradient), in a child process; one step only, it takes
  *   minutes.
- * - PyTorch: bench/peers/torch_step.py, the same architecture and batch, 2 threads, no
+ * - PyTorch: bench/peers/torch_step.py, the same architecture and batch, 2 threads (and 1,
+ *   which is what a 2-core machine shared with anything else effectively gives it), no
  *   augmentation. The wasm/PyTorch ratio therefore compares wasm's step *minus its
  *   augmentation time* (measured separately) with PyTorch's step.
  * Prints a table and writes bench/reports/step.json. Timings on a shared machine are noisy.
@@ -172,9 +173,9 @@ interface TorchResult {
   simclr: { msPerStep: number; imagesPerSecond: number };
 }
 
-function runTorch(a: Args): TorchResult | { error: string } {
+function runTorch(a: Args, threads: number): TorchResult | { error: string } {
   if (!fs.existsSync(PYTHON)) return { error: `${PYTHON} not found` };
-  const r = spawnSync(PYTHON, [TORCH, '--threads', '2', '--batch', String(a.batch), '--steps', String(a.steps)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(PYTHON, [TORCH, '--threads', String(threads), '--batch', String(a.batch), '--steps', String(a.steps)], { encoding: 'utf8', maxBuffer: 1 << 24 });
   try {
     return JSON.parse(r.stdout.trim().split('\n').pop() ?? '');
   } catch {
@@ -187,6 +188,7 @@ const fmt = (x: number | undefined, d = 1) => (x == null || !Number.isFinite(x) 
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
   if (a.child === 'cpu') return runCpuChild(a);
+  const loadBefore = os.loadavg();
 
   const backend = await initNodeBackend('wasm');
   if (backend !== 'wasm') throw new Error(`wasm backend failed to initialise (got ${backend})`);
@@ -195,11 +197,15 @@ async function main(): Promise<void> {
     process.stderr.write(`wasm: ${m}, warm-up + ${a.steps} steps…\n`);
     wasm[m] = await measure(m, a.batch, a.steps, true, true);
   }
+  // 2 threads is the reference; 1 thread too, because 2-thread PyTorch collapses (up to 10x)
+  // when anything else runs on a 2-core machine, while single-threaded wasm barely notices.
   let torch: TorchResult | { error: string } | null = null;
+  let torch1: TorchResult | { error: string } | null = null;
   if (!a.skipTorch) {
-    process.stderr.write('PyTorch reference…\n');
-    torch = runTorch(a);
+    process.stderr.write('PyTorch reference (2 threads, then 1)…\n');
+    torch = runTorch(a, 2);
     if ('error' in torch) process.stderr.write(`PyTorch skipped: ${torch.error}\n`);
+    else torch1 = runTorch(a, 1);
   }
   let cpu: Record<string, MethodTiming> | { error: string } | null = null;
   if (a.cpuJson) {
@@ -210,11 +216,13 @@ async function main(): Promise<void> {
   }
 
   const torchOk = torch && !('error' in torch) ? torch : null;
+  const torch1Ok = torch1 && !('error' in torch1) ? torch1 : null;
   const cpuOk = cpu && !('error' in cpu) ? cpu : null;
   const rows = a.methods.map((m) => {
     const w = wasm[m];
     const t = torchOk ? (torchOk as unknown as Record<string, { msPerStep: number; imagesPerSecond: number }>)[m] : undefined;
     const c = cpuOk?.[m];
+    const t1 = torch1Ok ? (torch1Ok as unknown as Record<string, { msPerStep: number; imagesPerSecond: number }>)[m] : undefined;
     return {
       method: m,
       wasmMsPerStep: w.msPerStep,
@@ -223,23 +231,26 @@ async function main(): Promise<void> {
       wasmComputeImagesPerSecond: w.computeImagesPerSecond,
       torchMsPerStep: t?.msPerStep,
       torchImagesPerSecond: t?.imagesPerSecond,
+      torch1ThreadImagesPerSecond: t1?.imagesPerSecond,
       cpuMsPerStep: c?.msPerStep,
       cpuImagesPerSecond: c?.imagesPerSecond,
       /** Throughput ratio, wasm (without augmentation) over PyTorch 2 threads. */
       wasmOverTorch: t ? t.msPerStep / w.computeMs : undefined,
+      /** The same against single-threaded PyTorch. */
+      wasmOverTorch1Thread: t1 ? t1.msPerStep / w.computeMs : undefined,
       /** Throughput ratio, wasm over stock cpu (both full steps with augmentation). */
       wasmOverCpu: c ? c.msPerStep / w.msPerStep : undefined,
     };
   });
 
   console.log(`\nbatch ${a.batch} (2 views → ${2 * a.batch} encoder passes), images/s = batch / step time\n`);
-  console.log('method  | wasm ms/step | wasm img/s | aug ms | wasm img/s w/o aug | PyTorch-2T img/s | cpu img/s | wasm/PyTorch | wasm/cpu');
-  console.log('--------|-------------:|-----------:|-------:|-------------------:|-----------------:|----------:|-------------:|---------:');
+  console.log('method  | wasm ms/step | wasm img/s | aug ms | wasm img/s w/o aug | PyTorch-2T img/s | PyTorch-1T img/s | cpu img/s | wasm/PyTorch-2T | wasm/PyTorch-1T | wasm/cpu');
+  console.log('--------|-------------:|-----------:|-------:|-------------------:|-----------------:|-----------------:|----------:|----------------:|----------------:|---------:');
   for (const r of rows) {
     console.log(
       `${r.method.padEnd(7)} | ${fmt(r.wasmMsPerStep, 0).padStart(12)} | ${fmt(r.wasmImagesPerSecond).padStart(10)} | ${fmt(r.wasmAugmentMs, 0).padStart(6)} | ` +
-        `${fmt(r.wasmComputeImagesPerSecond).padStart(18)} | ${fmt(r.torchImagesPerSecond).padStart(16)} | ${fmt(r.cpuImagesPerSecond, 3).padStart(9)} | ` +
-        `${fmt(r.wasmOverTorch, 3).padStart(12)} | ${fmt(r.wasmOverCpu, 0).padStart(8)}`,
+        `${fmt(r.wasmComputeImagesPerSecond).padStart(18)} | ${fmt(r.torchImagesPerSecond).padStart(16)} | ${fmt(r.torch1ThreadImagesPerSecond).padStart(16)} | ` +
+        `${fmt(r.cpuImagesPerSecond, 3).padStart(9)} | ${fmt(r.wasmOverTorch, 3).padStart(15)} | ${fmt(r.wasmOverTorch1Thread, 3).padStart(15)} | ${fmt(r.wasmOverCpu, 0).padStart(8)}`,
     );
   }
   for (const m of a.methods) {
@@ -249,7 +260,7 @@ async function main(): Promise<void> {
 
   const report = {
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadavg: os.loadavg() },
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadavgBefore: loadBefore, loadavgAfter: os.loadavg() },
     batch: a.batch,
     steps: a.steps,
     tfjs: tf.version_core,
@@ -257,6 +268,7 @@ async function main(): Promise<void> {
     wasm,
     cpu,
     torch,
+    torch1Thread: torch1,
   };
   fs.mkdirSync(path.dirname(REPORT), { recursive: true });
   fs.writeFileSync(REPORT, JSON.stringify(report, null, 2) + '\n');
