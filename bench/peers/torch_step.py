@@ -7,8 +7,9 @@ Encoder for 32x32x3: x*2-1 -> stem conv3x3(32, no bias) -> LN(C) -> ReLU -> 3 st
 32, 64, 128; strides 1, 2, 2) of one basic block each (conv3x3 -> LN -> ReLU -> conv3x3 -> LN,
 shortcut identity or conv1x1 -> LN, add, ReLU) -> global average pool -> 128-d.
 LN is per-position LayerNorm over channels with affine (tfjs-layers LayerNormalization axis -1).
-BYOL heads: Dense(512, no bias) -> LN -> ReLU -> Dense(128); SimCLR projector Dense(512) -> ReLU
--> Dense(128). Adam(1e-3). Batch 32 images -> 2 views -> 64 encoder passes (+ 64 target passes
+Heads (BYOL projector and predictor, SimCLR projector; registry default headNorm 'batch'):
+Dense(512, no bias) -> BatchNorm -> ReLU -> Dense(128); the BYOL target runs in inference mode
+(training: false in byol.ts). Adam(1e-3). Batch 32 images -> 2 views -> 64 encoder passes (+ 64 target passes
 without gradient for BYOL).
 
 Usage: /usr/bin/python3 bench/peers/torch_step.py [--threads 2] [--batch 32] [--steps 5]
@@ -74,8 +75,10 @@ class Encoder(nn.Module):
         return self.blocks(x).mean(dim=(2, 3))
 
 
-def mlp(din, hidden, dout, norm):
-    if norm:
+def mlp(din, hidden, dout, norm="batch"):
+    if norm == "batch":
+        return nn.Sequential(nn.Linear(din, hidden, bias=False), nn.BatchNorm1d(hidden, eps=1e-5, momentum=0.1), nn.ReLU(), nn.Linear(hidden, dout))
+    if norm == "layer":
         return nn.Sequential(nn.Linear(din, hidden, bias=False), nn.LayerNorm(hidden, eps=1e-5), nn.ReLU(), nn.Linear(hidden, dout))
     return nn.Sequential(nn.Linear(din, hidden), nn.ReLU(), nn.Linear(hidden, dout))
 
@@ -94,8 +97,8 @@ def nt_xent(z1, z2, tau=0.5):
 
 
 def make_byol():
-    enc, proj, pred = Encoder(), mlp(128, 512, 128, True), mlp(128, 512, 128, True)
-    tenc, tproj = Encoder(), mlp(128, 512, 128, True)
+    enc, proj, pred = Encoder(), mlp(128, 512, 128), mlp(128, 512, 128)
+    tenc, tproj = Encoder().eval(), mlp(128, 512, 128).eval()
     opt = torch.optim.Adam(list(enc.parameters()) + list(proj.parameters()) + list(pred.parameters()), lr=1e-3)
 
     def step(v1, v2):
@@ -115,7 +118,7 @@ def make_byol():
 
 
 def make_simclr():
-    enc, proj = Encoder(), mlp(128, 512, 128, False)
+    enc, proj = Encoder(), mlp(128, 512, 128)
     opt = torch.optim.Adam(list(enc.parameters()) + list(proj.parameters()), lr=1e-3)
 
     def step(v1, v2):
