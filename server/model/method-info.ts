@@ -17,13 +17,17 @@ export interface MethodInfo {
 
 let tfReady: Promise<void> | null = null;
 
-/** Loads tfjs with the cpu backend once per process (the server never trains; cpu is enough). */
+/**
+ * Loads tfjs once per process. The server never trains, so cpu is enough — but when it shares the
+ * process with trainers (benchmarks, tests) it keeps whatever backend they already chose: switching
+ * the global backend to cpu would silently make their training ~100× slower.
+ */
 export async function loadTf(): Promise<void> {
   tfReady ??= (async () => {
     const tf = await import('@tensorflow/tfjs-core');
     await import('@tensorflow/tfjs-backend-cpu');
     await import('@tensorflow/tfjs-layers');
-    if (tf.getBackend() !== 'cpu') await tf.setBackend('cpu');
+    if (tf.engine().backendName == null) await tf.setBackend('cpu');
     await tf.ready();
   })();
   return tfReady;
