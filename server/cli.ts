@@ -12,6 +12,9 @@ import type { LogFormat } from './logging/logger';
 export interface CliConfig extends ServerConfig {
   /** Absent: pretty on a terminal, JSON otherwise. */
   logFormat?: LogFormat;
+  /** kNN evaluation data: 'fixture', a Fashion-MNIST directory, 'default', or absent for none. */
+  evalData?: string;
+  evalEvery?: number;
   logLevel?: string;
 }
 
@@ -47,6 +50,8 @@ Usage: glimpse-server [options]
   --origins <a,b,…>         allowed Socket.IO Origins               [any]
   --log-format <f>          json (one object per line) | pretty     [GLIMPSE_LOG_FORMAT, pretty on a terminal, else json]
   --log-level <l>           trace | debug | info | warn | error      [GLIMPSE_LOG_LEVEL, info]
+  --eval <data>             kNN-evaluate the encoder on Fashion-MNIST: default | fixture | <dir>  [off]
+  --eval-every <n>          evaluate every n-th version             [5]
   --quiet                   no log lines
   -h, --help
 `;
@@ -77,7 +82,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig | 'h
         ema: { type: 'string' }, 'ema-ramp': { type: 'string' }, 'max-norm': { type: 'string' }, 'norm-multiple': { type: 'string' },
         'norm-mode': { type: 'string' }, 'flush-after': { type: 'string' }, 'keep-checkpoints': { type: 'string' },
         tokens: { type: 'string' }, 'admin-token': { type: 'string' }, origins: { type: 'string' }, quiet: { type: 'boolean' },
-        'log-format': { type: 'string' }, 'log-level': { type: 'string' },
+        'log-format': { type: 'string' }, 'log-level': { type: 'string' }, eval: { type: 'string' }, 'eval-every': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -142,6 +147,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig | 'h
     log: v.quiet ? (false as const) : undefined,
     logFormat: logFormat as LogFormat | undefined,
     logLevel,
+    evalData: v.eval,
+    evalEvery: num('eval-every', v['eval-every'], true),
   });
 }
 
@@ -159,7 +166,11 @@ async function main(): Promise<void> {
   }
   const { startServer } = await import('./server');
   const { createLogger } = await import('./logging/logger');
-  const { logFormat, logLevel, ...serverConfig } = config;
+  const { logFormat, logLevel, evalData, evalEvery, ...serverConfig } = config;
+  if (evalData !== undefined) {
+    const { createKnnEvaluator } = await import('./eval/knn-evaluator');
+    serverConfig.evaluator = createKnnEvaluator({ data: evalData === 'default' ? undefined : evalData, every: evalEvery ?? 5 });
+  }
   const format = logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json');
   const logger = serverConfig.log === false ? null : createLogger({ format, level: logLevel });
   let server;
