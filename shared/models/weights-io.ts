@@ -33,6 +33,18 @@ export function readWeights(groups: ModelGroup[]): WeightMap {
   return out;
 }
 
+/** {@link readWeights} without blocking: values are read with `await data()`, as GPU backends need. */
+export async function readWeightsAsync(groups: ModelGroup[]): Promise<WeightMap> {
+  const out: WeightMap = new Map();
+  for (const g of groups) {
+    for (const { name, variable } of layerVariables(g)) {
+      if (out.has(name)) throw new Error(`duplicate weight name '${name}'`);
+      out.set(name, { shape: [...variable.shape] as number[], data: new Float32Array((await variable.read().data()) as Float32Array) });
+    }
+  }
+  return out;
+}
+
 /**
  * Writes the entries of `weights` into the groups' variables. Every variable of the groups must be
  * present with its exact shape unless `partial` is set; names that belong to no variable are an error.

@@ -5,7 +5,7 @@
  * extension's training worker.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { readWeights, trainableVariables, writeWeights } from '../models/weights-io';
+import { readWeights, readWeightsAsync, trainableVariables, writeWeights } from '../models/weights-io';
 import { emaTargetInPlace, syncTargetToOnline } from '../ssl/momentum';
 import type { SslMethod } from '../ssl/method';
 import { subtractWeights, type WeightMap } from '../weights/weight-map';
@@ -92,10 +92,12 @@ export function makeAuxiliaryOptimizers(method: SslMethod, c: OptimizerConfig): 
 
 /**
  * One optimizer step: prepares inputs outside the gradient tape, minimises the loss, then each
- * auxiliary loss with its own optimizer, frees everything. Returns the main loss value.
- * `tf.memory().numTensors` is unchanged after it.
+ * auxiliary loss with its own optimizer, frees everything. Returns the main loss as a scalar
+ * tensor that the caller reads and disposes: reading it with `await loss.data()` keeps the step
+ * non-blocking on GPU backends (a synchronous readback in a webgpu worker under SwiftShader
+ * returned zeros and then failed). `tf.memory().numTensors` is unchanged once it is disposed.
  */
-export function trainStep(method: SslMethod, optimizer: tf.Optimizer, vars: tf.Variable[], images: tf.Tensor4D, seed: number, weightDecay = 0, learningRate = 0, auxOptimizers: tf.Optimizer[] = []): number {
+export function trainStepTensor(method: SslMethod, optimizer: tf.Optimizer, vars: tf.Variable[], images: tf.Tensor4D, seed: number, weightDecay = 0, learningRate = 0, auxOptimizers: tf.Optimizer[] = []): tf.Scalar {
   const aux = method.auxiliaryLosses ?? [];
   if (auxOptimizers.length !== aux.length) {
     throw new Error(`${method.name}: ${aux.length} auxiliary losses but ${auxOptimizers.length} optimizers (see makeAuxiliaryOptimizers)`);
@@ -103,8 +105,6 @@ export function trainStep(method: SslMethod, optimizer: tf.Optimizer, vars: tf.V
   const inputs = method.prepare(images, seed);
   try {
     const loss = optimizer.minimize(() => method.loss(inputs), true, vars)!;
-    const value = loss.dataSync()[0];
-    loss.dispose();
     if (weightDecay > 0) {
       tf.tidy(() => {
         for (const v of vars) if (v.shape.length > 1) v.assign(tf.mul(v, 1 - learningRate * weightDecay));
@@ -112,16 +112,36 @@ export function trainStep(method: SslMethod, optimizer: tf.Optimizer, vars: tf.V
     }
     aux.forEach((a, i) => auxOptimizers[i].minimize(() => a.loss(inputs), false, a.variables()));
     method.afterStep?.(inputs);
-    return value;
+    return loss;
   } finally {
     tf.dispose(inputs);
   }
 }
 
-export async function runLocalRound(o: LocalRoundOptions): Promise<LocalRoundResult> {
+/** {@link trainStepTensor} with a synchronous read of the loss, for CPU backends (benchmarks, tests). */
+export function trainStep(method: SslMethod, optimizer: tf.Optimizer, vars: tf.Variable[], images: tf.Tensor4D, seed: number, weightDecay = 0, learningRate = 0, auxOptimizers: tf.Optimizer[] = []): number {
+  const loss = trainStepTensor(method, optimizer, vars, images, seed, weightDecay, learningRate, auxOptimizers);
+  const value = loss.dataSync()[0];
+  loss.dispose();
+  return value;
+}
+
+interface StepLoop {
+  method: SslMethod;
+  steps: number;
+  batchSize: number;
+  nextBatch: BatchSource;
+  optimizer?: OptimizerConfig;
+  seed: number;
+  onStep?: (step: number, loss: number, ms: number) => void;
+  /** Runs after every step (centralized training's target EMA). */
+  afterEachStep?: () => void;
+}
+
+/** The training loop shared by federated rounds and centralized training. */
+async function runSteps(o: StepLoop): Promise<RoundMetrics> {
   if (!(o.steps >= 1)) throw new Error(`steps must be ≥ 1, got ${o.steps}`);
   const oc = o.optimizer ?? DEFAULT_OPTIMIZER;
-  loadGlobal(o.method, o.global);
   const optimizer = makeOptimizer(oc);
   const auxOptimizers = makeAuxiliaryOptimizers(o.method, oc);
   const vars = mainVariables(o.method);
@@ -131,34 +151,34 @@ export async function runLocalRound(o: LocalRoundOptions): Promise<LocalRoundRes
     for (let i = 0; i < o.steps; i++) {
       const ts = performance.now();
       const images = o.nextBatch(o.batchSize);
-      let loss: number;
+      let lossTensor: tf.Scalar;
       try {
-        loss = trainStep(o.method, optimizer, vars, images, o.seed + i, oc.weightDecay, oc.learningRate, auxOptimizers);
+        lossTensor = trainStepTensor(o.method, optimizer, vars, images, o.seed + i, oc.weightDecay, oc.learningRate, auxOptimizers);
       } finally {
         images.dispose();
       }
-      if (!Number.isFinite(loss)) throw new Error(`loss became ${loss} at local step ${i}`);
+      // The asynchronous read also yields to the event loop (socket pings, worker messages).
+      const loss = (await lossTensor.data())[0];
+      lossTensor.dispose();
+      if (!Number.isFinite(loss)) throw new Error(`loss became ${loss} at step ${i}`);
       losses.push(loss);
+      o.afterEachStep?.();
       o.onStep?.(i, loss, performance.now() - ts);
-      // Let the event loop breathe (socket pings, worker messages) between steps.
-      await new Promise((r) => setTimeout(r, 0));
     }
   } finally {
     optimizer.dispose();
     for (const a of auxOptimizers) a.dispose();
   }
-  const local = readWeights([o.method.online]);
-  const delta = subtractWeights(local, pickOnline(o.global, local));
-  return {
-    delta,
-    metrics: { losses, examples: o.steps * o.batchSize, msPerStep: (performance.now() - t0) / o.steps, backend: tf.getBackend() },
-  };
+  return { losses, examples: o.steps * o.batchSize, msPerStep: (performance.now() - t0) / o.steps, backend: tf.getBackend() };
 }
 
-function pickOnline(global: WeightMap, online: WeightMap): WeightMap {
-  const out: WeightMap = new Map();
-  for (const name of online.keys()) out.set(name, global.get(name)!);
-  return out;
+/** Loads the global weights, trains `steps` local steps, returns the online delta and metrics. */
+export async function runLocalRound(o: LocalRoundOptions): Promise<LocalRoundResult> {
+  loadGlobal(o.method, o.global);
+  const metrics = await runSteps(o);
+  const local = await readWeightsAsync([o.method.online]);
+  const base: WeightMap = new Map([...local.keys()].map((name) => [name, o.global.get(name)!]));
+  return { delta: subtractWeights(local, base), metrics };
 }
 
 export interface CentralizedOptions {
@@ -174,31 +194,8 @@ export interface CentralizedOptions {
 }
 
 /** Centralized training (the baseline federation is compared with): one model, target EMA each step. */
-export async function trainCentralized(o: CentralizedOptions): Promise<RoundMetrics> {
-  const oc = o.optimizer ?? DEFAULT_OPTIMIZER;
-  const optimizer = makeOptimizer(oc);
-  const auxOptimizers = makeAuxiliaryOptimizers(o.method, oc);
-  const vars = mainVariables(o.method);
-  const losses: number[] = [];
-  const t0 = performance.now();
-  try {
-    for (let i = 0; i < o.steps; i++) {
-      const ts = performance.now();
-      const images = o.nextBatch(o.batchSize);
-      try {
-        losses.push(trainStep(o.method, optimizer, vars, images, o.seed + i, oc.weightDecay, oc.learningRate, auxOptimizers));
-      } finally {
-        images.dispose();
-      }
-      emaTargetInPlace(o.method, o.targetMomentum);
-      o.onStep?.(i, losses[i], performance.now() - ts);
-      await new Promise((r) => setTimeout(r, 0));
-    }
-  } finally {
-    optimizer.dispose();
-    for (const a of auxOptimizers) a.dispose();
-  }
-  return { losses, examples: o.steps * o.batchSize, msPerStep: (performance.now() - t0) / o.steps, backend: tf.getBackend() };
+export function trainCentralized(o: CentralizedOptions): Promise<RoundMetrics> {
+  return runSteps({ ...o, afterEachStep: () => emaTargetInPlace(o.method, o.targetMomentum) });
 }
 
 /** The method's loss on `images` without training (no tape, no optimizer); for evaluation and tests. */
