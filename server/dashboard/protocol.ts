@@ -7,22 +7,10 @@
  * per second with only what is new. Actions are `admin:action` requests with an acknowledgement.
  */
 import type { Plan } from '../../shared/protocol/messages';
+import type { VersionRow } from '../store/history';
 
-/** A server step, as the dashboard charts it (history.ts VersionRow). */
-export interface VersionPoint {
-  version: number;
-  createdAt: number;
-  numUpdates: number;
-  contributors: number;
-  examples: number;
-  meanLoss: number | null;
-  meanNorm: number | null;
-  aggregateNorm: number | null;
-  meanStaleness: number | null;
-  maxStaleness: number | null;
-  emaMomentum: number | null;
-  durationMs: number | null;
-}
+/** A server step, as the dashboard charts it: the run history's row, one type for both sides. */
+export type VersionPoint = VersionRow;
 
 export interface EvalPoint {
   version: number;

@@ -6,6 +6,7 @@ import { FederationClient, type FederationClientOptions } from '../../shared/pro
 import type { WeightMap } from '../../shared/weights/weight-map';
 import { startServer, type RunningServer } from '../../server/server';
 import type { ServerConfig } from '../../server/config';
+import { mulberry32 } from '../../shared/data/rng';
 
 /** A BYOL model with ~9k parameters: the real architecture, tiny widths. */
 export const TINY_METHOD_CONFIG = { encoder: { widths: [8, 8, 8], stemWidth: 8 }, projectionHidden: 16, projectionDim: 8 };
@@ -35,17 +36,8 @@ export async function connectClient(url: string, o: Partial<FederationClientOpti
   return c;
 }
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random numbers: the project's one seeded generator. */
+export const rng = mulberry32;
 
 /** A delta with the names/shapes of `like` (online names only), values uniform in ±scale. */
 export function randomDelta(like: WeightMap, seed: number, scale = 1e-2): WeightMap {
