@@ -26,7 +26,7 @@ export function startBackground(host: TrainerHost): Background {
     (reconciling ??= (async () => {
       try {
         const s = await getSettings();
-        await syncContentScript(s.optedIn && !s.paused);
+        await syncContentScript(s.optedIn && !s.paused, s.denyList).catch(logError);
         if (s.optedIn && !s.paused) {
           await host.ensure();
           await host.send({ to: 'offscreen', type: 'offscreen:wake' }).catch(() => {});
@@ -79,16 +79,21 @@ export function startBackground(host: TrainerHost): Background {
  * The content script is registered at run time, only while the person contributes, and only
  * for the http(s) origins they granted: before opt-in no extension code runs on any page.
  */
-async function syncContentScript(active: boolean): Promise<void> {
+async function syncContentScript(active: boolean, denyList: string[]): Promise<void> {
   const granted = ((await browser.permissions.getAll()).origins ?? []).filter((o) => /^(https?|\*):\/\//.test(o) || o === '<all_urls>');
+  // Excluded sites get no script at all (the background would refuse them anyway).
+  const excluded = denyList.flatMap((d) => (/^[\d.]+$/.test(d) ? [`*://${d}/*`] : [`*://${d}/*`, `*://*.${d}/*`]));
   const existing = await browser.scripting.getRegisteredContentScripts({ ids: [CONTENT_SCRIPT_ID] });
   const want = active && granted.length > 0;
-  const same = existing.length === 1 && JSON.stringify(existing[0].matches ?? []) === JSON.stringify(granted);
+  const same =
+    existing.length === 1 &&
+    JSON.stringify(existing[0].matches ?? []) === JSON.stringify(granted) &&
+    JSON.stringify(existing[0].excludeMatches ?? []) === JSON.stringify(excluded);
   if (want && same) return;
   if (existing.length) await browser.scripting.unregisterContentScripts({ ids: [CONTENT_SCRIPT_ID] });
   if (want) {
     await browser.scripting.registerContentScripts([
-      { id: CONTENT_SCRIPT_ID, matches: granted, js: ['content.js'], runAt: 'document_idle', allFrames: false, persistAcrossSessions: true },
+      { id: CONTENT_SCRIPT_ID, matches: granted, excludeMatches: excluded, js: ['content.js'], runAt: 'document_idle', allFrames: false, persistAcrossSessions: true },
     ]);
   }
 }

@@ -13,7 +13,9 @@ async function render(): Promise<void> {
   conn.textContent = !settings.optedIn ? 'Not contributing' : settings.paused ? 'Paused' : stats.connected ? 'Connected' : 'Not connected';
   conn.className = `badge ${active && stats.connected ? 'ok' : 'off'}`;
   $('waiting').textContent = !settings.optedIn ? 'Open Settings to opt in.' : settings.paused ? 'Nothing is watched or trained while paused.' : (stats.waiting ?? 'Training');
-  $('server').textContent = settings.serverUrl || '—';
+  const server = $('server');
+  server.textContent = settings.serverUrl ? new URL(settings.serverUrl).host : '—';
+  server.title = settings.serverUrl;
   $('version').textContent = stats.modelVersion === null ? '—' : String(stats.modelVersion);
   $('backend').textContent = stats.backend ?? '—';
   $('buffered').textContent = String(stats.buffered);

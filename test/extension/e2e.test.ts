@@ -122,10 +122,10 @@ describe('browser extension end to end (Chromium, SwiftShader WebGPU)', () => {
     const html = `<!doctype html><title>images</title><body style="margin:0">${pngs.map((_, i) => `<img src="/img/${i}.png" width="120" height="120" alt="">`).join('')}<img src="/img/icon.png" width="16" height="16" alt=""></body>`;
     const icon = encodePng(16, 16, new Uint8Array(16 * 16 * 3).fill(200));
     site = createServer((req, res) => {
-      const m = /^\/img\/(\d+|icon)\.png$/.exec(req.url ?? '');
+      const m = /^\/img\/(\d+|icon)\.png(\?.*)?$/.exec(req.url ?? '');
       if (m) {
         res.writeHead(200, { 'content-type': 'image/png' }).end(m[1] === 'icon' ? icon : pngs[Number(m[1])]);
-      } else res.writeHead(200, { 'content-type': 'text/html' }).end(html);
+      } else res.writeHead(200, { 'content-type': 'text/html' }).end(req.url === '/again' ? html.replaceAll('.png"', '.png?again"') : html);
     });
     await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
 
@@ -304,6 +304,18 @@ describe('browser extension end to end (Chromium, SwiftShader WebGPU)', () => {
     // No served image (nor any 64-byte piece of one) appears in what was sent.
     for (const png of pngs) for (let o = 0; o + 64 <= png.length; o += 256) expect(plain.indexOf(png.subarray(o, o + 64))).toBe(-1);
     timings['bytes sent to the server'] = `${total} on ${wires.length} connection(s): ${binary.length} deltas of ${deltaValues * 4} value bytes, ${text.length} text messages (${text.reduce((n, m) => n + m.length, 0)} bytes)`;
+    // 7. An excluded site gets no content script: new images there are not buffered.
+    await options.bringToFront();
+    await options.fill('#denyList', '127.0.0.1');
+    await options.click('#save');
+    await options.waitForSelector('#result:text("Saved.")');
+    const again = await ctx.newPage();
+    await again.goto(`http://127.0.0.1:${(site.address() as AddressInfo).port}/again`);
+    await again.waitForTimeout(4000);
+    expect((await stats())?.buffered).toBe(N_IMAGES);
+    const scripts = await sw.evaluate(() => chrome.scripting.getRegisteredContentScripts());
+    expect(scripts.map((c) => [c.matches, c.excludeMatches])).toEqual([[['http://127.0.0.1/*'], ['*://127.0.0.1/*']]]);
+
     const final = await stats();
     timings['final'] = JSON.stringify({ steps: final?.steps, accepted: final?.updatesAccepted, version: server.coordinator.version, stepMs: final?.stepMs, losses: final?.losses });
   }, 240_000);
