@@ -5,10 +5,7 @@
  */
 import { expose } from 'comlink';
 import { initBrowserBackend } from '../../shared/backends/browser-backend';
-import { registerBroadcastTileGradient } from './tile-grad';
 import { createTrainerApi } from './trainer-api';
 
 const wasmDir = new URL('./wasm/', self.location.href).href;
-// After browser-backend's imports (which may register wasm's own Tile gradient), so ours wins.
-registerBroadcastTileGradient();
 expose(createTrainerApi((order) => initBrowserBackend([...order], wasmDir)));

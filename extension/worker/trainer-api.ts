@@ -13,8 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { transfer } from 'comlink';
 import type { MethodConfig, SslMethod } from '../../shared/ssl/method';
 import { createMethod } from '../../shared/ssl/registry';
-import { loadGlobal, type OptimizerConfig } from '../../shared/train/local-round';
-import { runLocalRoundAsync } from './async-round';
+import { loadGlobal, runLocalRound, type OptimizerConfig } from '../../shared/train/local-round';
 import { decodeWeights, encodeWeights } from '../../shared/weights/codec';
 import type { WeightMap } from '../../shared/weights/weight-map';
 import { groupSpecs } from '../../shared/models/weights-io';
@@ -118,7 +117,7 @@ export function createTrainerApi(initBackend: BackendInit) {
         }
         return tf.tensor4d(batch.subarray(0, b * per), [b, s, s, c]);
       };
-      const r = await runLocalRoundAsync({ method: m, global: g, steps, batchSize: p.batchSize, nextBatch, seed, optimizer: p.optimizer });
+      const r = await runLocalRound({ method: m, global: g, steps, batchSize: p.batchSize, nextBatch, seed, optimizer: p.optimizer });
       delta = r.delta;
       return { losses: r.metrics.losses, msPerStep: r.metrics.msPerStep, examples: r.metrics.examples, backend: r.metrics.backend, numTensors: tf.memory().numTensors };
     },

@@ -8,6 +8,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { registerTileGradient } from './tile-gradient';
 import { registerGlimpseWasmKernels } from './wasm-kernels';
 
 export type BrowserBackend = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -22,6 +23,8 @@ export async function initBrowserBackend(
   order: BrowserBackend[] = ['webgpu', 'webgl', 'wasm', 'cpu'],
   wasmDir?: string,
 ): Promise<string> {
+  // Every backend trains with the fast Tile gradient (LayerNorm's gamma/beta tiling).
+  registerTileGradient();
   for (const name of order) {
     try {
       if (name === 'wasm') {

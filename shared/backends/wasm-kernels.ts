@@ -22,6 +22,7 @@
  * NB: wasm's native Conv3DBackpropFilterV2 is wrong for stride > 1; nothing here uses it.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { registerTileGradient } from './tile-gradient';
 // Side effect: registers the stock wasm kernels first, so ours replace them rather than the
 // reverse when the wasm package is imported later.
 import '@tensorflow/tfjs-backend-wasm';
@@ -825,36 +826,6 @@ function tile(args: { inputs: StockInputs; backend: BackendWasm; attrs: Attrs })
   return out;
 }
 
-/**
- * Gradient of Tile: dx = sum of dy over the repetitions, i.e. reshape dy to
- * [reps0, s0, reps1, s1, ...] and sum the reps axes. tfjs-core's own gradient adds one slice per
- * repetition (65 536 slices for tiling a [1,1,1,32] gamma over a [64,32,32,32] activation).
- */
-const tileGrad: tf.GradConfig = {
-  kernelName: 'Tile',
-  inputsToSave: ['x'],
-  gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => {
-    const [x] = saved;
-    const reps = attrs.reps as unknown as number[];
-    return {
-      x: () => {
-        const g = dy as tf.Tensor;
-        const shape: number[] = [];
-        const axes: number[] = [];
-        x.shape.forEach((d, i) => {
-          if (reps[i] !== 1) {
-            axes.push(shape.length);
-            shape.push(reps[i]);
-          }
-          shape.push(d);
-        });
-        if (axes.length === 0) return tf.reshape(g, x.shape);
-        return tf.reshape(tf.sum(tf.reshape(g, shape), axes), x.shape);
-      },
-    };
-  },
-};
-
 // ---------------------------------------------------------------------------------------------
 // Identity and same-dtype Cast: stock wasm copies the data; share it by reference count instead,
 // as the cpu backend and wasm's own Reshape do (tensors are immutable). tfjs-layers and the
@@ -1088,7 +1059,7 @@ export function registerGlimpseWasmKernels(): void {
     });
   }
   // Quietly replace tfjs-core's Tile gradient (registerGradient warns only in DEBUG mode).
-  tf.registerGradient(tileGrad);
+  registerTileGradient();
   installFusedLayerNorm();
   registered = true;
 }

@@ -83,21 +83,3 @@ describe('trainer worker API (called directly, cpu backend)', () => {
     await api.dispose();
   });
 });
-
-describe('async local round', () => {
-  it('matches the shared (synchronous) runLocalRound exactly on cpu', async () => {
-    const { runLocalRound } = await import('../../shared/train/local-round');
-    const { runLocalRoundAsync } = await import('../../extension/worker/async-round');
-    await tf.setBackend('cpu');
-    const m = createMethod('byol', TINY);
-    const global = initialGlobalWeights(m);
-    const px = new Float32Array(4 * 8 * 8 * 3).map((_, i) => ((i * 37) % 255) / 255);
-    const nextBatch = (b: number) => tf.tensor4d(px.subarray(0, b * 192), [b, 8, 8, 3]);
-    const opts = { method: m, global, steps: 2, batchSize: 4, nextBatch, seed: 3, optimizer: { kind: 'sgd' as const, learningRate: 0.1, weightDecay: 0.01 } };
-    const a = await runLocalRound(opts);
-    const b = await runLocalRoundAsync(opts);
-    expect(b.metrics.losses).toEqual(a.metrics.losses);
-    for (const [k, t] of a.delta) expect(Array.from(b.delta.get(k)!.data)).toEqual(Array.from(t.data));
-    m.dispose();
-  });
-});
