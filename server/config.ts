@@ -71,7 +71,8 @@ export interface ResolvedConfig {
   clientOptimizer: OptimizerConfig;
   localSteps: number;
   batchSize: number;
-  aggregation: AggregationConfig & { maxExamples: number; maxBuffered: number };
+  /** `emaExplicit`: the operator set the EMA; otherwise the method's preferred momentum applies. */
+  aggregation: AggregationConfig & { maxExamples: number; maxBuffered: number; emaExplicit: boolean };
   keepCheckpoints: number;
   contributorTokens: string[];
   adminToken: string | undefined;
@@ -111,7 +112,7 @@ export function resolveConfig(c: ServerConfig): ResolvedConfig {
     clientOptimizer: c.clientOptimizer ?? { kind: 'adam', learningRate: 1e-3 },
     localSteps,
     batchSize,
-    aggregation: { ...a, maxExamples: a.maxExamples ?? 4 * localSteps * batchSize, maxBuffered: a.maxBuffered ?? Math.max(4 * a.bufferSize, 64) },
+    aggregation: { ...a, maxExamples: a.maxExamples ?? 4 * localSteps * batchSize, maxBuffered: a.maxBuffered ?? Math.max(4 * a.bufferSize, 64), emaExplicit: c.aggregation?.ema !== undefined },
     keepCheckpoints: c.keepCheckpoints ?? 5,
     contributorTokens: c.contributorTokens ?? [],
     adminToken: c.adminToken,

@@ -33,6 +33,7 @@ import type { ResolvedConfig } from '../config';
 import { ConfigError } from '../config';
 import { productEncoderWeights, type EncoderSource } from '../model/encoder-export';
 import { describeMethod } from '../model/method-info';
+import type { EmaSchedule } from '../../shared/federation/ema';
 import { CheckpointStore, type Checkpoint, type CheckpointMeta } from '../store/checkpoint';
 import { openDatabase, type Db } from '../store/db';
 import { failpoint } from '../store/failpoints';
@@ -55,6 +56,8 @@ interface RunInfo {
   momentumPairs: MomentumPair[];
   encoderNames: string[];
   onlineSpecs: WeightSpec[];
+  /** The method's preferred EMA momentum; used unless the operator set one (config.aggregation.emaExplicit). */
+  serverMomentum?: number;
 }
 
 /** Versions of the global payload kept encoded in memory for pulls. */
@@ -147,7 +150,7 @@ export class Coordinator {
       target: pick(info.targetSpecs),
       optimizer: initServerOptimizer(config.aggregation.serverOptimizer, info.onlineSpecs),
     };
-    const run: RunInfo = { runId: randomUUID(), method, methodConfig, momentumPairs: info.momentumPairs, encoderNames: info.encoderNames, onlineSpecs: info.onlineSpecs };
+    const run: RunInfo = { runId: randomUUID(), method, methodConfig, momentumPairs: info.momentumPairs, encoderNames: info.encoderNames, onlineSpecs: info.onlineSpecs, serverMomentum: info.serverMomentum };
     return new Coordinator(config, db, store, pending, run, events, { state, recentNorms: [], folded: [], lastStep: null });
   }
 
@@ -169,6 +172,7 @@ export class Coordinator {
     const run: RunInfo = {
       runId: m.runId, method: m.method, methodConfig: m.methodConfig, momentumPairs: m.momentumPairs,
       encoderNames: (m.extra.encoderNames as string[]) ?? [], onlineSpecs: specsOf(state.online),
+      serverMomentum: m.extra.serverMomentum as number | undefined,
     };
     return new Coordinator(config, db, store, pending, run, events, { state, recentNorms: m.recentNorms, folded: m.folded, lastStep: m.lastStep });
   }
@@ -509,6 +513,13 @@ export class Coordinator {
     return this.state.version;
   }
 
+  /** The target EMA: the operator's schedule if they set one, else the method's preferred momentum (MoCo: 0.999). */
+  emaSchedule(): EmaSchedule {
+    const a = this.config.aggregation;
+    if (a.emaExplicit || this.run.serverMomentum === undefined) return a.ema;
+    return { ...a.ema, base: this.run.serverMomentum };
+  }
+
   /** One server step over the whole buffer. Returns false if it failed (the buffer is kept). */
   private async foldOnce(): Promise<boolean> {
     if (this.flushTimer) {
@@ -520,7 +531,7 @@ export class Coordinator {
     const a = this.config.aggregation;
     try {
       const { state, summary } = fedbuffStep(this.state, taken, this.run.onlineSpecs, this.run.momentumPairs, {
-        stalenessExponent: a.stalenessExponent, serverOptimizer: a.serverOptimizer, ema: a.ema,
+        stalenessExponent: a.stalenessExponent, serverOptimizer: a.serverOptimizer, ema: this.emaSchedule(),
       });
       const folded = [...this.folded, { version: state.version, ids: taken.map((u) => u.updateId) }].slice(-FOLDED_MEMORY);
       await this.writeCheckpoint(state, this.buffer, { folded, lastStep: summary });
@@ -573,7 +584,7 @@ export class Coordinator {
       lastStep: o.lastStep === undefined ? this.lastStep : o.lastStep,
       buffer: [],
       createdAt: Date.now(),
-      extra: { encoderNames: this.run.encoderNames, config: { aggregation: this.config.aggregation, localSteps: this.config.localSteps, batchSize: this.config.batchSize } },
+      extra: { encoderNames: this.run.encoderNames, serverMomentum: this.run.serverMomentum, config: { aggregation: this.config.aggregation, localSteps: this.config.localSteps, batchSize: this.config.batchSize } },
     };
     const snapshot = [...buffer];
     return this.io(async () => {

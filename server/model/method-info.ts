@@ -13,6 +13,8 @@ export interface MethodInfo {
   momentumPairs: MomentumPair[];
   /** Names of the encoder's weights as online names (no prefix). */
   encoderNames: string[];
+  /** The method's preferred target EMA momentum per server step (e.g. MoCo's 0.999), if it has one. */
+  serverMomentum?: number;
 }
 
 let tfReady: Promise<void> | null = null;
@@ -36,7 +38,7 @@ export async function loadTf(): Promise<void> {
 /** Builds the method, reads its specs and fresh initial weights (online + target), disposes it. */
 export async function describeMethod(name: string, overrides: Record<string, unknown>): Promise<MethodInfo & { initial: WeightMap }> {
   await loadTf();
-  const { createMethod } = await import('../../shared/ssl/registry');
+  const { createMethod, resolveMethodConfig } = await import('../../shared/ssl/registry');
   const { initialGlobalWeights } = await import('../../shared/train/local-round');
   const { groupSpecs } = await import('../../shared/models/weights-io');
   const method = createMethod(name, overrides);
@@ -47,9 +49,14 @@ export async function describeMethod(name: string, overrides: Record<string, unk
       targetSpecs: method.target.models.length ? groupSpecs([method.target]) : [],
       momentumPairs: method.momentumPairs.map((p) => ({ ...p })),
       encoderNames: method.encoder.weights.map((w) => w.originalName),
+      serverMomentum: preferredMomentum(resolveMethodConfig(name, overrides).serverMomentum),
       initial,
     };
   } finally {
     method.dispose();
   }
+}
+
+function preferredMomentum(m: unknown): number | undefined {
+  return typeof m === 'number' && m >= 0 && m <= 1 ? m : undefined;
 }
