@@ -128,3 +128,14 @@ function basicBlock(x: tfl.SymbolicTensor, name: string, inWidth: number, outWid
 export function embed(encoder: tfl.LayersModel, images: tf.Tensor4D): tf.Tensor2D {
   return tf.tidy(() => encoder.predict(images) as tf.Tensor2D);
 }
+
+/**
+ * Repeats the channels of `images` [b, s, s, c] to the encoder's `channels` (grayscale → RGB);
+ * returns `images` itself when they already match. `channels` must be a multiple of c.
+ */
+export function matchChannels(images: tf.Tensor4D, channels: number): tf.Tensor4D {
+  const c = images.shape[3];
+  if (c === channels) return images;
+  if (channels % c !== 0) throw new Error(`cannot expand ${c} channels to ${channels}`);
+  return tf.tile(images, [1, 1, 1, channels / c]);
+}

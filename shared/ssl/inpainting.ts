@@ -17,7 +17,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { mulberry32 } from '../data/rng';
-import { buildEncoder } from '../models/encoder';
+import { buildEncoder, matchChannels } from '../models/encoder';
 import { encoderFeatureModel, featureMapSize } from './feature-map';
 import { TARGET_PREFIX, type MethodConfig, type SslMethod } from './method';
 
@@ -161,7 +161,7 @@ export function createInpainting(config: MethodConfig): InpaintingMethod {
     prepare(images, seed) {
       return tf.tidy(() => {
         const b = images.shape[0];
-        const x = images.shape[3] === channels ? images : tf.tile(images, [1, 1, 1, channels / images.shape[3]]);
+        const x = matchChannels(images, channels);
         const m = tf.tensor4d(inpaintingMasks(b, size, opts.mask, seed), [b, size, size, 1]);
         const masked = tf.add(tf.mul(tf.sub(1, m), x), tf.mul(m, opts.fill));
         return [masked, tf.clone(x), m];

@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { mulberry32 } from '../data/rng';
-import { buildEncoder, representationDim } from '../models/encoder';
+import { buildEncoder, representationDim, matchChannels } from '../models/encoder';
 import { buildMlpHead } from '../models/heads';
 import { jigsawPermutations, type PermutationCriterion } from './jigsaw-permutations';
 import { crossEntropyWithIndex } from './losses';
@@ -84,7 +84,7 @@ export function createJigsaw(config: MethodConfig): SslMethod {
     prepare(images, seed) {
       return tf.tidy(() => {
         const b = images.shape[0];
-        const x = images.shape[3] === channels ? images : tf.tile(images, [1, 1, 1, channels / images.shape[3]]);
+        const x = matchChannels(images, channels);
         const { boxes, labels } = jigsawBoxes(b, perms, opts.tileFraction, seed);
         const boxInd = tf.tensor1d(Int32Array.from({ length: b * TILES }, (_, r) => Math.floor(r / TILES)), 'int32');
         const tiles = tf.image.cropAndResize(x, tf.tensor2d(boxes, [b * TILES, 4]), boxInd, [size, size], 'bilinear');

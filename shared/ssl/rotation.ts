@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { randomHorizontalFlip } from '../augment';
-import { buildEncoder, representationDim } from '../models/encoder';
+import { buildEncoder, representationDim, matchChannels } from '../models/encoder';
 import { buildLinearHead } from '../models/heads';
 import { crossEntropyWithIndex } from './losses';
 import { TARGET_PREFIX, type MethodConfig, type SslMethod } from './method';
@@ -60,7 +60,7 @@ export function createRotation(config: MethodConfig): SslMethod {
     /** → [rotated images [4b, s, s, c], labels [4b]] */
     prepare(images, seed) {
       return tf.tidy(() => {
-        let x: tf.Tensor4D = images.shape[3] === channels ? images : tf.tile(images, [1, 1, 1, channels / images.shape[3]]);
+        let x: tf.Tensor4D = matchChannels(images, channels);
         // A flip keeps the task well-posed (flips do not change the rotation label) and varies the batch.
         x = randomHorizontalFlip(x, 0.5, seed);
         const { images: r, labels } = rotationBatch(x);

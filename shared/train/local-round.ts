@@ -126,17 +126,10 @@ export function trainStep(method: SslMethod, optimizer: tf.Optimizer, vars: tf.V
   return value;
 }
 
-interface StepLoop {
-  method: SslMethod;
-  steps: number;
-  batchSize: number;
-  nextBatch: BatchSource;
-  optimizer?: OptimizerConfig;
-  seed: number;
-  onStep?: (step: number, loss: number, ms: number) => void;
+type StepLoop = Omit<LocalRoundOptions, 'global'> & {
   /** Runs after every step (centralized training's target EMA). */
   afterEachStep?: () => void;
-}
+};
 
 /** The training loop shared by federated rounds and centralized training. */
 async function runSteps(o: StepLoop): Promise<RoundMetrics> {
@@ -181,17 +174,10 @@ export async function runLocalRound(o: LocalRoundOptions): Promise<LocalRoundRes
   return { delta: subtractWeights(local, base), metrics };
 }
 
-export interface CentralizedOptions {
-  method: SslMethod;
-  steps: number;
-  batchSize: number;
-  nextBatch: BatchSource;
-  optimizer?: OptimizerConfig;
+export type CentralizedOptions = Omit<LocalRoundOptions, 'global'> & {
   /** EMA momentum of the target network, updated after every step. */
   targetMomentum: number;
-  seed: number;
-  onStep?: (step: number, loss: number, ms: number) => void;
-}
+};
 
 /** Centralized training (the baseline federation is compared with): one model, target EMA each step. */
 export function trainCentralized(o: CentralizedOptions): Promise<RoundMetrics> {
