@@ -65,6 +65,8 @@ export function createKnnEvaluator(o: KnnEvaluatorOptions = {}): KnnEvaluator {
     if (m.error) p.reject(new Error(m.error));
     else p.resolve(m.metrics!);
   });
+  // Send failures are handled per call (above); the process-level event must not go unhandled.
+  child.on('error', () => {});
   child.on('exit', (code) => {
     const err = new Error(`evaluator process exited (${code})${stderr ? `: ${stderr.trim().split('\n').pop()}` : ''}`);
     readyReject(err);
@@ -76,10 +78,16 @@ export function createKnnEvaluator(o: KnnEvaluatorOptions = {}): KnnEvaluator {
     ready,
     async evaluate(ctx: EvalContext) {
       await ready;
+      if (!child.connected) throw new Error('the evaluator is closed');
       const id = nextId++;
       return new Promise<Record<string, number>>((resolve, reject) => {
         pending.set(id, { resolve, reject });
-        child.send({ id, method: ctx.method, methodConfig: ctx.methodConfig, weights: encodeWeights(ctx.encoder) });
+        // With a callback, a channel closed in the meantime is this call's error, not an uncaught one.
+        child.send({ id, method: ctx.method, methodConfig: ctx.methodConfig, weights: encodeWeights(ctx.encoder) }, (err) => {
+          if (!err) return;
+          pending.delete(id);
+          reject(new Error(`the evaluator process is gone: ${err.message}`));
+        });
       });
     },
     close() {
