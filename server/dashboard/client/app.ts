@@ -286,7 +286,7 @@ const specs: ChartSpec[] = [
     id: 'knn',
     options: (p) => ({
       scales: { x: { time: false }, std: { auto: true } },
-      axes: [versionAxis(p), axis(p, { size: 46, values: fmtVals((v) => `${Math.round(v * 100)}%`) }), axis(p, { scale: 'std', side: 1, size: 48, grid: { show: false }, values: (_u, splits, _i, _space, incr) => splits.map((v) => v.toFixed(Math.max(0, Math.ceil(-Math.log10(incr))))) })],
+      axes: [versionAxis(p), axis(p, { size: 52, values: (_u, splits, _i, _space, incr) => splits.map((v) => `${(v * 100).toFixed(Math.max(0, Math.ceil(-Math.log10(incr * 100))))}%`) }), axis(p, { scale: 'std', side: 1, size: 48, grid: { show: false }, values: (_u, splits, _i, _space, incr) => splits.map((v) => v.toFixed(Math.max(0, Math.ceil(-Math.log10(incr))))) })],
       series: [
         { label: 'version' },
         { label: 'kNN accuracy', stroke: p.s3, width: 2, fill: alpha(p.s3, 0.1), points: { show: true, size: 5, fill: p.s3 }, spanGaps: true, value: (_u, v) => (v == null ? '–' : pct(v)) },
