@@ -9,10 +9,11 @@ import { rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { choiceFlag, intFlag, numFlag, runMain } from '../shared/cli/args';
+import { choiceFlag, intFlag, numFlag, runMain, UsageError } from '../shared/cli/args';
 import { loadTrainingData } from '../shared/data/source';
 import { methodNames } from '../shared/ssl/registry';
 import { createKnnEvaluator } from '../server/eval/knn-evaluator';
+import { ConfigError } from '../server/config';
 import { startServer } from '../server/server';
 
 const HELP = `Usage: npm start -- [options]
@@ -48,13 +49,21 @@ async function main() {
   if (values.fresh) await rm(dataDir, { recursive: true, force: true });
 
   const evaluator = createKnnEvaluator({ data, every: intFlag(values['eval-every'], 'eval-every', 5, 1), trainCount: 5000, testCount: 1000 });
-  const server = await startServer({
-    port: intFlag(values.port, 'port', 8787, 0), dataDir, method,
-    localSteps: intFlag(values['local-steps'], 'local-steps', 5, 1), batchSize: intFlag(values.batch, 'batch', 32, 2),
-    aggregation: { bufferSize: n },
-    evaluator,
-    log: false,
-  });
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({
+      port: intFlag(values.port, 'port', 8787, 0), dataDir, method,
+      localSteps: intFlag(values['local-steps'], 'local-steps', 5, 1), batchSize: intFlag(values.batch, 'batch', 32, 2),
+      aggregation: { bufferSize: n },
+      evaluator,
+      log: false,
+    });
+  } catch (e) {
+    evaluator.close();
+    if (e instanceof ConfigError) throw new UsageError(`${e.message} — or \`npm start -- --fresh\` to start a new run`);
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UsageError(`port ${values.port ?? 8787} is in use: is another Glimpse running? (npm start -- --port N)`);
+    throw e;
+  }
   const startVersion = server.coordinator.version;
   console.log(`Glimpse federated pretraining: ${server.coordinator.run.method}, ${n} contributors on ${skew === undefined ? 'IID' : `non-IID (Dirichlet α=${skew})`} Fashion-MNIST shards`);
   console.log(`  server     ${server.url}   (run ${server.coordinator.run.runId}, version ${startVersion}, data in ${dataDir})`);
