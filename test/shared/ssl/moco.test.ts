@@ -4,6 +4,7 @@ import { createMoco, type MocoMethod } from '../../../shared/ssl/moco';
 import { createMethod, resolveMethodConfig } from '../../../shared/ssl/registry';
 import { TARGET_PREFIX } from '../../../shared/ssl/method';
 import { readWeights } from '../../../shared/models/weights-io';
+import { initialGlobalWeights, runLocalRound, trainCentralized } from '../../../shared/train/local-round';
 import { expectNoTensorGrowth, expectOfflineRound, expectServerRound, fashionSource, firstAndLastLoss, TINY, useWasm } from './method-helpers';
 
 describe('MoCo (He et al. 2020) / MoCo v2 (Chen et al. 2020)', () => {
@@ -64,12 +65,25 @@ describe('MoCo (He et al. 2020) / MoCo v2 (Chen et al. 2020)', () => {
     for (let r = 0; r < 8; r++) expect(Math.hypot(...after.subarray(r * 16, (r + 1) * 16))).toBeCloseTo(1, 4);
   });
 
-  it('a short run lowers the loss (once the queue holds real keys)', async () => {
-    // While random initial entries are replaced by real (harder) keys the loss rises; fill it first.
-    const m = moco({ queueSize: 32 });
-    const { first, last, losses } = await firstAndLastLoss(m, fashionSource(2), 40, 10, 8, 1e-2, 4);
-    expect(last, losses.map((l) => l.toFixed(3)).join(' ')).toBeLessThan(first - 0.1);
-  });
+  it('a short run lowers the loss (once the queue holds real keys), averaged over independent runs', async () => {
+    // MoCo as it trains everywhere: the key encoder follows the query encoder by EMA (m = 0.99;
+    // in Glimpse the server does this per step). One 40-step window comparison was flaky (a third
+    // of runs fell short of the bar: MoCo's loss at this scale is dominated by which keys sit in
+    // the queue), so each run is longer and the bar applies to the mean drop of six runs with
+    // different data. While random initial queue entries give way to real keys the loss rises;
+    // fill the queue first.
+    const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+    const drops: number[] = [];
+    for (let run = 0; run < 6; run++) {
+      const m = moco({ queueSize: 32 });
+      const source = fashionSource(2 + run);
+      const global = initialGlobalWeights(m);
+      await runLocalRound({ method: m, global, steps: 4, batchSize: 8, nextBatch: source, seed: 1000, optimizer: { kind: 'sgd', learningRate: 0 } });
+      const { losses } = await trainCentralized({ method: m, steps: 120, batchSize: 16, nextBatch: source, seed: 7, targetMomentum: 0.99, optimizer: { kind: 'adam', learningRate: 3e-3 } });
+      drops.push(mean(losses.slice(0, 30)) - mean(losses.slice(-30)));
+    }
+    expect(mean(drops), drops.map((d) => d.toFixed(3)).join(' ')).toBeGreaterThan(0.1);
+  }, 180_000);
 
   it('does not grow the tensor count per step (v1 and v2)', () => {
     expectNoTensorGrowth(moco({ queueSize: 32 }), fashionSource(3));
