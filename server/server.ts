@@ -140,7 +140,15 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   // Built-ins after the user's plugins: a plugin's own route of the same path wins.
   const abort = new AbortController();
   if (logger) logServerEvents(events, logger, abort.signal);
-  const contributorsNow = () => [...io.of('/').sockets.values()].filter((s) => s.rooms.has('contributors')).map((s) => ({ clientKind: s.data.clientKind ?? 'other', backend: s.data.backend ?? 'unknown' }));
+  // One entry per contributor: after a reconnect its old socket can linger until the ping timeout,
+  // and must not count twice.
+  const contributorsNow = () => {
+    const byId = new Map<string, { clientKind: string; backend: string }>();
+    for (const s of io.of('/').sockets.values()) {
+      if (s.rooms.has('contributors')) byId.set(s.data.contributorId ?? s.id, { clientKind: s.data.clientKind ?? 'other', backend: s.data.backend ?? 'unknown' });
+    }
+    return [...byId.values()];
+  };
   const metrics = metricsOn ? createServerMetrics({ events, coordinator, traffic, contributors: contributorsNow }) : null;
   if (metrics) registerMetricsRoute(router, metrics);
   const dashboard = dashboardOptions === false ? null : attachDashboard({

@@ -77,6 +77,9 @@ export class Coordinator {
   private flushTimer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private closing = false;
+  /** Set by pause(): no new server step starts. */
+  private pauseRequested: number | null = null;
+  /** Set once no step is in flight either: what observers see as "paused" (the version is final). */
   private pausedSince: number | null = null;
   private commitQueue: Array<{ update: BufferedUpdate; file: string; bytes: Uint8Array; resolve: (a: SubmitAck) => void }> = [];
   private committing: Promise<void> | null = null;
@@ -261,18 +264,33 @@ export class Coordinator {
    * Returns false when already paused.
    */
   pause(): boolean {
-    if (this.pausedSince !== null) return false;
-    this.pausedSince = Date.now();
+    if (this.pauseRequested !== null) return false;
+    const at = Date.now();
+    this.pauseRequested = at;
     if (this.flushTimer) {
       clearTimeout(this.flushTimer);
       this.flushTimer = null;
     }
+    // A step already running finishes first; only then is the run paused for observers, so the
+    // version they read after seeing "paused" is the one it stays at.
+    const settle = () => {
+      if (this.pauseRequested === at) this.pausedSince = at;
+    };
+    if (this.folding) this.folding.then(settle, settle);
+    else settle();
     return true;
+  }
+
+  /** Resolves once no server step is running; returns the version then. */
+  async settled(): Promise<number> {
+    if (this.folding) await this.folding.catch(() => {});
+    return this.state.version;
   }
 
   /** Resumes server steps and folds a buffer that filled meanwhile. Returns false when not paused. */
   resume(): boolean {
-    if (this.pausedSince === null) return false;
+    if (this.pauseRequested === null) return false;
+    this.pauseRequested = null;
     this.pausedSince = null;
     this.scheduleFold();
     return true;
@@ -484,7 +502,7 @@ export class Coordinator {
   }
 
   private scheduleFold(): void {
-    if (this.closing || this.pausedSince !== null) return;
+    if (this.closing || this.pauseRequested !== null) return;
     const a = this.config.aggregation;
     if (this.buffer.length >= a.bufferSize) {
       if (!this.folding) this.folding = this.foldWhileFull().finally(() => (this.folding = null));
@@ -498,7 +516,7 @@ export class Coordinator {
   }
 
   private async foldWhileFull(): Promise<void> {
-    while (!this.closing && this.pausedSince === null && this.buffer.length >= this.config.aggregation.bufferSize) {
+    while (!this.closing && this.pauseRequested === null && this.buffer.length >= this.config.aggregation.bufferSize) {
       if (!(await this.foldOnce())) return;
     }
   }

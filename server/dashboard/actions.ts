@@ -61,7 +61,7 @@ export function createActions(d: ActionDeps) {
       try {
         switch (req.action) {
           case 'pause':
-            result = c.pause() ? { ok: true, message: `aggregation paused at version ${c.version}` } : { ok: false, message: 'aggregation is already paused' };
+            result = c.pause() ? { ok: true, message: `aggregation paused at version ${await c.settled()}` } : { ok: false, message: 'aggregation is already paused' };
             break;
           case 'resume':
             result = c.resume() ? { ok: true, message: `aggregation resumed at version ${c.version}` } : { ok: false, message: 'aggregation is not paused' };
