@@ -14,7 +14,7 @@ import { createKnnEvaluator } from '../../server/eval/knn-evaluator';
 import { startServer, type RunningServer } from '../../server/server';
 
 const CONTRIBUTOR = fileURLToPath(new URL('../../scripts/glimpse.ts', import.meta.url));
-const ROUNDS = 5;
+const ROUNDS = 6;
 
 function contribute(url: string, shard: string, seed: number): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
@@ -41,7 +41,7 @@ describe('federated pretraining end to end', () => {
       log: (line) => { if (/evaluat/.test(line)) console.log(line); },
       method: 'simclr',
       methodConfig: { encoder: { widths: [16, 16, 32], stemWidth: 16 }, projectionHidden: 128, projectionDim: 64 },
-      localSteps: 5, batchSize: 32,
+      localSteps: 10, batchSize: 32,
       aggregation: { bufferSize: 2 },
       evaluator,
     });
@@ -56,7 +56,7 @@ describe('federated pretraining end to end', () => {
       expect(r.code, r.out).toBe(0);
       expect(r.out).toMatch(new RegExp(`done: ${ROUNDS} rounds, ${ROUNDS} accepted, 0 rejected`));
     }
-    // K = 2: ten accepted updates make five server steps, and each one folded both of its updates.
+    // K = 2: twelve accepted updates make six server steps, and each one folded both of its updates.
     expect(accepted).toBe(2 * ROUNDS);
     expect(server.coordinator.version).toBe(ROUNDS);
     expect(folded).toBe(2 * ROUNDS);
