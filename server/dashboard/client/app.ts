@@ -157,8 +157,9 @@ function renderContributors(m: Model): void {
     const behind = c.trainingOn === null ? null : v - c.trainingOn;
     const trains = c.trainingOn === null ? '<span class="muted">pulling…</span>'
       : `v${c.trainingOn} <span class="pill ${behind === 0 ? 'ok' : behind! > 2 ? 'warn' : ''}">${behind === 0 ? 'current' : `${behind} behind`}</span>`;
+    const armedNow = revokeArmed(c.socketId);
     const revoke = m.state.tokensRequired && c.token
-      ? `<button class="btn btn-danger btn-small" data-revoke="${esc(c.socketId)}" type="button">Revoke token</button>` : '';
+      ? `<button class="btn btn-danger btn-small${armedNow ? ' armed' : ''}" data-revoke="${esc(c.socketId)}" type="button">${armedNow ? 'Click again to revoke' : 'Revoke token'}</button>` : '';
     return `<tr><td class="mono" title="${esc(c.contributorId)}">${esc(shortId(c.contributorId))}</td><td>${esc(c.clientKind)}</td><td>${esc(c.backend)}</td>
       <td>${trains}</td><td class="num">${c.accepted}</td><td class="num">${c.rejected}</td><td>${duration(m.state.now - c.connectedAt)}</td>
       <td class="mono">${c.token ? esc(c.token) : '<span class="muted">open</span>'}</td><td>${revoke}</td></tr>`;
@@ -499,6 +500,13 @@ async function act(req: ActionRequest, button?: HTMLButtonElement): Promise<void
   }
 }
 
+/**
+ * Armed row buttons by socket id, until when. The contributors table is re-rendered every tick, so
+ * the armed state lives here, not on the (replaced) button element.
+ */
+const armedRevokes = new Map<string, number>();
+const revokeArmed = (socketId: string) => (armedRevokes.get(socketId) ?? 0) > Date.now();
+
 /** Two-step buttons for destructive actions: the first click arms, the second (within 4 s) fires. */
 function armed(button: HTMLButtonElement, label: string): boolean {
   if (button.classList.contains('armed')) return true;
@@ -558,7 +566,16 @@ function start(): void {
   $('btn-flush').addEventListener('click', (e) => void act({ action: 'flush' }, e.currentTarget as HTMLButtonElement));
   $('t-contributors').addEventListener('click', (e) => {
     const b = (e.target as HTMLElement).closest<HTMLButtonElement>('button[data-revoke]');
-    if (b && armed(b, 'Click again to revoke')) void act({ action: 'revoke', socketId: b.dataset.revoke! }, b);
+    if (!b) return;
+    const id = b.dataset.revoke!;
+    if (revokeArmed(id)) {
+      armedRevokes.delete(id);
+      void act({ action: 'revoke', socketId: id }, b);
+    } else {
+      armedRevokes.set(id, Date.now() + 4000);
+      b.classList.add('armed');
+      b.textContent = 'Click again to revoke';
+    }
   });
   $('revoke-form').addEventListener('submit', (e) => {
     e.preventDefault();
