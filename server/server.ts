@@ -11,7 +11,7 @@ import { resolveConfig, type ResolvedConfig, type ServerConfig } from './config'
 import { Coordinator } from './core/coordinator';
 import { EvalScheduler } from './core/evaluator';
 import { ServerEvents } from './core/events';
-import { registerRoutes } from './http/routes';
+import { registerBareAdminActions, registerRoutes } from './http/routes';
 import { Router, sendJson } from './http/router';
 import type { ServerContext } from './plugins';
 import { attachFederation, type FederationControl, type FederationServer } from './socket/federation';
@@ -154,6 +154,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const dashboard = dashboardOptions === false ? null : attachDashboard({
     ctx, io, federation, traffic, adminToken: admin.token, tokensRequired: config.contributorTokens.length > 0, startedAt, revoked,
   }, dashboardOptions);
+  if (!dashboard) registerBareAdminActions(router, coordinator);
   const stopBuiltins = () => {
     abort.abort();
     dashboard?.close();

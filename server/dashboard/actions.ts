@@ -69,14 +69,14 @@ export function createActions(d: ActionDeps) {
           case 'checkpoint': {
             const v = await c.checkpoint();
             target = `v${v}`;
-            result = { ok: true, message: `checkpoint of version ${v} written` };
+            result = { ok: true, message: `checkpoint of version ${v} written`, version: v };
             break;
           }
           case 'flush': {
             const before = c.version;
             const v = await c.flush();
             target = `v${v}`;
-            result = { ok: true, message: v > before ? `buffer folded into version ${v}` : `nothing to fold (version ${v})` };
+            result = { ok: true, message: v > before ? `buffer folded into version ${v}` : `nothing to fold (version ${v})`, version: v };
             break;
           }
           case 'revoke':

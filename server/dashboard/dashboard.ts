@@ -2,7 +2,7 @@
  * The admin dashboard, server side: `/admin` (page, bundled app, styles), the Socket.IO `/admin`
  * namespace (admin token checked in its middleware; one snapshot from SQLite on connect, then a
  * tick per second with what changed), periodic resource samples stored in SQLite, and the admin
- * action routes POST /api/admin/{pause,resume,revoke} + GET /api/admin/dashboard (a snapshot).
+ * action routes POST /api/admin/{pause,resume,checkpoint,flush,revoke} + GET /api/admin/dashboard (a snapshot).
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { Namespace } from 'socket.io';
@@ -223,7 +223,7 @@ export function attachDashboard(d: DashboardDeps, o: DashboardOptions = {}): Das
   // ---- HTTP ---------------------------------------------------------------------------------
   serveDashboardAssets(router);
   router.get('/api/admin/dashboard', (_q, res) => sendJson(res, 200, snapshot()), { admin: true });
-  for (const action of ['pause', 'resume', 'revoke'] as const) {
+  for (const action of ['pause', 'resume', 'checkpoint', 'flush', 'revoke'] as const) {
     router.post(`/api/admin/${action}`, async (req, res) => {
       let body: Record<string, unknown> = {};
       if (action === 'revoke') {

@@ -119,7 +119,8 @@ export type ActionRequest =
   /** Revoke the token a connected contributor used (socketId) or a pasted token. */
   | { action: 'revoke'; socketId?: string; token?: string };
 
-export type ActionResult = { ok: true; message: string } | { ok: false; message: string };
+/** `version`: the model version a checkpoint or flush left (absent for other actions). */
+export type ActionResult = { ok: true; message: string; version?: number } | { ok: false; message: string };
 
 export interface AdminServerEvents {
   'dash:snapshot': (s: Snapshot) => void;

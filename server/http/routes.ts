@@ -7,7 +7,8 @@
  *   GET  /api/encoder/{any}/weights.v{N}.bin        its weights (versioned name: a cached model.json never mixes versions)
  *   GET  /api/encoder/{version|latest}/encoder.safetensors
  *   GET  /api/admin/history | /api/admin/rejections | /api/admin/buffer | /api/admin/contributors   (admin)
- *   POST /api/admin/checkpoint | /api/admin/flush | /api/admin/plan                                  (admin)
+ *   POST /api/admin/plan                                                                             (admin)
+ *   POST /api/admin/checkpoint | /api/admin/flush: the dashboard's action routes, else registerBareAdminActions
  */
 import type { Coordinator } from '../core/coordinator';
 import { exportLayersModel, type LayersArtifacts } from '../model/encoder-export';
@@ -179,7 +180,6 @@ export function registerRoutes(d: RouteDeps): void {
   router.get('/api/admin/rejections', (_q, res, _p, u) => sendJson(res, 200, { counts: rejectionCounts(db), recent: recentRejections(db, num(u, 'limit', 100)) }), { admin: true });
   router.get('/api/admin/buffer', (_q, res) => sendJson(res, 200, { version: coord.version, ids: coord.bufferedIds() }), { admin: true });
   router.get('/api/admin/contributors', (_q, res) => sendJson(res, 200, { contributors: contributorStats(db) }), { admin: true });
-  router.post('/api/admin/checkpoint', async (_q, res) => sendJson(res, 200, { version: await coord.checkpoint() }), { admin: true });
   router.post('/api/admin/plan', async (req, res) => {
     let body: unknown;
     try {
@@ -191,5 +191,19 @@ export function registerRoutes(d: RouteDeps): void {
     if (!p.success) return sendJson(res, 400, { error: describeZodError(p.error) });
     sendJson(res, 200, { plan: coord.updatePlan({ localSteps: p.data.localSteps, batchSize: p.data.batchSize, clientOptimizer: p.data.optimizer }) });
   }, { admin: true });
-  router.post('/api/admin/flush', async (_q, res) => sendJson(res, 200, { version: await coord.flush() }), { admin: true });
+}
+
+/**
+ * POST /api/admin/checkpoint and /api/admin/flush for a server without the dashboard. With it,
+ * the dashboard's action routes serve these paths and record each call in `admin_actions`.
+ */
+export function registerBareAdminActions(router: Router, coord: Coordinator): void {
+  router.post('/api/admin/checkpoint', async (_q, res) => {
+    const v = await coord.checkpoint();
+    sendJson(res, 200, { ok: true, message: `checkpoint of version ${v} written`, version: v });
+  }, { admin: true });
+  router.post('/api/admin/flush', async (_q, res) => {
+    const v = await coord.flush();
+    sendJson(res, 200, { ok: true, message: `flushed (version ${v})`, version: v });
+  }, { admin: true });
 }

@@ -9,7 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ActionResult, AdminClientEvents, AdminServerEvents, Snapshot, Tick } from '../../../server/dashboard/protocol';
 import { recentAdminActions } from '../../../server/dashboard/store';
 import { FederationError } from '../../../shared/protocol/client';
-import { connectClient, onlineOnly, randomDelta, startTiny, tempDir } from '../helpers';
+import { connectClient, onlineOnly, randomDelta, startTiny, tempDir, TINY_METHOD_CONFIG } from '../helpers';
+import { startServer } from '../../../server/server';
 
 type Srv = Awaited<ReturnType<typeof startTiny>>;
 type AdminSocket = Socket<AdminServerEvents, AdminClientEvents>;
@@ -89,6 +90,22 @@ describe('dashboard namespace and admin routes', () => {
     await expect.poll(() => ticks.flatMap((t) => t.actions).length, { timeout: 5000 }).toBe(5);
   });
 
+  it('a server without the dashboard still serves checkpoint and flush to the admin', async () => {
+    const t = tempDir();
+    const srv = await startServer({ port: 0, host: '127.0.0.1', dataDir: t.dir, methodConfig: TINY_METHOD_CONFIG, log: false, dashboard: false, adminToken: ADMIN });
+    try {
+      expect((await fetch(`${srv.url}/api/admin/flush`, { method: 'POST' })).status).toBe(401);
+      const cp = await fetch(`${srv.url}/api/admin/checkpoint`, { method: 'POST', headers: { Authorization: `Bearer ${ADMIN}` } });
+      expect(await cp.json()).toMatchObject({ ok: true, version: 0 });
+      const fl = await fetch(`${srv.url}/api/admin/flush`, { method: 'POST', headers: { Authorization: `Bearer ${ADMIN}` } });
+      expect(await fl.json()).toMatchObject({ ok: true, version: 0 });
+      expect((await fetch(`${srv.url}/api/admin/pause`, { method: 'POST', headers: { Authorization: `Bearer ${ADMIN}` } })).status).toBe(404);
+    } finally {
+      await srv.close();
+      t.cleanup();
+    }
+  });
+
   it('admin HTTP routes need the bearer token; a revocation survives a restart', async () => {
     const t = tempDir();
     const cfg = { dataDir: t.dir, adminToken: ADMIN, contributorTokens: ['token-aaaaaaaa', 'token-bbbbbbbb'] };
@@ -100,6 +117,11 @@ describe('dashboard namespace and admin routes', () => {
       expect((await fetch(`${srv.url}/api/admin/pause`, { method: 'POST', headers: auth })).status).toBe(200);
       expect((await fetch(`${srv.url}/api/admin/pause`, { method: 'POST', headers: auth })).status).toBe(409);
       expect((await fetch(`${srv.url}/api/admin/resume`, { method: 'POST', headers: auth })).status).toBe(200);
+      expect((await fetch(`${srv.url}/api/admin/checkpoint`, { method: 'POST' })).status).toBe(401);
+      const cp = await fetch(`${srv.url}/api/admin/checkpoint`, { method: 'POST', headers: auth });
+      expect(await cp.json()).toEqual({ ok: true, message: 'checkpoint of version 0 written', version: 0 });
+      const fl = await fetch(`${srv.url}/api/admin/flush`, { method: 'POST', headers: auth });
+      expect(await fl.json()).toEqual({ ok: true, message: 'nothing to fold (version 0)', version: 0 });
       expect((await fetch(`${srv.url}/api/admin/revoke`, { method: 'POST', headers: auth, body: 'nope' })).status).toBe(400);
       const c = await connectClient(srv.url, { token: 'token-aaaaaaaa', reconnection: false });
       const r = await fetch(`${srv.url}/api/admin/revoke`, { method: 'POST', headers: auth, body: JSON.stringify({ token: 'token-aaaaaaaa' }) });
@@ -107,7 +129,7 @@ describe('dashboard namespace and admin routes', () => {
       c.close();
       const snap = (await (await fetch(`${srv.url}/api/admin/dashboard`, { headers: auth })).json()) as Snapshot;
       expect(snap.state.revokedTokens).toBe(1);
-      expect(snap.actions.map((a) => a.action)).toEqual(['revoke', 'resume', 'pause', 'pause']);
+      expect(snap.actions.map((a) => a.action)).toEqual(['revoke', 'flush', 'checkpoint', 'resume', 'pause', 'pause']);
       expect(snap.actions[0].actor).toMatch(/^api /);
       expect(JSON.stringify(snap)).not.toContain('token-aaaaaaaa');
     } finally {
