@@ -17,7 +17,7 @@ import { createActions, shortFingerprint } from './actions';
 import { serveDashboardAssets } from './assets';
 import type { AdminAction, AdminClientEvents, AdminServerEvents, ContributorNow, DashState, Rejection, Sample, Snapshot, Tick, VersionPoint } from './protocol';
 import { normBucket } from './protocol';
-import { initDashboardTables, normHistogram, recentAdminActions, recordSample, revokedFingerprints, sampleHistory, stalenessHistogram } from './store';
+import { initDashboardTables, normHistogram, pruneSamples, recentAdminActions, recordSample, revokedFingerprints, sampleHistory, stalenessHistogram } from './store';
 
 export interface DashboardOptions {
   /** Resource/traffic sample period (stored in SQLite). Default 5000 ms. */
@@ -155,6 +155,7 @@ export function attachDashboard(d: DashboardDeps, o: DashboardOptions = {}): Das
 
   // ---- samples ----------------------------------------------------------------------------
   const sampler = createResourceSampler();
+  let samplesTaken = 0;
   const takeSample = () => {
     const r = sampler.sample();
     const t = d.traffic.totals();
@@ -163,7 +164,11 @@ export function attachDashboard(d: DashboardDeps, o: DashboardOptions = {}): Das
       bytesIn: t.bytesIn, bytesOut: t.bytesOut, contributors: io.of('/').adapter.rooms.get('contributors')?.size ?? 0,
     };
     try {
-      if (db.open) recordSample(db, s);
+      if (db.open) {
+        recordSample(db, s);
+        // Hourly: thin samples older than a day to one a minute (bounded table, bounded snapshot cost).
+        if (++samplesTaken % Math.max(1, Math.round(3600_000 / sampleMs)) === 0) pruneSamples(db, s.at);
+      }
     } catch (e) {
       ctx.log(`dashboard sample not stored: ${(e as Error).message}`);
     }

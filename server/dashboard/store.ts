@@ -72,6 +72,19 @@ export function recordSample(db: Db, s: Sample): void {
 }
 
 /**
+ * Retention of resource samples: rows older than `fullResolutionMs` before `now` are thinned to
+ * the first sample of each `coarseMs` bucket, so a months-long run stores ~1 row a minute of its
+ * past instead of one every few seconds (the charts show the whole run thinned anyway).
+ * Returns the number of rows removed.
+ */
+export function pruneSamples(db: Db, now: number, o: { fullResolutionMs?: number; coarseMs?: number } = {}): number {
+  const cutoff = now - (o.fullResolutionMs ?? 24 * 3600_000);
+  const coarse = Math.max(1, Math.round(o.coarseMs ?? 60_000));
+  return db.prepare(`DELETE FROM server_samples WHERE at < ? AND at NOT IN
+    (SELECT MIN(at) FROM server_samples WHERE at < ? GROUP BY at / CAST(? AS INTEGER))`).run(cutoff, cutoff, coarse).changes;
+}
+
+/**
  * Samples in time order, at most `max` rows: a long run is thinned to every k-th sample (the
  * newest always kept) so a reload charts the whole run at a bounded size.
  */

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { StepSummary } from '../../../server/aggregation/fedbuff';
 import { bucketStart, normBucket } from '../../../server/dashboard/protocol';
 import {
-  initDashboardTables, normHistogram, recentAdminActions, recordAdminAction, recordRevocation, recordSample, revokedFingerprints, sampleHistory, stalenessHistogram,
+  initDashboardTables, normHistogram, pruneSamples, recentAdminActions, recordAdminAction, recordRevocation, recordSample, revokedFingerprints, sampleHistory, stalenessHistogram,
 } from '../../../server/dashboard/store';
 import { openDatabase } from '../../../server/store/db';
 import { recordStep } from '../../../server/store/history';
@@ -75,5 +75,18 @@ describe('dashboard store', () => {
     expect(thin).toEqual([1000, 4000, 7000, 10_000]);
     expect(sampleHistory(db, 3).at(-1)!.at).toBe(10_000);
     expect(sampleHistory(db, 3).length).toBeLessThanOrEqual(3);
+  });
+
+  it('prunes samples older than the full-resolution window to one per coarse bucket', () => {
+    const s = (at: number) => ({ at, cpu: 0.5, rssBytes: 1, heapBytes: 1, lagMeanMs: 0, lagP99Ms: 0, lagMaxMs: 0, bytesIn: at, bytesOut: at, contributors: 1 });
+    db.exec('DELETE FROM server_samples'); // this file shares one database
+    // Every 5 s over 10 minutes: 120 samples at 0, 5000, …, 595000.
+    for (let at = 0; at < 600_000; at += 5000) recordSample(db, s(at));
+    // Keep the last 2 minutes whole (at >= 480000, 24 rows); thin the 8 minutes before to 1 a minute.
+    expect(pruneSamples(db, 600_000, { fullResolutionMs: 120_000, coarseMs: 60_000 })).toBe(96 - 8);
+    const left = sampleHistory(db, 1000).map((x) => x.at);
+    expect(left.filter((at) => at < 480_000)).toEqual([0, 60_000, 120_000, 180_000, 240_000, 300_000, 360_000, 420_000]);
+    expect(left.filter((at) => at >= 480_000)).toHaveLength(24);
+    expect(pruneSamples(db, 600_000, { fullResolutionMs: 120_000, coarseMs: 60_000 })).toBe(0);
   });
 });
