@@ -48,6 +48,8 @@ Usage: glimpse-server [options]
   --tokens <a,b,…>          contributor tokens (none = open server) [GLIMPSE_CONTRIBUTOR_TOKENS]
   --admin-token <t>         admin bearer token                      [GLIMPSE_ADMIN_TOKEN, generated]
   --origins <a,b,…>         allowed Socket.IO Origins               [any]
+  --rate-limit <n>          submissions per minute per contributor (token, else address)  [off]
+  --rate-burst <n>          submissions back to back before the limit applies  [⌈n/6⌉]
   --log-format <f>          json (one object per line) | pretty     [GLIMPSE_LOG_FORMAT, pretty on a terminal, else json]
   --log-level <l>           trace | debug | info | warn | error      [GLIMPSE_LOG_LEVEL, info]
   --eval <data>             kNN-evaluate the encoder on Fashion-MNIST: default | fixture | <dir>  [off]
@@ -82,6 +84,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig | 'h
         ema: { type: 'string' }, 'ema-ramp': { type: 'string' }, 'max-norm': { type: 'string' }, 'norm-multiple': { type: 'string' },
         'norm-mode': { type: 'string' }, 'flush-after': { type: 'string' }, 'keep-checkpoints': { type: 'string' },
         tokens: { type: 'string' }, 'admin-token': { type: 'string' }, origins: { type: 'string' }, quiet: { type: 'boolean' },
+        'rate-limit': { type: 'string' }, 'rate-burst': { type: 'string' },
         'log-format': { type: 'string' }, 'log-level': { type: 'string' }, eval: { type: 'string' }, 'eval-every': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -121,6 +124,9 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig | 'h
   if (logFormat !== undefined && logFormat !== 'json' && logFormat !== 'pretty') throw new UsageError(`--log-format must be json or pretty, got '${logFormat}'`);
   const logLevel = v['log-level'] ?? env.GLIMPSE_LOG_LEVEL;
   if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
+  const perMinute = num('rate-limit', v['rate-limit']);
+  const burst = num('rate-burst', v['rate-burst'], true);
+  if (burst !== undefined && perMinute === undefined) throw new UsageError('--rate-burst needs --rate-limit');
   const drop = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, x]) => x !== undefined)) as T;
   return drop({
     port: num('port', v.port ?? env.GLIMPSE_PORT, true),
@@ -144,6 +150,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig | 'h
     contributorTokens: list(v.tokens ?? env.GLIMPSE_CONTRIBUTOR_TOKENS),
     adminToken: v['admin-token'] ?? undefined,
     allowedOrigins: list(v.origins),
+    rateLimit: perMinute === undefined ? undefined : drop({ perMinute, burst }),
     log: v.quiet ? (false as const) : undefined,
     logFormat: logFormat as LogFormat | undefined,
     logLevel,

@@ -8,6 +8,7 @@ import { DEFAULT_SERVER_OPTIMIZER, validateServerOptimizer, type ServerOptimizer
 import { DEFAULT_NORM_GUARD, type NormGuardConfig } from './aggregation/validate';
 import type { Evaluator } from './core/evaluator';
 import type { ServerPlugin } from './plugins';
+import type { RateLimitConfig } from './core/rate-limit';
 
 export interface AggregationConfig {
   /** FedBuff's K: accepted deltas per server step. */
@@ -48,6 +49,11 @@ export interface ServerConfig {
   keepCheckpoints?: number;
   /** Contributor tokens; empty or absent = open server (anyone may contribute). */
   contributorTokens?: string[];
+  /**
+   * Per-contributor limit on delta submissions (keyed by contributor token, or by address on an
+   * open server); over it, 'rate_limited' with the wait. Absent or false = no limit beyond 'busy'.
+   */
+  rateLimit?: RateLimitConfig | false;
   /** Bearer token of the admin routes; default: GLIMPSE_ADMIN_TOKEN, else <dataDir>/admin-token, else generated. */
   adminToken?: string;
   /** Allowed `Origin`s of Socket.IO connections (exact match); absent = any origin. */
@@ -75,6 +81,7 @@ export interface ResolvedConfig {
   aggregation: AggregationConfig & { maxExamples: number; maxBuffered: number; emaExplicit: boolean };
   keepCheckpoints: number;
   contributorTokens: string[];
+  rateLimit: RateLimitConfig | null;
   adminToken: string | undefined;
   allowedOrigins: string[] | undefined;
   maxMessageBytes: number | undefined;
@@ -115,6 +122,7 @@ export function resolveConfig(c: ServerConfig): ResolvedConfig {
     aggregation: { ...a, maxExamples: a.maxExamples ?? 4 * localSteps * batchSize, maxBuffered: a.maxBuffered ?? Math.max(4 * a.bufferSize, 64), emaExplicit: c.aggregation?.ema !== undefined },
     keepCheckpoints: c.keepCheckpoints ?? 5,
     contributorTokens: c.contributorTokens ?? [],
+    rateLimit: c.rateLimit ? { ...c.rateLimit } : null,
     adminToken: c.adminToken,
     allowedOrigins: c.allowedOrigins,
     maxMessageBytes: c.maxMessageBytes,
@@ -146,6 +154,9 @@ function validate(r: ResolvedConfig): void {
   check(a.flushAfterMs >= 0, 'flushAfterMs must be ≥ 0');
   check(r.maxMessageBytes === undefined || r.maxMessageBytes >= 1024, 'maxMessageBytes must be ≥ 1024');
   check(r.contributorTokens.every((t) => t.length >= 8), 'contributor tokens must be at least 8 characters');
+  const rl = r.rateLimit;
+  check(rl === null || (Number.isFinite(rl.perMinute) && rl.perMinute > 0), `rate limit must be a positive number of submissions per minute, got ${rl?.perMinute}`);
+  check(rl === null || rl.burst === undefined || (Number.isInteger(rl.burst) && rl.burst >= 1), `rate limit burst must be an integer ≥ 1, got ${rl?.burst}`);
   check(r.adminToken === undefined || r.adminToken.length >= 16, 'the admin token must be at least 16 characters');
   try {
     validateServerOptimizer(a.serverOptimizer);

@@ -39,6 +39,7 @@ import { openDatabase, type Db } from '../store/db';
 import { failpoint } from '../store/failpoints';
 import { PendingStore } from '../store/pending';
 import { recordRejection, recordStep, type RejectionRow } from '../store/history';
+import { createRateLimiter, resolveBurst, type RateLimiter } from './rate-limit';
 import type { ServerEvents } from './events';
 
 export interface SubmitInput {
@@ -88,6 +89,7 @@ export class Coordinator {
   private commitScheduled = false;
   private readonly insertUpdate;
   private readonly hasUpdate;
+  private readonly rateLimiter: RateLimiter | null;
 
   private constructor(
     readonly config: ResolvedConfig,
@@ -105,6 +107,7 @@ export class Coordinator {
     this.insertUpdate = db.prepare(`INSERT INTO updates (update_id, contributor_id, base_version, examples, loss, norm, clipped, received_at, status, delta_file)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`);
     this.hasUpdate = db.prepare('SELECT 1 FROM updates WHERE update_id = ?').pluck();
+    this.rateLimiter = config.rateLimit ? createRateLimiter(config.rateLimit) : null;
   }
 
   /** Opens (or creates) the run in `config.dataDir`, recovering from the newest valid checkpoint. */
@@ -389,7 +392,7 @@ export class Coordinator {
    * committed to SQLite in groups (one transaction and one fsync for every submission that
    * arrived in the same event-loop turn — group commit) and acknowledged only after the commit.
    */
-  submit(input: SubmitInput, contributorId: string): Promise<SubmitAck> {
+  submit(input: SubmitInput, contributorId: string, rateKey: string = contributorId): Promise<SubmitAck> {
     const a = this.config.aggregation;
     const version = this.state.version;
     const reject = (code: RejectCode, reason: string): Promise<SubmitAck> => {
@@ -404,6 +407,14 @@ export class Coordinator {
       return Promise.resolve({ ok: true, status: 'duplicate', updateId: input.updateId, version, bufferFill: this.buffer.length, bufferSize: a.bufferSize, clipped: false });
     }
     if (this.closing) return reject('busy', 'the server is shutting down; retry later');
+    // After the duplicate checks (a retry of an accepted update is answered, not limited), before
+    // any decoding: a flood costs the server a map lookup per message.
+    const admitted = this.rateLimiter?.take(rateKey) ?? { ok: true };
+    if (!admitted.ok) {
+      const burst = resolveBurst(this.config.rateLimit!);
+      return reject('rate_limited', `more than ${this.config.rateLimit!.perMinute} submissions per minute (burst ${burst}); retry in ${Math.ceil(admitted.retryAfterMs / 1000)} s`)
+        .then((ack) => ({ ...ack, retryAfterMs: admitted.retryAfterMs }));
+    }
     if (input.baseVersion > version) return reject('unknown_version', `base version ${input.baseVersion} is newer than the server's ${version}`);
     const tau = version - input.baseVersion;
     if (tau > a.maxStaleness) return reject('too_stale', `base version ${input.baseVersion} is ${tau} versions old (max ${a.maxStaleness}); pull the latest weights`);

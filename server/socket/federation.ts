@@ -109,6 +109,13 @@ export function attachFederation(io: FederationServer, coord: Coordinator, event
     next(err);
   });
 
+  // Whom a rate limit counts: the contributor token (a client can change its clientId at will,
+  // not its token), else the connection's address on an open server.
+  const rateKey = (socket: { handshake: { auth: unknown; address: string } }) => {
+    const auth = HandshakeAuth.safeParse(socket.handshake.auth ?? {});
+    return o.contributorTokens.length > 0 && auth.success && auth.data.token ? `token:${tokenFingerprint(auth.data.token)}` : `addr:${socket.handshake.address}`;
+  };
+
   io.on('connection', (socket) => {
     let sessionId: number | null = null;
 
@@ -155,7 +162,7 @@ export function attachFederation(io: FederationServer, coord: Coordinator, event
         return ack({ ok: false, code: 'bad_request', reason, version: coord.version });
       }
       const r = p.data;
-      ack(await coord.submit({ updateId: r.updateId, baseVersion: r.baseVersion, examples: r.examples, loss: r.metrics.loss ?? null, bytes: toBytes(r.delta) }, contributorId));
+      ack(await coord.submit({ updateId: r.updateId, baseVersion: r.baseVersion, examples: r.examples, loss: r.metrics.loss ?? null, bytes: toBytes(r.delta) }, contributorId, rateKey(socket)));
     }));
 
     socket.on('disconnect', (reason) => {

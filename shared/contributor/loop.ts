@@ -3,7 +3,7 @@
  * local steps on the contributor's own images → submit the delta → pull the new version → repeat.
  * It survives the server going away (FederationClient reconnects; the loop backs off and resumes
  * from the current version) and follows the protocol's answers: a stale or unknown base version
- * means pull and train again, 'busy' means wait, other rejections are reported and skipped.
+ * means pull and train again, 'busy' and 'rate_limited' mean wait, other rejections are reported and skipped.
  * Node contributors (scripts/glimpse.ts) run it; it needs no Node-only API.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -51,6 +51,12 @@ export interface ContributorSummary {
   rejected: number;
 }
 
+/** Times the same delta is offered again after 'busy' or 'rate_limited' before the round is given up. */
+const MAX_RESUBMITS = 3;
+
+/** How long to wait after a 'busy' or 'rate_limited' answer: the server's hint, else 2 s. */
+const waitAfter = (ack: SubmitAck) => (!ack.ok && ack.retryAfterMs !== undefined ? Math.min(Math.max(ack.retryAfterMs, 100), 600_000) : 2000);
+
 const planKey = (p: Plan) => JSON.stringify([p.runId, p.method, p.methodConfig]);
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -90,10 +96,20 @@ export async function runContributor(o: ContributorOptions): Promise<Contributor
           nextBatch: (b) => tf.tensor4d(o.sample(b, size), [b, size, size, 3]),
         });
         const loss = result.metrics.losses.reduce((a, b) => a + b, 0) / result.metrics.losses.length;
-        const ack: SubmitAck = await o.client.submitDelta({
-          baseVersion: global.version, examples: result.metrics.examples, delta: result.delta,
+        const submit = () => o.client.submitDelta({
+          baseVersion: global!.version, examples: result.metrics.examples, delta: result.delta,
           metrics: { loss, steps: plan.localSteps, msPerStep: result.metrics.msPerStep, backend: result.metrics.backend },
         });
+        let ack: SubmitAck = await submit();
+        // 'busy' / 'rate_limited' refused the update unread: wait as told and offer the same delta
+        // again rather than throw the round's compute away (the server weighs or refuses staleness).
+        for (let retry = 0; retry < MAX_RESUBMITS && !ack.ok && (ack.code === 'busy' || ack.code === 'rate_limited') && !o.signal?.aborted; retry++) {
+          const wait = waitAfter(ack);
+          log(`round ${summary.rounds}: ${ack.code}; resubmitting in ${(wait / 1000).toFixed(1)} s`);
+          await sleep(wait, o.signal);
+          if (o.signal?.aborted) break;
+          ack = await submit();
+        }
         summary.rounds++;
         backoff = o.backoffMs ?? 1000;
         const report: RoundReport = {
@@ -105,7 +121,7 @@ export async function runContributor(o: ContributorOptions): Promise<Contributor
         else summary.rejected++;
         o.onRound?.(report);
         if (!ack.ok) {
-          if (ack.code === 'busy') await sleep(2000, o.signal);
+          if (ack.code === 'busy' || ack.code === 'rate_limited') await sleep(waitAfter(ack), o.signal);
           // Stale/unknown/unavailable base: the next iteration pulls the newest version.
           if (['too_stale', 'unknown_version', 'version_unavailable', 'wrong_weights'].includes(ack.code)) global = null;
         }

@@ -24,6 +24,7 @@ export const REJECT_CODES = [
   'too_stale', // base version more than maxStaleness versions old
   'bad_examples', // examples ≤ 0 or above the plan's maximum
   'busy', // the server's buffer is full; retry later
+  'rate_limited', // this contributor submitted faster than the server's limit; retry after retryAfterMs
   'version_unavailable', // weights for that version are no longer kept
   'internal', // a server-side failure; the update was not accepted
 ] as const;
@@ -144,7 +145,7 @@ export type SubmitAck =
       /** True when the server clipped the delta's norm to its bound. */
       clipped: boolean;
     }
-  | (Failure & { version: number });
+  | (Failure & { version: number; /** With 'rate_limited': ms until a submission is admitted again. */ retryAfterMs?: number });
 
 export const StatusRequest = z.object({}).passthrough();
 

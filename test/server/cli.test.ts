@@ -13,6 +13,9 @@ describe('glimpse-server CLI', () => {
       aggregation: { bufferSize: 4, serverOptimizer: { kind: 'fedadam', lr: 0.01 }, ema: { base: 0.995, kind: 'cosine', rampSteps: 1000 } },
     });
     expect(parseCli(['--help'], {})).toBe('help');
+    expect(parseCli(['--rate-limit', '30', '--rate-burst', '3'], {})).toMatchObject({ rateLimit: { perMinute: 30, burst: 3 } });
+    expect(parseCli(['--rate-limit', '0.5'], {})).toMatchObject({ rateLimit: { perMinute: 0.5 } });
+    expect(parseCli([], {})).not.toHaveProperty('rateLimit');
   });
 
   it('rejects bad flags with one-line messages', () => {
@@ -20,6 +23,8 @@ describe('glimpse-server CLI', () => {
     expect(() => parseCli(['--server-opt', 'sgd'], {})).toThrow(/fedavg, fedavgm or fedadam/);
     expect(() => parseCli(['--method-config', '{nope'], {})).toThrow(/must be JSON/);
     expect(() => parseCli(['--bogus'], {})).toThrow(/Unknown option '--bogus'/);
+    expect(() => parseCli(['--rate-burst', '2'], {})).toThrow('--rate-burst needs --rate-limit');
+    expect(() => parseCli(['--rate-limit', 'lots'], {})).toThrow("--rate-limit expects a number, got 'lots'");
   });
 
   it('exits with status 2 and one line on stderr for a bad flag', () => {
