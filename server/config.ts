@@ -77,8 +77,13 @@ export interface ResolvedConfig {
   clientOptimizer: OptimizerConfig;
   localSteps: number;
   batchSize: number;
-  /** `emaExplicit`: the operator set the EMA; otherwise the method's preferred momentum applies. */
-  aggregation: AggregationConfig & { maxExamples: number; maxBuffered: number; emaExplicit: boolean };
+  /**
+   * `emaExplicit`: the operator set the EMA; otherwise the method's preferred momentum applies.
+   * `maxExamplesExplicit`: set by the operator; otherwise it follows the plan (4 × steps × batch).
+   */
+  aggregation: AggregationConfig & { maxExamples: number; maxBuffered: number; emaExplicit: boolean; maxExamplesExplicit: boolean };
+  /** Plan fields the operator set for this start: an admin plan change stored by an earlier start does not override them. */
+  planExplicit: { localSteps: boolean; batchSize: boolean; clientOptimizer: boolean };
   keepCheckpoints: number;
   contributorTokens: string[];
   rateLimit: RateLimitConfig | null;
@@ -119,7 +124,8 @@ export function resolveConfig(c: ServerConfig): ResolvedConfig {
     clientOptimizer: c.clientOptimizer ?? { kind: 'adam', learningRate: 1e-3 },
     localSteps,
     batchSize,
-    aggregation: { ...a, maxExamples: a.maxExamples ?? 4 * localSteps * batchSize, maxBuffered: a.maxBuffered ?? Math.max(4 * a.bufferSize, 64), emaExplicit: c.aggregation?.ema !== undefined },
+    aggregation: { ...a, maxExamples: a.maxExamples ?? 4 * localSteps * batchSize, maxBuffered: a.maxBuffered ?? Math.max(4 * a.bufferSize, 64), emaExplicit: c.aggregation?.ema !== undefined, maxExamplesExplicit: a.maxExamples !== undefined },
+    planExplicit: { localSteps: c.localSteps !== undefined, batchSize: c.batchSize !== undefined, clientOptimizer: c.clientOptimizer !== undefined },
     keepCheckpoints: c.keepCheckpoints ?? 5,
     contributorTokens: c.contributorTokens ?? [],
     rateLimit: c.rateLimit ? { ...c.rateLimit } : null,

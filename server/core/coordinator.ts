@@ -22,7 +22,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Plan, RejectCode, SubmitAck } from '../../shared/protocol/messages';
-import { PROTOCOL_VERSION } from '../../shared/protocol/messages';
+import { OptimizerPlan, PROTOCOL_VERSION } from '../../shared/protocol/messages';
+import { z } from 'zod';
 import type { MomentumPair } from '../../shared/ssl/method';
 import { encodeWeights } from '../../shared/weights/codec';
 import { specsOf, type WeightMap, type WeightSpec } from '../../shared/weights/weight-map';
@@ -60,6 +61,37 @@ interface RunInfo {
   /** The method's preferred EMA momentum; used unless the operator set one (config.aggregation.emaExplicit). */
   serverMomentum?: number;
 }
+
+/** A runtime plan change (POST /api/admin/plan). */
+export interface PlanChange {
+  localSteps?: number;
+  batchSize?: number;
+  clientOptimizer?: ResolvedConfig['clientOptimizer'];
+}
+
+const PLAN_OVERRIDES_KEY = 'plan_overrides';
+
+/** The stored admin plan change; a row that does not parse (hand-edited, older schema) is ignored. */
+function readPlanOverrides(db: Db): PlanChange {
+  const raw = db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(PLAN_OVERRIDES_KEY) as string | undefined;
+  if (raw === undefined) return {};
+  const p = StoredPlanChange.safeParse(safeJson(raw));
+  return p.success ? p.data : {};
+}
+
+function safeJson(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return null;
+  }
+}
+
+const StoredPlanChange = z.object({
+  localSteps: z.number().int().min(1).optional(),
+  batchSize: z.number().int().min(1).optional(),
+  clientOptimizer: OptimizerPlan.optional(),
+});
 
 /** Versions of the global payload kept encoded in memory for pulls. */
 const PULL_CACHE = 3;
@@ -132,6 +164,7 @@ export class Coordinator {
         await coord.writeCheckpoint(coord.state, []);
         log(`started run ${coord.run.runId} (${coord.run.method}) at version 0`);
       }
+      coord.restorePlanOverrides();
       coord.scheduleFold();
       return coord;
     } catch (e) {
@@ -308,13 +341,38 @@ export class Coordinator {
    * Changes what contributors do from their next round (local steps, batch size, optimizer) and
    * announces it (`plan:update`). Runtime changes last until the server restarts.
    */
-  updatePlan(change: { localSteps?: number; batchSize?: number; clientOptimizer?: ResolvedConfig['clientOptimizer'] }): Plan {
-    if (change.localSteps !== undefined) this.config.localSteps = change.localSteps;
-    if (change.batchSize !== undefined) this.config.batchSize = change.batchSize;
-    if (change.clientOptimizer !== undefined) this.config.clientOptimizer = change.clientOptimizer;
+  updatePlan(change: PlanChange): Plan {
+    this.applyPlanChange(change);
+    // Kept in the run's database: a restart keeps the admin's plan unless its own flags say otherwise.
+    const stored = { ...readPlanOverrides(this.db), ...Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined)) };
+    this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(PLAN_OVERRIDES_KEY, JSON.stringify(stored));
     const plan = this.plan();
     this.events.emit('plan:changed', plan);
     return plan;
+  }
+
+  private applyPlanChange(change: PlanChange): void {
+    if (change.localSteps !== undefined) this.config.localSteps = change.localSteps;
+    if (change.batchSize !== undefined) this.config.batchSize = change.batchSize;
+    if (change.clientOptimizer !== undefined) this.config.clientOptimizer = change.clientOptimizer;
+    // A longer round legitimately reports more examples: the derived bound follows the plan.
+    const a = this.config.aggregation;
+    if (!a.maxExamplesExplicit) a.maxExamples = 4 * this.config.localSteps * this.config.batchSize;
+  }
+
+  /** Re-applies the admin plan change stored by an earlier start, except fields set explicitly for this one. */
+  private restorePlanOverrides(): void {
+    const stored = readPlanOverrides(this.db);
+    const explicit = this.config.planExplicit;
+    const change: PlanChange = {
+      localSteps: explicit.localSteps ? undefined : stored.localSteps,
+      batchSize: explicit.batchSize ? undefined : stored.batchSize,
+      clientOptimizer: explicit.clientOptimizer ? undefined : stored.clientOptimizer,
+    };
+    const restored = Object.entries(change).filter(([, v]) => v !== undefined);
+    if (restored.length === 0) return;
+    this.applyPlanChange(change);
+    this.config.log(`plan restored from an earlier admin change: ${restored.map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(', ')}`);
   }
 
   plan(): Plan {
