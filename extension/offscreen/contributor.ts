@@ -74,6 +74,21 @@ export class Contributor {
     return take.length;
   }
 
+  /**
+   * The training worker was replaced (trainer-watchdog.ts): everything it held — backend, model,
+   * weights — is gone, so the next step sets up again from the backend choice on. The connection
+   * is redone too, so the server hears the backend actually in use.
+   */
+  trainerRestarted(): void {
+    this.backend = null;
+    this.init = null;
+    this.planKey = '';
+    this.loadedVersion = -1;
+    this.conn?.close();
+    this.conn = null;
+    this.wake();
+  }
+
   /** Ask for a lease now instead of after the back-off. */
   wake(): void {
     this.wakeUp?.();

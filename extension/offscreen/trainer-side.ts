@@ -11,6 +11,7 @@ import { connectFederation } from './connect';
 import { Contributor, type PolicyPort } from './contributor';
 import { decodeToRgb, fetchImage } from './decode';
 import { ImageBuffer } from './image-buffer';
+import { watchTrainer } from './trainer-watchdog';
 
 export const WORKER_PATH = 'worker.js';
 
@@ -21,8 +22,20 @@ export interface TrainerSide {
 
 export function startTrainerSide(policy: PolicyPort): TrainerSide {
   const log = (line: string) => console.info(`[glimpse trainer] ${line}`);
-  const worker = new Worker(browser.runtime.getURL(WORKER_PATH), { type: 'module', name: 'glimpse-trainer' });
-  const trainer = wrap<TrainerApi>(worker);
+  let contributor: Contributor | null = null;
+  // A hung or crashed worker is replaced (and its backend dropped) instead of stalling the loop.
+  const trainer = watchTrainer({
+    spawn: () => {
+      const worker = new Worker(browser.runtime.getURL(WORKER_PATH), { type: 'module', name: 'glimpse-trainer' });
+      return {
+        trainer: wrap<TrainerApi>(worker),
+        terminate: () => worker.terminate(),
+        onCrash: (listener) => worker.addEventListener('error', (e) => listener(e.message || 'error event')),
+      };
+    },
+    onRestart: () => contributor?.trainerRestarted(),
+    log,
+  });
   const ready = ImageBuffer.open().then((buffer) => {
     const c = new Contributor({
       policy,
@@ -37,6 +50,7 @@ export function startTrainerSide(policy: PolicyPort): TrainerSide {
       },
       log,
     });
+    contributor = c;
     void c.run();
     return c;
   });
@@ -59,7 +73,7 @@ export function startTrainerSide(policy: PolicyPort): TrainerSide {
     },
     stop() {
       void ready.then((c) => c.stop());
-      worker.terminate();
+      trainer.terminate();
     },
   };
 }
