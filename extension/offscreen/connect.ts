@@ -4,6 +4,7 @@
  * conversion its worker boundary needs.
  */
 import { FederationClient } from '../../shared/protocol/client';
+import { submitPatiently } from '../../shared/protocol/patience';
 import { decodeWeights, encodeWeights } from '../../shared/weights/codec';
 import type { Connect, FederationConnection } from './federation';
 
@@ -14,7 +15,7 @@ export const connectFederation: Connect = async ({ serverUrl, token, backend, cl
     backend,
     token: token || undefined,
     clientId,
-    capabilities: { cores: navigator.hardwareConcurrency ?? 0 },
+    capabilities: { cores: globalThis.navigator?.hardwareConcurrency ?? 0 },
   });
   await client.connect();
   const conn: FederationConnection = {
@@ -33,7 +34,7 @@ export const connectFederation: Connect = async ({ serverUrl, token, backend, cl
       return { version, weights: bytes.buffer as ArrayBuffer };
     },
     async submit(r) {
-      const ack = await client.submitDelta({
+      const ack = await submitPatiently(client, {
         updateId: r.updateId,
         baseVersion: r.baseVersion,
         examples: r.examples,

@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { FederationClient, FederationError } from '../protocol/client';
 import type { Plan, SubmitAck } from '../protocol/messages';
+import { abortableSleep, isRetryLater, retryDelayMs, submitPatiently } from '../protocol/patience';
 import { createMethod, resolveMethodConfig } from '../ssl/registry';
 import type { SslMethod, MethodConfig } from '../ssl/method';
 import { runLocalRound } from '../train/local-round';
@@ -51,19 +52,9 @@ export interface ContributorSummary {
   rejected: number;
 }
 
-/** Times the same delta is offered again after 'busy' or 'rate_limited' before the round is given up. */
-const MAX_RESUBMITS = 3;
-
-/** How long to wait after a 'busy' or 'rate_limited' answer: the server's hint, else 2 s. */
-const waitAfter = (ack: SubmitAck) => (!ack.ok && ack.retryAfterMs !== undefined ? Math.min(Math.max(ack.retryAfterMs, 100), 600_000) : 2000);
-
 const planKey = (p: Plan) => JSON.stringify([p.runId, p.method, p.methodConfig]);
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
-  });
+const sleep = abortableSleep;
 
 export async function runContributor(o: ContributorOptions): Promise<ContributorSummary> {
   const log = o.log ?? (() => {});
@@ -96,20 +87,12 @@ export async function runContributor(o: ContributorOptions): Promise<Contributor
           nextBatch: (b) => tf.tensor4d(o.sample(b, size), [b, size, size, 3]),
         });
         const loss = result.metrics.losses.reduce((a, b) => a + b, 0) / result.metrics.losses.length;
-        const submit = () => o.client.submitDelta({
-          baseVersion: global!.version, examples: result.metrics.examples, delta: result.delta,
+        // 'busy' / 'rate_limited' refuse the update unread: the same delta is offered again after the
+        // server's wait rather than the round's compute thrown away (staleness is the server's call).
+        const ack: SubmitAck = await submitPatiently(o.client, {
+          baseVersion: global.version, examples: result.metrics.examples, delta: result.delta,
           metrics: { loss, steps: plan.localSteps, msPerStep: result.metrics.msPerStep, backend: result.metrics.backend },
-        });
-        let ack: SubmitAck = await submit();
-        // 'busy' / 'rate_limited' refused the update unread: wait as told and offer the same delta
-        // again rather than throw the round's compute away (the server weighs or refuses staleness).
-        for (let retry = 0; retry < MAX_RESUBMITS && !ack.ok && (ack.code === 'busy' || ack.code === 'rate_limited') && !o.signal?.aborted; retry++) {
-          const wait = waitAfter(ack);
-          log(`round ${summary.rounds}: ${ack.code}; resubmitting in ${(wait / 1000).toFixed(1)} s`);
-          await sleep(wait, o.signal);
-          if (o.signal?.aborted) break;
-          ack = await submit();
-        }
+        }, { signal: o.signal, onWait: (a, ms) => log(`round ${summary.rounds}: ${a.ok ? '' : a.code}; resubmitting in ${(ms / 1000).toFixed(1)} s`) });
         summary.rounds++;
         backoff = o.backoffMs ?? 1000;
         const report: RoundReport = {
@@ -121,7 +104,7 @@ export async function runContributor(o: ContributorOptions): Promise<Contributor
         else summary.rejected++;
         o.onRound?.(report);
         if (!ack.ok) {
-          if (ack.code === 'busy' || ack.code === 'rate_limited') await sleep(waitAfter(ack), o.signal);
+          if (isRetryLater(ack)) await sleep(retryDelayMs(ack), o.signal);
           // Stale/unknown/unavailable base: the next iteration pulls the newest version.
           if (['too_stale', 'unknown_version', 'version_unavailable', 'wrong_weights'].includes(ack.code)) global = null;
         }
