@@ -14,6 +14,7 @@ import { ImageBatchSource, toModelInput } from '../shared/data/images';
 import { evaluateEncoder, makeEvalSet, rawPixelBaseline } from '../shared/eval/evaluate';
 import { saveModelToDir } from '../shared/models/node-io';
 import { createMethod, methodNames } from '../shared/ssl/registry';
+import { withSeededInit } from '../shared/models/seeded-init';
 import { syncTargetToOnline } from '../shared/ssl/momentum';
 import { trainCentralized } from '../shared/train/local-round';
 
@@ -51,7 +52,8 @@ async function main() {
   console.log(`Glimpse centralized pretraining: ${methodName}, ${steps} steps × ${batch} images, backend ${backend}, data ${source}`);
   console.log(`evaluation: kNN (k=20, cosine, weighted vote) with ${evalSet.train.count} bank / ${evalSet.test.count} queries`);
 
-  const method = createMethod(methodName);
+  // The same --seed fixes the initial weights too (shared/models/seeded-init.ts).
+  const method = withSeededInit(seed, () => createMethod(methodName));
   syncTargetToOnline(method);
   const raw = rawPixelBaseline(evalSet);
   const random = evaluateEncoder(method.encoder, evalSet).knn;

@@ -29,6 +29,7 @@ Usage: glimpse-server [options]
   --data-dir <path>         checkpoints, SQLite history, admin token [GLIMPSE_DATA_DIR, ./.glimpse]
   --method <name>           SSL method of a new run (byol, simclr, … see shared/ssl/registry.ts)  [GLIMPSE_METHOD, byol]
   --method-config <json>    createMethod overrides, e.g. '{"encoder":{"widths":[8,8,8]}}'  [GLIMPSE_METHOD_CONFIG]
+  --seed <n>                initial weights of a new run from this seed (reproducible)  [random]
   --local-steps <n>         client steps per round                  [20]
   --batch-size <n>          client batch size                       [32]
   --client-lr <x>           client Adam learning rate               [1e-3]
@@ -84,7 +85,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig | 'h
         ema: { type: 'string' }, 'ema-ramp': { type: 'string' }, 'max-norm': { type: 'string' }, 'norm-multiple': { type: 'string' },
         'norm-mode': { type: 'string' }, 'flush-after': { type: 'string' }, 'keep-checkpoints': { type: 'string' },
         tokens: { type: 'string' }, 'admin-token': { type: 'string' }, origins: { type: 'string' }, quiet: { type: 'boolean' },
-        'rate-limit': { type: 'string' }, 'rate-burst': { type: 'string' },
+        'rate-limit': { type: 'string' }, 'rate-burst': { type: 'string' }, seed: { type: 'string' },
         'log-format': { type: 'string' }, 'log-level': { type: 'string' }, eval: { type: 'string' }, 'eval-every': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -134,6 +135,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig | 'h
     dataDir: v['data-dir'] ?? env.GLIMPSE_DATA_DIR,
     method,
     methodConfig,
+    seed: num('seed', v.seed, true),
     localSteps: num('local-steps', v['local-steps'], true),
     batchSize: num('batch-size', v['batch-size'], true),
     clientOptimizer: clientLr === undefined ? undefined : { kind: 'adam' as const, learningRate: clientLr },

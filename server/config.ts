@@ -40,6 +40,8 @@ export interface ServerConfig {
   method?: string;
   /** createMethod overrides (encoder widths, projector dims, temperature, …). */
   methodConfig?: Record<string, unknown>;
+  /** Seeds a new run's initial weights (same seed, same method config → bit-identical version 0). */
+  seed?: number;
   /** The contributors' local optimizer. */
   clientOptimizer?: OptimizerConfig;
   localSteps?: number;
@@ -74,6 +76,7 @@ export interface ResolvedConfig {
   dataDir: string;
   method: string | undefined;
   methodConfig: Record<string, unknown> | undefined;
+  seed: number | undefined;
   clientOptimizer: OptimizerConfig;
   localSteps: number;
   batchSize: number;
@@ -121,6 +124,7 @@ export function resolveConfig(c: ServerConfig): ResolvedConfig {
     dataDir: c.dataDir ?? './.glimpse',
     method: c.method,
     methodConfig: c.methodConfig,
+    seed: c.seed,
     clientOptimizer: c.clientOptimizer ?? { kind: 'adam', learningRate: 1e-3 },
     localSteps,
     batchSize,
@@ -146,6 +150,7 @@ function validate(r: ResolvedConfig): void {
   };
   const a = r.aggregation;
   check(Number.isInteger(r.port) && r.port >= 0 && r.port < 65536, `port must be an integer in 0..65535, got ${r.port}`);
+  check(r.seed === undefined || (Number.isInteger(r.seed) && r.seed >= 0 && r.seed < 2 ** 32), `seed must be an integer in 0..2^32-1, got ${r.seed}`);
   check(Number.isInteger(r.localSteps) && r.localSteps >= 1, `local steps must be a positive integer, got ${r.localSteps}`);
   check(Number.isInteger(r.batchSize) && r.batchSize >= 1, `batch size must be a positive integer, got ${r.batchSize}`);
   check(Number.isInteger(a.bufferSize) && a.bufferSize >= 1, `buffer size (K) must be a positive integer, got ${a.bufferSize}`);

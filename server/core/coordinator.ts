@@ -162,7 +162,7 @@ export class Coordinator {
       } else {
         coord = await Coordinator.fresh(config, db, store, pending, events);
         await coord.writeCheckpoint(coord.state, []);
-        log(`started run ${coord.run.runId} (${coord.run.method}) at version 0`);
+        log(`started run ${coord.run.runId} (${coord.run.method}) at version 0${config.seed === undefined ? '' : `, initial weights from seed ${config.seed}`}`);
       }
       coord.restorePlanOverrides();
       coord.scheduleFold();
@@ -178,7 +178,7 @@ export class Coordinator {
     const methodConfig = config.methodConfig ?? {};
     let info;
     try {
-      info = await describeMethod(method, methodConfig);
+      info = await describeMethod(method, methodConfig, config.seed);
     } catch (e) {
       throw new ConfigError(`cannot build method '${method}': ${(e as Error).message}`);
     }

@@ -36,12 +36,14 @@ export async function loadTf(): Promise<void> {
 }
 
 /** Builds the method, reads its specs and fresh initial weights (online + target), disposes it. */
-export async function describeMethod(name: string, overrides: Record<string, unknown>): Promise<MethodInfo & { initial: WeightMap }> {
+/** `seed`: reproducible initial weights (shared/models/seeded-init.ts); absent = fresh random ones. */
+export async function describeMethod(name: string, overrides: Record<string, unknown>, seed?: number): Promise<MethodInfo & { initial: WeightMap }> {
   await loadTf();
   const { createMethod, resolveMethodConfig } = await import('../../shared/ssl/registry');
   const { initialGlobalWeights } = await import('../../shared/train/local-round');
   const { groupSpecs } = await import('../../shared/models/weights-io');
-  const method = createMethod(name, overrides);
+  const { withSeededInit } = await import('../../shared/models/seeded-init');
+  const method = withSeededInit(seed, () => createMethod(name, overrides));
   try {
     const initial = initialGlobalWeights(method);
     return {
