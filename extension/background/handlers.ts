@@ -64,7 +64,7 @@ export function createHandlers({ host, reconcile }: BackgroundDeps): HandlerMap<
         const idle = (await browser.idle.queryState(IDLE_AFTER_S)) as IdleState;
         const d = mayTrain(settings, usage, idle);
         if (!d.ok) return d;
-        return { ok: true, serverUrl: settings.serverUrl, token: settings.token, budgetMs: budgetLeftMs(settings, usage) };
+        return { ok: true, serverUrl: settings.serverUrl, token: settings.token, budgetMs: budgetLeftMs(settings, usage), backend: settings.backend };
       },
     },
     'trainer:report': {

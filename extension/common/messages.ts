@@ -73,7 +73,7 @@ export type ToOffscreen = z.infer<typeof toOffscreenSchema>;
 
 /** The answer to a `trainer:lease`. */
 export type Lease =
-  | { ok: true; serverUrl: string; token: string; budgetMs: number }
+  | { ok: true; serverUrl: string; token: string; budgetMs: number; backend: import('./settings').BackendPreference }
   | { ok: false; reason: string };
 
 /** Response type of each message, by `type`. */

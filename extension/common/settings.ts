@@ -30,7 +30,15 @@ export const settingsSchema = z.object({
   dailyBudgetMinutes: z.number().int().min(0).max(24 * 60).default(30),
   /** Train only while chrome.idle reports 'idle' or 'locked'. */
   idleOnly: z.boolean().default(true),
+  /**
+   * Where to train. 'auto': a hardware GPU (WebGPU, then WebGL), else wasm, and a software-emulated
+   * GPU (SwiftShader, llvmpipe: several times slower than wasm) only after wasm. A named backend
+   * is tried first, emulated or not, then the 'auto' order.
+   */
+  backend: z.enum(['auto', 'webgpu', 'webgl', 'wasm', 'cpu']).default('auto'),
 });
+
+export type BackendPreference = Settings['backend'];
 
 export type Settings = z.infer<typeof settingsSchema>;
 export type SettingsPatch = Partial<z.input<typeof settingsSchema>>;

@@ -12,7 +12,8 @@
 import { transfer } from 'comlink';
 import type { Plan } from '../../shared/protocol/messages';
 import type { Lease, TrainerReport } from '../common/messages';
-import type { InitResult, TrainerApi, TrainerPlan } from '../worker/trainer-api';
+import type { BackendPreference } from '../common/settings';
+import { backendChoice, type InitResult, type TrainerApi, type TrainerPlan } from '../worker/trainer-api';
 import type { Connect, FederationConnection } from './federation';
 import type { ImageBuffer } from './image-buffer';
 
@@ -41,6 +42,8 @@ export interface ContributorDeps {
   roundGapMs?: number;
   /** Most images sampled from the buffer for one round. */
   samplePerRound?: number;
+  /** Replaces the training worker with a fresh one (trainer-watchdog.ts `replace`). */
+  replaceTrainer?: (why: string) => void;
   log?: (line: string) => void;
 }
 
@@ -57,6 +60,8 @@ export class Contributor {
   private planKey = '';
   private init: InitResult | null = null;
   private backend: string | null = null;
+  /** The person's backend setting the current worker was set up with. */
+  private backendPref: BackendPreference | null = null;
   private loadedVersion = -1;
   private round = 0;
   private lastError: string | null = null;
@@ -108,7 +113,7 @@ export class Contributor {
         const lease = await this.d.policy.lease();
         if (!lease.ok) {
           this.waiting = lease.reason;
-        } else if (await this.step(lease.serverUrl, lease.token)) {
+        } else if (await this.step(lease.serverUrl, lease.token, lease.backend)) {
           wait = this.d.roundGapMs ?? 1000;
         }
       } catch (e) {
@@ -121,7 +126,15 @@ export class Contributor {
   }
 
   /** One pass: returns true when a round ran (so the next one may follow quickly). */
-  private async step(serverUrl: string, token: string): Promise<boolean> {
+  private async step(serverUrl: string, token: string, backend: BackendPreference = 'auto'): Promise<boolean> {
+    if (backend !== this.backendPref) {
+      // A worker picks its backend once: a changed setting needs a fresh one.
+      if (this.backendPref !== null && this.backend !== null && this.d.replaceTrainer) {
+        this.d.replaceTrainer(`the backend setting changed to ${backend}`);
+        this.trainerRestarted();
+      }
+      this.backendPref = backend;
+    }
     const conn = await this.connection(serverUrl, token);
     const plan = conn.plan;
     await this.adoptPlan(plan);
@@ -170,7 +183,8 @@ export class Contributor {
     this.conn?.close();
     this.conn = null;
     this.loadedVersion = -1;
-    this.backend ??= await this.d.trainer.initBackend();
+    const choice = backendChoice(this.backendPref ?? 'auto');
+    this.backend ??= await this.d.trainer.initBackend(choice.order, choice.softwareGpu);
     this.conn = await this.d.connect({ serverUrl, token, backend: this.backend, clientId: this.d.clientId });
     this.conn.onVersion(() => this.scheduleReport());
     this.connKey = key;
@@ -180,7 +194,10 @@ export class Contributor {
   private async adoptPlan(plan: Plan): Promise<void> {
     const key = JSON.stringify([plan.runId, plan.method, plan.methodConfig, plan.batchSize, plan.optimizer]);
     if (key === this.planKey && this.init) return;
+    const choice = backendChoice(this.backendPref ?? 'auto');
     const tp: TrainerPlan = {
+      backends: choice.order,
+      softwareGpu: choice.softwareGpu,
       method: plan.method,
       methodConfig: plan.methodConfig as TrainerPlan['methodConfig'],
       batchSize: plan.batchSize,

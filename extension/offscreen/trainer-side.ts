@@ -44,6 +44,7 @@ export function startTrainerSide(policy: PolicyPort): TrainerSide {
       connect: connectFederation,
       load: async (url, size) => decodeToRgb(await fetchImage(url), size),
       clientId: clientId(),
+      replaceTrainer: (why) => trainer.replace(why),
       inputSize: {
         get: () => Number(safeLocalStorage()?.getItem('glimpse-input-size')) || null,
         set: (n) => safeLocalStorage()?.setItem('glimpse-input-size', String(n)),

@@ -11,7 +11,7 @@
  * again (backend, plan, weights) on the new worker. Ordinary errors (a bad plan, mismatched
  * weights) pass through untouched: restarting would not fix them.
  */
-import { DEFAULT_BACKEND_ORDER, type BackendName, type TrainerPlan } from '../worker/trainer-api';
+import { DEFAULT_BACKEND_ORDER, type BackendName, type SoftwareGpu, type TrainerPlan } from '../worker/trainer-api';
 import type { TrainerRemote } from './contributor';
 
 /** One worker as the watchdog sees it. */
@@ -47,6 +47,8 @@ export interface WatchedTrainer extends TrainerRemote {
   restarts(): number;
   /** Backends still allowed, best first. */
   allowedBackends(): BackendName[];
+  /** Replaces a healthy worker (e.g. to switch backends: a worker picks its backend once); keeps every backend allowed. */
+  replace(why: string): void;
   terminate(): void;
 }
 
@@ -76,11 +78,11 @@ export function watchTrainer(o: WatchdogOptions): WatchedTrainer {
     return w;
   }
 
-  function restart(why: string) {
+  function restart(why: string, blame = true) {
     if (current.dead) return;
     current.dead = true;
     current.h.terminate();
-    if (backend && backend !== 'cpu' && allowed.length > 1) allowed = allowed.filter((b) => b !== backend);
+    if (blame && backend && backend !== 'cpu' && allowed.length > 1) allowed = allowed.filter((b) => b !== backend);
     o.log?.(`trainer restarted: ${why}; backends now ${allowed.join(' → ')}`);
     backend = null;
     restarts++;
@@ -118,8 +120,8 @@ export function watchTrainer(o: WatchdogOptions): WatchedTrainer {
   };
 
   return {
-    async initBackend(requested?: readonly BackendName[]) {
-      backend = await call('choosing a backend', d.initMs, (t) => t.initBackend(order(requested)));
+    async initBackend(requested?: readonly BackendName[], softwareGpu?: SoftwareGpu) {
+      backend = await call('choosing a backend', d.initMs, (t) => t.initBackend(order(requested), softwareGpu));
       return backend;
     },
     async init(plan: TrainerPlan) {
@@ -132,6 +134,7 @@ export function watchTrainer(o: WatchdogOptions): WatchedTrainer {
     getDelta: () => call('encoding the delta', d.getDeltaMs, (t) => t.getDelta()),
     restarts: () => restarts,
     allowedBackends: () => [...allowed],
+    replace: (why) => restart(why, false),
     terminate: () => {
       current.dead = true;
       current.h.terminate();

@@ -23,6 +23,7 @@ function fill(s: Settings): void {
   field('token').value = s.token;
   field('idleOnly').checked = s.idleOnly;
   field('dailyBudgetMinutes').value = String(s.dailyBudgetMinutes);
+  field<HTMLSelectElement>('backend').value = s.backend;
   field<HTMLTextAreaElement>('denyList').value = s.denyList.join('\n');
   field<HTMLTextAreaElement>('allowList').value = s.allowList.join('\n');
 }
@@ -50,6 +51,7 @@ form.addEventListener('submit', async (e) => {
     token: field('token').value.trim(),
     idleOnly: field('idleOnly').checked,
     dailyBudgetMinutes: Number(field('dailyBudgetMinutes').value),
+    backend: field<HTMLSelectElement>('backend').value as Settings['backend'],
     denyList: lines(field<HTMLTextAreaElement>('denyList').value),
     allowList: lines(field<HTMLTextAreaElement>('allowList').value),
   };

@@ -8,4 +8,4 @@ import { initBrowserBackend } from '../../shared/backends/browser-backend';
 import { createTrainerApi } from './trainer-api';
 
 const wasmDir = new URL('./wasm/', self.location.href).href;
-expose(createTrainerApi((order) => initBrowserBackend([...order], wasmDir)));
+expose(createTrainerApi((order, softwareGpu) => initBrowserBackend([...order], wasmDir, { softwareGpu })));

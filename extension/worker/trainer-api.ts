@@ -17,9 +17,23 @@ import { loadGlobal, runLocalRound, type OptimizerConfig } from '../../shared/tr
 import { decodeWeights, encodeWeights } from '../../shared/weights/codec';
 import type { WeightMap } from '../../shared/weights/weight-map';
 import { groupSpecs } from '../../shared/models/weights-io';
+import type { BackendPreference } from '../common/settings';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 export const DEFAULT_BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+
+/**
+ * Where a software-emulated GPU adapter (SwiftShader, llvmpipe) ranks: 'last' = after wasm,
+ * just before cpu (several times slower than wasm: a SwiftShader WebGPU step of the test model
+ * takes ~7 s, the wasm one ~0.1 s); 'allow' = where `order` puts it.
+ */
+export type SoftwareGpu = 'last' | 'allow';
+
+/** The person's setting → what the worker tries: 'auto' is the default order with emulated GPUs last. */
+export function backendChoice(pref: BackendPreference): { order: BackendName[]; softwareGpu: SoftwareGpu } {
+  if (pref === 'auto') return { order: [...DEFAULT_BACKEND_ORDER], softwareGpu: 'last' };
+  return { order: [pref, ...DEFAULT_BACKEND_ORDER.filter((b) => b !== pref)], softwareGpu: 'allow' };
+}
 
 /** What the worker needs from the server's plan. */
 export interface TrainerPlan {
@@ -30,6 +44,7 @@ export interface TrainerPlan {
   optimizer?: OptimizerConfig;
   /** Preferred backends, best first; the first that initialises wins. */
   backends?: BackendName[];
+  softwareGpu?: SoftwareGpu;
 }
 
 export interface InitResult {
@@ -50,7 +65,7 @@ export interface TrainResult {
 }
 
 /** Picks and initialises a tfjs backend from `order`; returns the one in use. */
-export type BackendInit = (order: readonly BackendName[]) => Promise<string>;
+export type BackendInit = (order: readonly BackendName[], softwareGpu: SoftwareGpu) => Promise<string>;
 
 export function createTrainerApi(initBackend: BackendInit) {
   let method: SslMethod | null = null;
@@ -66,13 +81,13 @@ export function createTrainerApi(initBackend: BackendInit) {
 
   const api = {
     /** Picks the backend (once per worker); init() calls it too. Returns the backend in use. */
-    async initBackend(order: readonly BackendName[] = DEFAULT_BACKEND_ORDER): Promise<string> {
-      if (!backend) backend = await initBackend(order.length ? order : DEFAULT_BACKEND_ORDER);
+    async initBackend(order: readonly BackendName[] = DEFAULT_BACKEND_ORDER, softwareGpu: SoftwareGpu = 'last'): Promise<string> {
+      if (!backend) backend = await initBackend(order.length ? order : DEFAULT_BACKEND_ORDER, softwareGpu);
       return backend;
     },
 
     async init(p: TrainerPlan): Promise<InitResult> {
-      await api.initBackend(p.backends ?? DEFAULT_BACKEND_ORDER);
+      await api.initBackend(p.backends ?? DEFAULT_BACKEND_ORDER, p.softwareGpu);
       method?.dispose();
       method = createMethod(p.method, p.methodConfig ?? {});
       plan = p;

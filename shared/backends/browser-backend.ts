@@ -13,6 +13,15 @@ import { registerGlimpseWasmKernels } from './wasm-kernels';
 
 export type BrowserBackend = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
+export interface BrowserBackendOptions {
+  /**
+   * 'last': a software-emulated GPU adapter (SwiftShader, llvmpipe, WARP) is tried only after
+   * every other backend but cpu — it is several times slower than wasm on the same CPU.
+   * 'allow' (default): it is tried where `order` puts it.
+   */
+  softwareGpu?: 'last' | 'allow';
+}
+
 /**
  * @param order backends to try, best first.
  * @param wasmDir URL prefix (trailing slash) of the tfjs-backend-wasm .wasm files, e.g. the
@@ -22,25 +31,69 @@ export type BrowserBackend = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 export async function initBrowserBackend(
   order: BrowserBackend[] = ['webgpu', 'webgl', 'wasm', 'cpu'],
   wasmDir?: string,
+  o: BrowserBackendOptions = {},
 ): Promise<string> {
   // Every backend trains with the fast Tile gradient (LayerNorm's gamma/beta tiling).
   registerTileGradient();
-  for (const name of order) {
-    try {
-      if (name === 'wasm') {
-        // In extension workers SharedArrayBuffer exists without cross-origin isolation, so tfjs
-        // would pick the threaded build, whose blob: helper worker cannot load.
-        tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-        registerGlimpseWasmKernels();
-        if (wasmDir) setWasmPaths(wasmDir);
-      }
-      if (await tf.setBackend(name)) {
-        await tf.ready();
-        return tf.getBackend();
-      }
-    } catch {
-      // fall through to the next backend
-    }
+  let effective = [...order];
+  if (o.softwareGpu === 'last') {
+    const software: BrowserBackend[] = [];
+    for (const name of order) if ((name === 'webgpu' || name === 'webgl') && (await isSoftwareGpu(name))) software.push(name);
+    effective = rankSoftwareLast(order, software);
   }
+  for (const name of effective) if (await activate(name, wasmDir)) return tf.getBackend();
   throw new Error(`none of the backends ${order.join(', ')} could be initialised`);
+}
+
+/** `order` with the `software` ones moved just before cpu (or to the end): they still beat plain JavaScript. */
+export function rankSoftwareLast(order: readonly BrowserBackend[], software: readonly BrowserBackend[]): BrowserBackend[] {
+  const rest = order.filter((n) => !software.includes(n));
+  const soft = order.filter((n) => software.includes(n));
+  const cpuAt = rest.indexOf('cpu');
+  return cpuAt < 0 ? [...rest, ...soft] : [...rest.slice(0, cpuAt), ...soft, ...rest.slice(cpuAt)];
+}
+
+async function activate(name: BrowserBackend, wasmDir: string | undefined): Promise<boolean> {
+  try {
+    if (name === 'wasm') {
+      // In extension workers SharedArrayBuffer exists without cross-origin isolation, so tfjs
+      // would pick the threaded build, whose blob: helper worker cannot load.
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+      registerGlimpseWasmKernels();
+      if (wasmDir) setWasmPaths(wasmDir);
+    }
+    if (await tf.setBackend(name)) {
+      await tf.ready();
+      return true;
+    }
+  } catch {
+    // fall through to the next backend
+  }
+  return false;
+}
+
+const SOFTWARE_RENDERER = /swiftshader|llvmpipe|softpipe|software|microsoft basic render|\bwarp\b/i;
+
+/** True when the GPU behind `name` is emulated on the CPU (or absent: then it fails anyway). */
+export async function isSoftwareGpu(name: 'webgpu' | 'webgl'): Promise<boolean> {
+  try {
+    if (name === 'webgpu') {
+      type Adapter = { isFallbackAdapter?: boolean; info?: Record<string, unknown>; requestAdapterInfo?: () => Promise<Record<string, unknown>> };
+      const gpu = (globalThis.navigator as { gpu?: { requestAdapter(): Promise<Adapter | null> } } | undefined)?.gpu;
+      const adapter = await gpu?.requestAdapter();
+      if (!adapter) return false;
+      const info = adapter.info ?? (await adapter.requestAdapterInfo?.()) ?? {};
+      if (adapter.isFallbackAdapter || info.isFallbackAdapter) return true;
+      return SOFTWARE_RENDERER.test(['vendor', 'architecture', 'device', 'description'].map((k) => String(info[k] ?? '')).join(' '));
+    }
+    const canvas = typeof OffscreenCanvas !== 'undefined' ? new OffscreenCanvas(1, 1) : null;
+    const gl = canvas?.getContext('webgl2') as WebGL2RenderingContext | null | undefined;
+    if (!gl) return false;
+    const ext = gl.getExtension('WEBGL_debug_renderer_info');
+    const renderer = String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER) ?? '');
+    gl.getExtension('WEBGL_lose_context')?.loseContext();
+    return SOFTWARE_RENDERER.test(renderer);
+  } catch {
+    return false;
+  }
 }

@@ -56,7 +56,7 @@ const until = async (cond: () => boolean, ms = 3000) => {
 describe('Contributor loop (fake server and worker)', () => {
   it('waits while the lease is refused, then collects images, pulls, trains and submits', async () => {
     const buffer = await ImageBuffer.open('c1', undefined, new IDBFactory());
-    const h = harness({ leases: [{ ok: false, reason: 'paused' }, { ok: true, serverUrl: 'http://s', token: '', budgetMs: 1e6 }] });
+    const h = harness({ leases: [{ ok: false, reason: 'paused' }, { ok: true, serverUrl: 'http://s', token: '', budgetMs: 1e6, backend: 'auto' }] });
     const c = new Contributor({
       policy: h.policy, buffer, trainer: h.trainer, connect: async () => h.conn,
       load: async (url) => new Uint8Array(12).fill(url.length), clientId: 'test', idleWaitMs: 10, roundGapMs: 10,
@@ -79,10 +79,37 @@ describe('Contributor loop (fake server and worker)', () => {
     buffer.close();
   });
 
+  it('follows the backend setting: the order it asks for, and a fresh worker when the setting changes', async () => {
+    const buffer = await ImageBuffer.open('c3', undefined, new IDBFactory());
+    for (const u of ['a', 'b', 'c']) await buffer.add(u, 2, new Uint8Array(12));
+    const lease = (backend: 'auto' | 'wasm') => ({ ok: true as const, serverUrl: 'http://s', token: '', budgetMs: 1e6, backend });
+    const h = harness({ leases: [lease('auto'), lease('auto'), lease('wasm')] });
+    const asked: unknown[] = [];
+    const replaced: string[] = [];
+    const trainer: TrainerRemote = {
+      ...h.trainer,
+      async initBackend(order, softwareGpu) { asked.push({ order, softwareGpu }); return 'webgpu'; },
+      async init(p) { asked.push({ plan: p.backends, softwareGpu: p.softwareGpu }); return { backend: 'webgpu', inputSize: 2, channels: 3, deltaValues: 5 }; },
+    };
+    const c = new Contributor({
+      policy: h.policy, buffer, trainer, connect: async () => h.conn, load: async () => new Uint8Array(12), clientId: 't', idleWaitMs: 10, roundGapMs: 10,
+      replaceTrainer: (why) => replaced.push(why),
+    });
+    void c.run();
+    await until(() => h.submitted.length >= 3);
+    c.stop();
+    expect(asked[0]).toEqual({ order: ['webgpu', 'webgl', 'wasm', 'cpu'], softwareGpu: 'last' });
+    expect(asked[1]).toEqual({ plan: ['webgpu', 'webgl', 'wasm', 'cpu'], softwareGpu: 'last' });
+    expect(replaced).toEqual(['the backend setting changed to wasm']);
+    expect(asked).toContainEqual({ order: ['wasm', 'webgpu', 'webgl', 'cpu'], softwareGpu: 'allow' });
+    expect(asked.at(-1)).toEqual({ plan: ['wasm', 'webgpu', 'webgl', 'cpu'], softwareGpu: 'allow' });
+    buffer.close();
+  });
+
   it('reports a rejection and re-pulls after a stale update', async () => {
     const buffer = await ImageBuffer.open('c2', undefined, new IDBFactory());
     for (const u of ['a', 'b', 'c']) await buffer.add(u, 2, new Uint8Array(12));
-    const h = harness({ leases: [{ ok: true, serverUrl: 'http://s', token: '', budgetMs: 1e6 }], outcomes: [{ accepted: false, version: 0, code: 'too_stale', reason: 'old' }] });
+    const h = harness({ leases: [{ ok: true, serverUrl: 'http://s', token: '', budgetMs: 1e6, backend: 'auto' }], outcomes: [{ accepted: false, version: 0, code: 'too_stale', reason: 'old' }] });
     const c = new Contributor({ policy: h.policy, buffer, trainer: h.trainer, connect: async () => h.conn, load: async () => new Uint8Array(12), clientId: 't', idleWaitMs: 10, roundGapMs: 10 });
     void c.run();
     await until(() => h.submitted.length >= 2);

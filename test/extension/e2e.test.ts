@@ -3,8 +3,9 @@
  * WebGPU), contributes to a real Glimpse server. Checks: images on a localhost page are noticed
  * and buffered, the worker trains on webgpu, a delta is accepted (the version advances), the
  * popup shows it, training carries on after the service worker is stopped with exactly one
- * offscreen document, and every byte the extension sent is protocol text or a delta of the
- * expected size — no image bytes.
+ * offscreen document, every byte the extension sent is protocol text or a delta of the
+ * expected size — no image bytes — and the 'Automatic' backend setting ranks SwiftShader's
+ * emulated GPU after wasm (the worker is replaced and training goes on on wasm).
  */
 import { createServer, type Server as HttpServer } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -190,14 +191,26 @@ describe('browser extension end to end (Chromium, SwiftShader WebGPU)', () => {
     throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}; stats ${JSON.stringify(await stats().catch(() => null))}`);
   };
 
-  it('buffers seen images, trains on webgpu, gets a delta accepted, survives a service-worker stop', async () => {
+  it('buffers seen images, trains on webgpu, gets a delta accepted, survives a service-worker stop, moves to wasm on Automatic', async () => {
     // 1. Opt in and configure through the options page, as a person would.
-    const options = await ctx.newPage();
-    await options.goto(`chrome-extension://${extId}/options.html`);
+    // The extension opens its options page itself on install (runtime.openOptionsPage). Use that
+    // tab: navigating a second one there races with it (Chrome reuses the tab and interrupts or
+    // reloads ours).
+    const optionsUrl = `chrome-extension://${extId}/options.html`;
+    let options = await waitFor('the options tab the extension opens on install', async () => ctx.pages().find((p) => p.url().startsWith(optionsUrl)), 15_000).catch(() => null);
+    timings['options page'] = options ? 'opened by the extension on install' : 'opened by the test';
+    if (!options) {
+      options = await ctx.newPage();
+      await options.goto(optionsUrl);
+    }
+    await options.waitForLoadState('domcontentloaded');
+    await options.waitForSelector('#optedIn');
     await options.check('#optedIn');
     await options.fill('#serverUrl', server.url);
     await options.fill('#token', TOKEN);
     await options.uncheck('#idleOnly');
+    // 'Automatic' would rank SwiftShader's emulated WebGPU after wasm (step 8); ask for WebGPU to exercise it.
+    await options.selectOption('#backend', 'webgpu');
     await options.click('#save');
     await options.waitForSelector('#result:text("Saved.")');
     const configuredAt = performance.now();
@@ -315,6 +328,25 @@ describe('browser extension end to end (Chromium, SwiftShader WebGPU)', () => {
     expect((await stats())?.buffered).toBe(N_IMAGES);
     const scripts = await sw.evaluate(() => chrome.scripting.getRegisteredContentScripts());
     expect(scripts.map((c) => [c.matches, c.excludeMatches])).toEqual([[['http://127.0.0.1/*'], ['*://127.0.0.1/*']]]);
+
+    // 8. 'Automatic' ranks the emulated GPU after wasm: the trainer replaces its worker and goes on there.
+    const acceptedOnGpu = (await stats())?.updatesAccepted as number;
+    await options.selectOption('#backend', 'auto');
+    await options.click('#save');
+    const switchedAt = performance.now();
+    const onWasm = await waitFor('a round on wasm after choosing Automatic', async () => {
+      const s = await stats();
+      return s?.backend === 'wasm' && (s.updatesAccepted as number) > acceptedOnGpu ? s : null;
+    }, 120_000);
+    timings['Automatic saved → a delta accepted from wasm'] = t(switchedAt);
+    timings['wasm ms per step, first round (extension worker)'] = String(Math.round(onWasm.stepMs as number));
+    const onWasm2 = await waitFor('a second round on wasm', async () => {
+      const s = await stats();
+      return (s?.updatesAccepted as number) > (onWasm.updatesAccepted as number) ? s : null;
+    }, 60_000);
+    expect(onWasm2.backend).toBe('wasm');
+    timings['wasm ms per step, second round (extension worker)'] = String(Math.round(onWasm2.stepMs as number));
+    expect(await offscreenTargets()).toBe(1);
 
     const final = await stats();
     timings['final'] = JSON.stringify({ steps: final?.steps, accepted: final?.updatesAccepted, version: server.coordinator.version, stepMs: final?.stepMs, losses: final?.losses });

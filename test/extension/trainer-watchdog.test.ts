@@ -134,7 +134,7 @@ describe('trainer watchdog', () => {
     let c: Contributor | null = null;
     const trainer = watchTrainer({ spawn: f.spawn, deadlines: { trainBaseMs: 50, trainPerStepMs: 0 }, onRestart: () => c?.trainerRestarted() });
     c = new Contributor({
-      policy: { lease: async () => ({ ok: true, serverUrl: 'http://s', token: '', budgetMs: 1e6 }), report: async (r) => void reports.push(r) },
+      policy: { lease: async () => ({ ok: true, serverUrl: 'http://s', token: '', budgetMs: 1e6, backend: 'auto' }), report: async (r) => void reports.push(r) },
       buffer, trainer, connect: async () => (connects++, conn()), load: async () => new Uint8Array(12), clientId: 'w', idleWaitMs: 10, roundGapMs: 10,
     });
     void c.run();
