@@ -120,6 +120,7 @@ export class Contributor {
         this.lastError = (e as Error).message ?? String(e);
         this.d.log?.(`round failed: ${this.lastError}`);
       }
+      if (this.stopped) break;
       await this.report();
       await this.sleep(wait);
     }
@@ -239,8 +240,14 @@ export class Contributor {
     }, 1000);
   }
 
+  /** Never throws: a failing buffer (closed, storage error) must not end the loop that reports it. */
   private async report(round?: TrainerReport['round'], version?: number): Promise<void> {
-    const { count } = await this.d.buffer.stats();
+    let count = 0;
+    try {
+      ({ count } = await this.d.buffer.stats());
+    } catch (e) {
+      this.lastError ??= `image buffer unavailable: ${(e as Error).message}`;
+    }
     await this.d.policy.report({
       connected: this.conn?.connected ?? false,
       server: this.conn ? this.connKey.split('\n')[0] : '',

@@ -61,13 +61,14 @@ describe('Contributor loop (fake server and worker)', () => {
       policy: h.policy, buffer, trainer: h.trainer, connect: async () => h.conn,
       load: async (url) => new Uint8Array(12).fill(url.length), clientId: 'test', idleWaitMs: 10, roundGapMs: 10,
     });
-    void c.run();
+    const running = c.run();
     await until(() => h.reports.some((r) => r.waiting === 'paused'));
     await until(() => h.reports.some((r) => r.waiting?.startsWith('collecting images (0 of 3)') ?? false));
     expect(h.calls.slice(0, 2)).toEqual(['initBackend', 'init']);
     expect(c.ingest(['https://a/1.png', 'https://a/22.png', 'https://a/333.png', 'https://a/1.png'])).toBe(4);
     await until(() => h.submitted.length >= 2);
     c.stop();
+    await running; // the loop has ended before its buffer closes
     expect(h.calls).toContain('pull v0');
     expect(h.calls).toContain('train 3 imgs'); // the duplicate URL was stored once
     expect(h.submitted[0]).toEqual({ baseVersion: 0, bytes: 20 });
@@ -95,9 +96,10 @@ describe('Contributor loop (fake server and worker)', () => {
       policy: h.policy, buffer, trainer, connect: async () => h.conn, load: async () => new Uint8Array(12), clientId: 't', idleWaitMs: 10, roundGapMs: 10,
       replaceTrainer: (why) => replaced.push(why),
     });
-    void c.run();
+    const running = c.run();
     await until(() => h.submitted.length >= 3);
     c.stop();
+    await running; // the loop has ended before its buffer closes
     expect(asked[0]).toEqual({ order: ['webgpu', 'webgl', 'wasm', 'cpu'], softwareGpu: 'last' });
     expect(asked[1]).toEqual({ plan: ['webgpu', 'webgl', 'wasm', 'cpu'], softwareGpu: 'last' });
     expect(replaced).toEqual(['the backend setting changed to wasm']);
@@ -106,14 +108,31 @@ describe('Contributor loop (fake server and worker)', () => {
     buffer.close();
   });
 
+  it('keeps running and says why when the image buffer fails under it', async () => {
+    const buffer = await ImageBuffer.open('c4', undefined, new IDBFactory());
+    const h = harness({ leases: [{ ok: false, reason: 'paused' }] });
+    const c = new Contributor({ policy: h.policy, buffer, trainer: h.trainer, connect: async () => h.conn, load: async () => new Uint8Array(12), clientId: 't', idleWaitMs: 10 });
+    let ended = false;
+    const running = c.run().finally(() => (ended = true));
+    await until(() => h.reports.length >= 1);
+    buffer.close(); // every IndexedDB call now throws InvalidStateError
+    const seen = h.reports.length;
+    await until(() => h.reports.length >= seen + 3);
+    expect(ended).toBe(false);
+    expect(h.reports.at(-1)!.lastError).toMatch(/^image buffer unavailable/);
+    c.stop();
+    await running;
+  });
+
   it('reports a rejection and re-pulls after a stale update', async () => {
     const buffer = await ImageBuffer.open('c2', undefined, new IDBFactory());
     for (const u of ['a', 'b', 'c']) await buffer.add(u, 2, new Uint8Array(12));
     const h = harness({ leases: [{ ok: true, serverUrl: 'http://s', token: '', budgetMs: 1e6, backend: 'auto' }], outcomes: [{ accepted: false, version: 0, code: 'too_stale', reason: 'old' }] });
     const c = new Contributor({ policy: h.policy, buffer, trainer: h.trainer, connect: async () => h.conn, load: async () => new Uint8Array(12), clientId: 't', idleWaitMs: 10, roundGapMs: 10 });
-    void c.run();
+    const running = c.run();
     await until(() => h.submitted.length >= 2);
     c.stop();
+    await running; // the loop has ended before its buffer closes
     const rejected = h.reports.find((r) => r.round && !r.round.accepted)!;
     expect(rejected.lastError).toMatch(/too_stale/);
     expect(h.calls.filter((x) => x.startsWith('pull')).length).toBeGreaterThanOrEqual(2);

@@ -137,10 +137,11 @@ describe('trainer watchdog', () => {
       policy: { lease: async () => ({ ok: true, serverUrl: 'http://s', token: '', budgetMs: 1e6, backend: 'auto' }), report: async (r) => void reports.push(r) },
       buffer, trainer, connect: async () => (connects++, conn()), load: async () => new Uint8Array(12), clientId: 'w', idleWaitMs: 10, roundGapMs: 10,
     });
-    void c.run();
+    const running = c.run();
     const end = Date.now() + 5000;
     while (submitted.length < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
     c.stop();
+    await running; // the loop has ended before its buffer closes
     expect(submitted.length).toBeGreaterThanOrEqual(2);
     expect(reports.some((r) => /trainer restarted: a 2-step round did not answer/.test(r.lastError ?? ''))).toBe(true);
     expect(f.spawned).toHaveLength(2);
