@@ -5,7 +5,8 @@
  * popup shows it, training carries on after the service worker is stopped with exactly one
  * offscreen document, every byte the extension sent is protocol text or a delta of the
  * expected size — no image bytes — and the 'Automatic' backend setting ranks SwiftShader's
- * emulated GPU after wasm (the worker is replaced and training goes on on wasm).
+ * emulated GPU after wasm (the worker is replaced and training goes on on wasm); webgl and cpu,
+ * chosen in the options, train there too.
  */
 import { createServer, type Server as HttpServer } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -191,7 +192,7 @@ describe('browser extension end to end (Chromium, SwiftShader WebGPU)', () => {
     throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}; stats ${JSON.stringify(await stats().catch(() => null))}`);
   };
 
-  it('buffers seen images, trains on webgpu, gets a delta accepted, survives a service-worker stop, moves to wasm on Automatic', async () => {
+  it('buffers seen images, trains on webgpu, gets a delta accepted, survives a service-worker stop, moves to wasm on Automatic, trains on webgl and cpu too', async () => {
     // 1. Opt in and configure through the options page, as a person would.
     // The extension opens its options page itself on install (runtime.openOptionsPage). Use that
     // tab: navigating a second one there races with it (Chrome reuses the tab and interrupts or
@@ -346,6 +347,19 @@ describe('browser extension end to end (Chromium, SwiftShader WebGPU)', () => {
     }, 60_000);
     expect(onWasm2.backend).toBe('wasm');
     timings['wasm ms per step, second round (extension worker)'] = String(Math.round(onWasm2.stepMs as number));
+    expect(await offscreenTargets()).toBe(1);
+    // 9. The other two backends train inside the extension's worker too (each a fresh worker).
+    for (const b of ['webgl', 'cpu'] as const) {
+      const before = (await stats())?.updatesAccepted as number;
+      await options.selectOption('#backend', b);
+      await options.click('#save');
+      const at = performance.now();
+      const s = await waitFor(`a delta accepted from ${b}`, async () => {
+        const x = await stats();
+        return x?.backend === b && (x.updatesAccepted as number) > before ? x : null;
+      }, 120_000);
+      timings[`${b} saved → a delta accepted from it`] = `${t(at)}, ${Math.round(s.stepMs as number)} ms/step`;
+    }
     expect(await offscreenTargets()).toBe(1);
 
     const final = await stats();
