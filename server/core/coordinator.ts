@@ -339,7 +339,8 @@ export class Coordinator {
 
   /**
    * Changes what contributors do from their next round (local steps, batch size, optimizer) and
-   * announces it (`plan:update`). Runtime changes last until the server restarts.
+   * announces it (`plan:update`). The change is kept in the run database and re-applied at the
+   * next start, except fields that start sets explicitly (restorePlanOverrides).
    */
   updatePlan(change: PlanChange): Plan {
     this.applyPlanChange(change);
