@@ -74,7 +74,7 @@ async function activate(name: BrowserBackend, wasmDir: string | undefined): Prom
 
 const SOFTWARE_RENDERER = /swiftshader|llvmpipe|softpipe|software|microsoft basic render|\bwarp\b/i;
 
-/** True when the GPU behind `name` is emulated on the CPU (or absent: then it fails anyway). */
+/** True when the GPU behind `name` is emulated on the CPU; false for a real GPU, or none (activation then fails anyway). */
 export async function isSoftwareGpu(name: 'webgpu' | 'webgl'): Promise<boolean> {
   try {
     if (name === 'webgpu') {
