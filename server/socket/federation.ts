@@ -118,6 +118,8 @@ export function attachFederation(io: FederationServer, coord: Coordinator, event
 
   io.on('connection', (socket) => {
     let sessionId: number | null = null;
+    // The handshake cannot change for the life of a connection: derive its key once, not per submit.
+    const limitKey = rateKey(socket);
 
     socket.on('session:hello', guarded(socket, 'session:hello', o.log, (ack, raw: unknown) => {
       const p = Hello.safeParse(raw);
@@ -162,7 +164,7 @@ export function attachFederation(io: FederationServer, coord: Coordinator, event
         return ack({ ok: false, code: 'bad_request', reason, version: coord.version });
       }
       const r = p.data;
-      ack(await coord.submit({ updateId: r.updateId, baseVersion: r.baseVersion, examples: r.examples, loss: r.metrics.loss ?? null, bytes: toBytes(r.delta) }, contributorId, rateKey(socket)));
+      ack(await coord.submit({ updateId: r.updateId, baseVersion: r.baseVersion, examples: r.examples, loss: r.metrics.loss ?? null, bytes: toBytes(r.delta) }, contributorId, limitKey));
     }));
 
     socket.on('disconnect', (reason) => {

@@ -54,8 +54,6 @@ export interface ContributorSummary {
 
 const planKey = (p: Plan) => JSON.stringify([p.runId, p.method, p.methodConfig]);
 
-const sleep = abortableSleep;
-
 export async function runContributor(o: ContributorOptions): Promise<ContributorSummary> {
   const log = o.log ?? (() => {});
   const seed = o.seed ?? 0;
@@ -104,14 +102,14 @@ export async function runContributor(o: ContributorOptions): Promise<Contributor
         else summary.rejected++;
         o.onRound?.(report);
         if (!ack.ok) {
-          if (isRetryLater(ack)) await sleep(retryDelayMs(ack), o.signal);
+          if (isRetryLater(ack)) await abortableSleep(retryDelayMs(ack), o.signal);
           // Stale/unknown/unavailable base: the next iteration pulls the newest version.
           if (['too_stale', 'unknown_version', 'version_unavailable', 'wrong_weights'].includes(ack.code)) global = null;
         }
       } catch (e) {
         if (!(e instanceof FederationError) || e.code === 'unauthorized') throw e;
         log(`server unreachable (${e.code}: ${e.message}); retrying in ${(backoff / 1000).toFixed(0)} s`);
-        await sleep(backoff, o.signal);
+        await abortableSleep(backoff, o.signal);
         backoff = Math.min(30_000, backoff * 2);
         // FederationClient reconnects by itself; resume from whatever version the server has then.
         global = null;
@@ -136,7 +134,7 @@ async function connectWithRetry(client: FederationClient, signal: AbortSignal | 
       if (signal?.aborted) throw e;
       log(`cannot reach the server (${(e as Error).message}); retrying in ${(wait / 1000).toFixed(0)} s`);
       client.close();
-      await sleep(wait, signal);
+      await abortableSleep(wait, signal);
       wait = Math.min(30_000, wait * 2);
     }
   }
