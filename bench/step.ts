@@ -6,7 +6,7 @@
  *
  * One step = `trainStep` of shared/train/local-round.ts: two augmented views of `batch` images
  * (2·batch encoder forward/backward passes, plus a 2·batch target forward for BYOL), Adam 1e-3.
- * - wasm: Glimpse's kernels (shared/backends/wasm-kernels.ts); one warm-up step, then the
+ * - wasm: Glimpse's kernels (shared/backends/wasm/); one warm-up step, then the
  *   median of `--steps`. Also profiled per kernel (top kernels in the report).
  * - cpu: stock tfjs (no Glimpse kernel or gradient), in a child process; one step only, it takes
  *   minutes.

@@ -9,7 +9,7 @@ import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { registerTileGradient } from './tile-gradient';
-import { registerGlimpseWasmKernels } from './wasm-kernels';
+import { registerGlimpseWasmKernels } from './wasm/register-all-kernels';
 
 export type BrowserBackend = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 

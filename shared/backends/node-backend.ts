@@ -1,13 +1,14 @@
 /**
  * Backend selection for Node (contributors, tests, benches): wasm with Glimpse's training
- * kernels, else tfjs's pure-JS cpu backend (correct but ~500x slower to train a conv net).
+ * kernels, else tfjs's pure-JS cpu backend (correct, but it runs convolutions' gradients as scalar
+ * JS loops: orders of magnitude slower to train a conv net; figures in `npm run bench:step`).
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { registerGlimpseWasmKernels } from './wasm-kernels';
+import { registerGlimpseWasmKernels } from './wasm/register-all-kernels';
 
 /** Directory (with trailing slash) holding tfjs-backend-wasm's .wasm binaries. */
 export function wasmBinaryDir(): string {
