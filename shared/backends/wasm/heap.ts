@@ -19,11 +19,16 @@ export function heapF32(backend: BackendWasm): Float32Array {
   return new Float32Array(heapBuffer(backend));
 }
 
-/** Element offset (in float32 units) of a tensor's data in the heap. */
-export function off(backend: BackendWasm, t: TensorInfo): number {
+/** Byte address of a tensor's data in the heap. */
+export function byteOffset(backend: BackendWasm, t: TensorInfo): number {
   const data = backend.dataIdMap.get(t.dataId);
   if (data == null || data.memoryOffset == null) throw new Error('glimpse wasm: tensor has no heap data');
-  return data.memoryOffset >>> 2;
+  return data.memoryOffset;
+}
+
+/** Element offset (in float32 units) of a tensor's data in the heap. */
+export function off(backend: BackendWasm, t: TensorInfo): number {
+  return byteOffset(backend, t) >>> 2;
 }
 
 export function alloc(backend: BackendWasm, shape: number[]): TensorInfo {

@@ -26,10 +26,12 @@ import '@tensorflow/tfjs-layers';
 import { BACKEND } from './kernel-utils';
 import { batchMatMulConfig } from './kernels/BatchMatMul';
 import { castConfig } from './kernels/Cast';
+import { conv2DConfig } from './kernels/Conv2D';
 import { conv2DBackpropFilterConfig } from './kernels/Conv2DBackpropFilter';
 import { conv2DBackpropInputConfig } from './kernels/Conv2DBackpropInput';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './kernels/DepthwiseConv2dNativeBackpropFilter';
 import { depthwiseConv2dNativeBackpropInputConfig } from './kernels/DepthwiseConv2dNativeBackpropInput';
+import { fusedConv2DConfig } from './kernels/FusedConv2D';
 import { layerNormConfig } from './kernels/GlimpseLayerNorm';
 import { layerNormGradConfig } from './kernels/GlimpseLayerNormGrad';
 import { identityConfig } from './kernels/Identity';
@@ -40,6 +42,8 @@ import { captureStockKernels } from './stock-kernels';
 
 /** Every kernel Glimpse registers for 'wasm' (replacing the stock one where it exists). */
 export const GLIMPSE_WASM_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
+  conv2DConfig,
+  fusedConv2DConfig,
   conv2DBackpropFilterConfig,
   conv2DBackpropInputConfig,
   depthwiseConv2dNativeBackpropFilterConfig,

@@ -1,15 +1,29 @@
 /**
- * Conv2DBackpropFilter / Conv2DBackpropInput and the depthwise backprops on wasm against cpu
- * (shared/backends/wasm/kernels/Conv2D*, DepthwiseConv2dNative*).
+ * Conv2D, FusedConv2D, Conv2DBackpropFilter / Conv2DBackpropInput and the depthwise backprops on
+ * wasm against cpu (shared/backends/wasm/kernels/Conv2D*, FusedConv2D, DepthwiseConv2dNative*).
+ * The conv kernels run twice: on Glimpse's SIMD kernels, and on their XNNPACK fallback (a backend
+ * without the SIMD binding).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { initNodeBackend } from '../../../../shared/backends/node-backend';
+import type { SimdConv } from '../../../../shared/backends/wasm/simd/simd-conv';
+import { setSimdConv, simdConvFor } from '../../../../shared/backends/wasm/simd/tfjs-binding';
 import { expectSame, T } from './compare';
+
+let wasmBackend: BackendWasm;
+let simd: SimdConv | undefined;
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
   expect(await initNodeBackend('wasm')).toBe('wasm');
+  wasmBackend = tf.findBackend('wasm') as unknown as BackendWasm;
+  simd = simdConvFor(wasmBackend);
+});
+
+it('binds the SIMD kernels to the wasm backend', () => {
+  expect(simd, 'dist/wasm/ built by scripts/build-wasm.ts').toBeDefined();
 });
 
 type Pad = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];
@@ -23,8 +37,9 @@ interface ConvCase {
   pad: Pad;
 }
 
+// Small channel counts leave partial register tiles in the SIMD kernels. In the XNNPACK fallback,
 // 16x16 inputs take the "shifted windows" path of Conv2DBackpropFilter, 7x7/8x8 the im2col path;
-// stride-1 Conv2DBackpropInput is a flipped conv, other strides matmul + col2im.
+// stride-1 Conv2DBackpropInput is a flipped conv, other strides sub-pixel convs or matmul + col2im.
 const CONV_CASES: ConvCase[] = [
   { name: '3x3 s1 same 16x16', x: [2, 16, 16, 4], k: 3, cout: 6, stride: 1, pad: 'same' },
   { name: '3x3 s2 same 16x16', x: [2, 16, 16, 4], k: 3, cout: 6, stride: 2, pad: 'same' },
@@ -38,6 +53,10 @@ const CONV_CASES: ConvCase[] = [
   { name: '3x3 s1 explicit 16x16', x: [2, 16, 16, 3], k: 3, cout: 4, stride: 1, pad: [[0, 0], [2, 1], [0, 2], [0, 0]] },
   { name: '3x3 s2 explicit 16x16', x: [2, 16, 16, 3], k: 3, cout: 4, stride: 2, pad: [[0, 0], [2, 1], [0, 2], [0, 0]] },
   { name: '3x3 s2 same odd 17x15', x: [3, 17, 15, 2], k: 3, cout: 4, stride: 2, pad: 'same' },
+  // Whole register tiles (channels multiples of 4 and 8), as in the encoder.
+  { name: '3x3 s1 same 6x6 16->32', x: [2, 6, 6, 16], k: 3, cout: 32, stride: 1, pad: 'same' },
+  { name: '3x3 s2 same 8x8 16->24', x: [2, 8, 8, 16], k: 3, cout: 24, stride: 2, pad: 'same' },
+  { name: '1x1 s2 same 9x9 24->40', x: [2, 9, 9, 24], k: 1, cout: 40, stride: 2, pad: 'same' },
 ];
 
 beforeAll(async () => {
@@ -45,24 +64,32 @@ beforeAll(async () => {
   expect(await initNodeBackend('wasm')).toBe('wasm');
 });
 
-describe('Conv2D gradients on wasm match cpu', () => {
-  for (const c of CONV_CASES) {
-    it(c.name, async () => {
-      const wShape = [c.k, c.k, c.x[3], c.cout];
-      const yShape = tf.tidy(() => tf.conv2d(T(c.x, 1) as tf.Tensor4D, T(wShape, 2) as tf.Tensor4D, c.stride, c.pad).shape);
-      await expectSame(() => {
-        const x = T(c.x, 1) as tf.Tensor4D;
-        const w = T(wShape, 2) as tf.Tensor4D;
-        const dy = T(yShape, 3) as tf.Tensor4D;
-        const dx = tf.conv2dTranspose(dy, w, c.x, c.stride, c.pad);
-        const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
-          strides: [c.stride, c.stride], pad: c.pad, dataFormat: 'NHWC', filterShape: wShape,
-        }) as tf.Tensor;
-        return [dx, dw];
+for (const mode of ['SIMD', 'XNNPACK fallback'] as const) {
+  describe(`Conv2D forward and gradients on wasm match cpu (${mode})`, () => {
+    beforeAll(() => setSimdConv(wasmBackend, mode === 'SIMD' ? simd : undefined));
+    afterAll(() => setSimdConv(wasmBackend, simd));
+    for (const c of CONV_CASES) {
+      it(c.name, async () => {
+        const wShape = [c.k, c.k, c.x[3], c.cout];
+        const yShape = tf.tidy(() => tf.conv2d(T(c.x, 1) as tf.Tensor4D, T(wShape, 2) as tf.Tensor4D, c.stride, c.pad).shape);
+        await expectSame(() => {
+          const x = T(c.x, 1) as tf.Tensor4D;
+          const w = T(wShape, 2) as tf.Tensor4D;
+          const dy = T(yShape, 3) as tf.Tensor4D;
+          const y = tf.conv2d(x, w, c.stride, c.pad);
+          const yFused = tf.fused.conv2d({ x, filter: w, strides: c.stride, pad: c.pad, bias: T([c.cout], 4), activation: 'relu' });
+          const dx = tf.conv2dTranspose(dy, w, c.x, c.stride, c.pad);
+          const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
+            strides: [c.stride, c.stride], pad: c.pad, dataFormat: 'NHWC', filterShape: wShape,
+          }) as tf.Tensor;
+          return [y, yFused, dx, dw];
+        });
       });
-    });
-  }
+    }
+  });
+}
 
+describe('conv kernels reject what they do not support', () => {
   it('rejects NCHW and dilations with a clear error', async () => {
     await tf.setBackend('wasm');
     const x = T([1, 6, 6, 2], 1) as tf.Tensor4D;
