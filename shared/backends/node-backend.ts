@@ -10,7 +10,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { registerGlimpseWasmKernels } from './wasm/register-all-kernels';
 import { compileNodeSimd } from './wasm/simd/node-simd';
-import { bindSimd, simdConvFor } from './wasm/simd/tfjs-binding';
+import { bindSimd, simdKernelsFor } from './wasm/simd/tfjs-binding';
 
 /** Directory (with trailing slash) holding tfjs-backend-wasm's .wasm binaries. */
 export function wasmBinaryDir(): string {
@@ -27,7 +27,7 @@ let warnedNoSimd = false;
  */
 async function bindNodeSimd(): Promise<void> {
   const backend = tf.backend() as unknown as BackendWasm;
-  if (simdConvFor(backend)) return;
+  if (simdKernelsFor(backend)) return;
   const compiled = await compileNodeSimd(false);
   if (compiled == null) {
     if (!warnedNoSimd) process.stderr.write('glimpse: SIMD kernels not built (npm run build:wasm); training on XNNPACK-based kernels\n');

@@ -49,4 +49,41 @@ typedef struct {
   int32_t *counter;
 } dw_job;
 
+/*
+ * LayerNorm over the last axis of x [rows, c] (Ba et al. 2016): y = (x - mean) * rstd * gamma + beta,
+ * rstd = 1 / sqrt(var + eps), mean and rstd saved per row for the gradient. Work items are
+ * blocks of rows_per_item rows.
+ */
+typedef struct {
+  const float *x;
+  const float *gamma;
+  const float *beta;
+  float *y;
+  float *mean;
+  float *rstd;
+  int32_t rows, c;
+  float eps;
+  int32_t rows_per_item;
+  int32_t *counter;
+} ln_job;
+
+/*
+ * The LayerNorm gradient: with g = dy * gamma and xhat = (x - mean) * rstd,
+ *   dx = rstd * (g - mean(g) - xhat * mean(g * xhat)),
+ * and per work item (rows_per_item rows) the partial sums partial[item] = [sum dy * xhat | sum dy]
+ * (2c floats), which the caller adds up into dgamma and dbeta.
+ */
+typedef struct {
+  const float *dy;
+  const float *x;
+  const float *gamma;
+  const float *mean;
+  const float *rstd;
+  float *dx;
+  float *partial;
+  int32_t rows, c;
+  int32_t rows_per_item;
+  int32_t *counter;
+} ln_grad_job;
+
 #endif

@@ -9,3 +9,5 @@ EXPORT(tile_rows) int32_t tile_rows(void) { return MR; }
 EXPORT(tile_cols) int32_t tile_cols(void) { return NR; }
 EXPORT(igemm_job_words) int32_t igemm_job_words(void) { return (int32_t)(sizeof(igemm_job) / 4); }
 EXPORT(dw_job_words) int32_t dw_job_words(void) { return (int32_t)(sizeof(dw_job) / 4); }
+EXPORT(ln_job_words) int32_t ln_job_words(void) { return (int32_t)(sizeof(ln_job) / 4); }
+EXPORT(ln_grad_job_words) int32_t ln_grad_job_words(void) { return (int32_t)(sizeof(ln_grad_job) / 4); }

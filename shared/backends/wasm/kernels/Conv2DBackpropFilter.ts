@@ -2,13 +2,13 @@
  * Conv2DBackpropFilter (missing from stock tfjs-backend-wasm 4.22) for wasm:
  *   dW[ky,kx,ci,co] = sum_{n,oy,ox} x[n, oy*s+ky-pt, ox*s+kx-pl, ci] dy[n,oy,ox,co]
  * on Glimpse's SIMD kernel (../csrc/conv2d_backprop_filter.c), or on XNNPACK
- * (../xnnpack/conv2d-backprop-filter.ts) where the SIMD kernels are not loaded.
+ * (../fallback/conv2d-backprop-filter-xnnpack.ts) where the SIMD kernels are not loaded.
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { byteOffset, heapF32, off, sizeOf } from '../heap';
 import { checkFloat, checkNHWC, wasmKernel, type KernelArgs, type TensorInfo } from '../kernel-utils';
 import { isEmpty, simdConvCall } from '../simd/kernel-support';
-import { conv2DBackpropFilterXnnpack } from '../xnnpack/conv2d-backprop-filter';
+import { conv2DBackpropFilterXnnpack } from '../fallback/conv2d-backprop-filter-xnnpack';
 
 function conv2DBackpropFilter(args: KernelArgs): TensorInfo {
   const { inputs, backend, attrs } = args;

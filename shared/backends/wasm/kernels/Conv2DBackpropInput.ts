@@ -2,13 +2,13 @@
  * Conv2DBackpropInput (stock tfjs-backend-wasm's is a scalar loop) for wasm:
  *   dx[n,iy,ix,ci] = sum dy[n,oy,ox,co] W[ky,kx,ci,co] over iy = oy*s+ky-pt,
  * on Glimpse's SIMD implicit GEMM as s×s sub-pixel stride-1 convolutions (../simd/conv-plan.ts),
- * or on XNNPACK (../xnnpack/conv2d-backprop-input.ts) where the SIMD kernels are not loaded.
+ * or on XNNPACK (../fallback/conv2d-backprop-input-xnnpack.ts) where the SIMD kernels are not loaded.
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { byteOffset } from '../heap';
 import { checkFloat, checkNHWC, wasmKernel, type KernelArgs, type TensorInfo } from '../kernel-utils';
 import { isEmpty, simdConvCall } from '../simd/kernel-support';
-import { conv2DBackpropInputXnnpack } from '../xnnpack/conv2d-backprop-input';
+import { conv2DBackpropInputXnnpack } from '../fallback/conv2d-backprop-input-xnnpack';
 
 function conv2DBackpropInput(args: KernelArgs): TensorInfo {
   const { inputs, backend, attrs } = args;

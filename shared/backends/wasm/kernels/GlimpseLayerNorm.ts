@@ -7,11 +7,13 @@
  *
  * tfjs-layers' LayerNormalization tiles mean, variance, gamma and beta to the full input shape
  * and calls batchNorm; with its gradient that is ~40 full-size elementwise kernels per layer,
- * where these two kernels make ~4 passes over the data.
+ * where these two kernels make ~4 passes over the data: on Glimpse's SIMD kernels
+ * (../csrc/layer_norm.c) when they are bound, else in JS on the heap.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { alloc, heapF32, off, sizeOf } from '../heap';
+import { alloc, byteOffset, heapF32, off, sizeOf } from '../heap';
 import { checkFloat, wasmKernel, type KernelArgs, type TensorInfo } from '../kernel-utils';
+import { simdKernelsFor } from '../simd/tfjs-binding';
 
 export const LAYER_NORM = 'GlimpseLayerNorm';
 
@@ -27,6 +29,12 @@ function layerNormFwd(args: KernelArgs): TensorInfo[] {
   const y = alloc(backend, x.shape);
   const mean = alloc(backend, [R]);
   const rstd = alloc(backend, [R]);
+  const simd = simdKernelsFor(backend);
+  if (simd && R > 0 && C > 0) {
+    const at = (t: TensorInfo) => byteOffset(backend, t);
+    simd.layerNorm(R, C, eps, at(x), at(gamma), at(beta), at(y), at(mean), at(rstd));
+    return [y, mean, rstd];
+  }
   const h = heapF32(backend);
   const xo = off(backend, x);
   const yo = off(backend, y);

@@ -4,10 +4,12 @@
  *   dx = rstd * (g - mean(g) - xhat * mean(g * xhat)),
  *   dgamma = sum_rows dy * xhat,  dbeta = sum_rows dy.
  * Inputs dy, x [..., C], gamma [C], mean and rstd [rows]; outputs dx [..., C], dgamma [C], dbeta [C].
+ * On Glimpse's SIMD kernels (../csrc/layer_norm.c) when they are bound, else in JS on the heap.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { alloc, heapF32, off, sizeOf } from '../heap';
-import { wasmKernel, type KernelArgs, type TensorInfo } from '../kernel-utils';
+import { alloc, byteOffset, heapF32, off, sizeOf } from '../heap';
+import { checkFloat, wasmKernel, type KernelArgs, type TensorInfo } from '../kernel-utils';
+import { simdKernelsFor } from '../simd/tfjs-binding';
 
 export const LAYER_NORM_GRAD = 'GlimpseLayerNormGrad';
 
@@ -23,6 +25,13 @@ function layerNormGrad(args: KernelArgs): TensorInfo[] {
   const dx = alloc(backend, x.shape);
   const dgamma = alloc(backend, [C]);
   const dbeta = alloc(backend, [C]);
+  checkFloat(LAYER_NORM_GRAD, dy, x, gamma);
+  const simd = simdKernelsFor(backend);
+  if (simd && R > 0 && C > 0) {
+    const at = (t: TensorInfo) => byteOffset(backend, t);
+    simd.layerNormGrad(R, C, at(dy), at(x), at(gamma), at(mean), at(rstd), at(dx), at(dgamma), at(dbeta));
+    return [dx, dgamma, dbeta];
+  }
   const h = heapF32(backend);
   const dyo = off(backend, dy);
   const xo = off(backend, x);

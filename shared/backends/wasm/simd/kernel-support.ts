@@ -5,8 +5,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { Attrs, TensorInfo } from '../kernel-utils';
-import type { SimdConv } from './simd-conv';
-import { simdConvFor } from './tfjs-binding';
+import type { SimdKernels } from './simd-kernels';
+import { simdKernelsFor } from './tfjs-binding';
 
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
 
@@ -27,8 +27,8 @@ export function simdConvCall(
   filterShape: number[],
   attrs: Attrs,
   ...tensors: TensorInfo[]
-): { conv: SimdConv; info: tf.backend_util.Conv2DInfo } | null {
-  const conv = simdConvFor(backend);
+): { conv: SimdKernels; info: tf.backend_util.Conv2DInfo } | null {
+  const conv = simdKernelsFor(backend);
   if (conv == null || !isNHWC(attrs.dataFormat) || !noDilation(attrs.dilations)) return null;
   if (tensors.some((t) => t.dtype !== 'float32')) return null;
   const info = tf.backend_util.computeConv2DInfo(

@@ -4,18 +4,22 @@
  * worker: `fetch(url)` of the copied file) and the memory the kernels work on (tfjs-backend-wasm's
  * own heap for zero-copy single-thread use, or a shared memory for the worker pool).
  */
-import { DW_WORDS, IGEMM_WORDS } from './jobs';
+import { JOB_WORDS } from './jobs';
 
 /** The kernels' exports (pointers are byte addresses in the imported memory). */
 export interface SimdExports {
   igemm_run(job: number): void;
   dw_run(job: number): void;
+  layer_norm_run(job: number): void;
+  layer_norm_grad_run(job: number): void;
   pack_filter(dst: number, w: number, kw: number, wci: number, wco: number, th: number, tw: number, ky0: number, kys: number, kx0: number, kxs: number, transposed: number): void;
   fma_peak(iterations: number, seed: number): number;
   tile_rows(): number;
   tile_cols(): number;
   igemm_job_words(): number;
   dw_job_words(): number;
+  ln_job_words(): number;
+  ln_grad_job_words(): number;
 }
 
 export interface SimdVariant {
@@ -61,7 +65,8 @@ export interface SimdInstance {
 export async function instantiateSimd(module: WebAssembly.Module, memory: WebAssembly.Memory, variant: SimdVariant): Promise<SimdInstance> {
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const exports = instance.exports as unknown as SimdExports;
-  if (exports.igemm_job_words() !== IGEMM_WORDS || exports.dw_job_words() !== DW_WORDS) {
+  const words = [exports.igemm_job_words(), exports.dw_job_words(), exports.ln_job_words(), exports.ln_grad_job_words()];
+  if (words.join() !== [JOB_WORDS.igemm, JOB_WORDS.dw, JOB_WORDS.ln, JOB_WORDS.lnGrad].join()) {
     throw new Error('glimpse simd: the wasm binary does not match jobs.ts (rebuild with npm run build:wasm)');
   }
   return { exports, memory, variant, mr: exports.tile_rows(), nr: exports.tile_cols() };

@@ -6,7 +6,7 @@
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { instantiateSimd, type SimdVariant } from './module';
-import { createSimdConv, type SimdConv } from './simd-conv';
+import { createSimdKernels, type SimdKernels } from './simd-kernels';
 
 /** The Emscripten module's internals we need (not in tfjs's typings). */
 interface EmscriptenHeap {
@@ -16,7 +16,7 @@ interface EmscriptenHeap {
   _free(ptr: number): void;
 }
 
-const bindings = new WeakMap<object, SimdConv>();
+const bindings = new WeakMap<object, SimdKernels>();
 
 function emscripten(backend: BackendWasm): EmscriptenHeap {
   return backend.wasm as unknown as EmscriptenHeap;
@@ -31,22 +31,22 @@ export function tfjsMemory(backend: BackendWasm): WebAssembly.Memory {
 }
 
 /** The kernels bound to `backend`, or undefined (then kernels take their fallback path). */
-export function simdConvFor(backend: BackendWasm): SimdConv | undefined {
+export function simdKernelsFor(backend: BackendWasm): SimdKernels | undefined {
   return bindings.get(backend.wasm);
 }
 
 /** Binds a compiled single-thread kernel module (see simdFileName) to `backend`. */
-export async function bindSimd(backend: BackendWasm, module: WebAssembly.Module, variant: SimdVariant): Promise<SimdConv> {
+export async function bindSimd(backend: BackendWasm, module: WebAssembly.Module, variant: SimdVariant): Promise<SimdKernels> {
   if (variant.threads) throw new Error('glimpse simd: tfjs-backend-wasm\'s memory is not shared; bind a single-thread variant');
   const m = emscripten(backend);
   const instance = await instantiateSimd(module, tfjsMemory(backend), variant);
-  const conv = createSimdConv(instance, { malloc: (n) => m._malloc(n), free: (p) => m._free(p) });
-  bindings.set(backend.wasm, conv);
-  return conv;
+  const kernels = createSimdKernels(instance, { malloc: (n) => m._malloc(n), free: (p) => m._free(p) });
+  bindings.set(backend.wasm, kernels);
+  return kernels;
 }
 
 /** Replaces the binding (the worker pool's) or removes it (undefined: fallback kernels). */
-export function setSimdConv(backend: BackendWasm, conv: SimdConv | undefined): void {
-  if (conv) bindings.set(backend.wasm, conv);
+export function setSimdKernels(backend: BackendWasm, kernels: SimdKernels | undefined): void {
+  if (kernels) bindings.set(backend.wasm, kernels);
   else bindings.delete(backend.wasm);
 }

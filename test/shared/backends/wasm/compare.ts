@@ -4,7 +4,9 @@
  *   max |wasm − cpu| / max |cpu| ≤ 1e-4.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { expect } from 'vitest';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { setSimdKernels, simdKernelsFor } from '../../../../shared/backends/wasm/simd/tfjs-binding';
 
 export const TOL = 1e-4;
 
@@ -54,4 +56,24 @@ export async function expectSame(f: () => tf.Tensor | tf.Tensor[]): Promise<void
     const e = relErr(ref, wasm[i]);
     expect(e, `output ${i}: relative error ${e}`).toBeLessThanOrEqual(TOL);
   });
+}
+
+/** The two implementations behind Glimpse's conv and LayerNorm kernels. */
+export const KERNEL_PATHS = ['SIMD', 'fallback'] as const;
+
+/**
+ * In the enclosing describe, runs the wasm backend's kernels on `path`: Glimpse's SIMD kernels,
+ * or their fallback (the backend without its SIMD binding). Requires the wasm backend to be
+ * initialised by an earlier beforeAll.
+ */
+export function onKernelPath(path: (typeof KERNEL_PATHS)[number]): void {
+  let backend: BackendWasm;
+  let simd: ReturnType<typeof simdKernelsFor>;
+  beforeAll(() => {
+    backend = tf.findBackend('wasm') as unknown as BackendWasm;
+    simd = simdKernelsFor(backend);
+    expect(simd, 'SIMD kernels bound (dist/wasm/ built by scripts/build-wasm.ts)').toBeDefined();
+    setSimdKernels(backend, path === 'SIMD' ? simd : undefined);
+  });
+  afterAll(() => setSimdKernels(backend, simd));
 }

@@ -1,29 +1,17 @@
 /**
  * Conv2D, FusedConv2D, Conv2DBackpropFilter / Conv2DBackpropInput and the depthwise backprops on
  * wasm against cpu (shared/backends/wasm/kernels/Conv2D*, FusedConv2D, DepthwiseConv2dNative*).
- * The conv kernels run twice: on Glimpse's SIMD kernels, and on their XNNPACK fallback (a backend
- * without the SIMD binding).
+ * The conv kernels run twice: on Glimpse's SIMD kernels, and on their fallback (stock XNNPACK
+ * forward, XNNPACK-based gradients) on a backend without the SIMD binding.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../../../../shared/backends/node-backend';
-import type { SimdConv } from '../../../../shared/backends/wasm/simd/simd-conv';
-import { setSimdConv, simdConvFor } from '../../../../shared/backends/wasm/simd/tfjs-binding';
-import { expectSame, T } from './compare';
-
-let wasmBackend: BackendWasm;
-let simd: SimdConv | undefined;
+import { expectSame, KERNEL_PATHS, onKernelPath, T } from './compare';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
   expect(await initNodeBackend('wasm')).toBe('wasm');
-  wasmBackend = tf.findBackend('wasm') as unknown as BackendWasm;
-  simd = simdConvFor(wasmBackend);
-});
-
-it('binds the SIMD kernels to the wasm backend', () => {
-  expect(simd, 'dist/wasm/ built by scripts/build-wasm.ts').toBeDefined();
 });
 
 type Pad = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];
@@ -64,10 +52,9 @@ beforeAll(async () => {
   expect(await initNodeBackend('wasm')).toBe('wasm');
 });
 
-for (const mode of ['SIMD', 'XNNPACK fallback'] as const) {
-  describe(`Conv2D forward and gradients on wasm match cpu (${mode})`, () => {
-    beforeAll(() => setSimdConv(wasmBackend, mode === 'SIMD' ? simd : undefined));
-    afterAll(() => setSimdConv(wasmBackend, simd));
+for (const path of KERNEL_PATHS) {
+  describe(`Conv2D forward and gradients on wasm match cpu (${path})`, () => {
+    onKernelPath(path);
     for (const c of CONV_CASES) {
       it(c.name, async () => {
         const wShape = [c.k, c.k, c.x[3], c.cout];
