@@ -1,7 +1,8 @@
 /**
  * Backend selection for Node (contributors, tests, benches): wasm with Glimpse's training
- * kernels (its SIMD convolution kernels when dist/wasm/ has them built), else tfjs's pure-JS cpu backend (correct, but it runs convolutions' gradients as scalar
- * JS loops: orders of magnitude slower to train a conv net; figures in `npm run bench:step`).
+ * kernels (the SIMD conv and LayerNorm kernels when dist/wasm/ has them built, on one thread or a
+ * worker pool), else tfjs's pure-JS cpu backend (correct, but it runs convolutions' gradients as
+ * scalar JS loops: orders of magnitude slower to train a conv net; see `npm run bench:step`).
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -9,8 +10,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { registerGlimpseWasmKernels } from './wasm/register-all-kernels';
-import { compileNodeSimd } from './wasm/simd/node-simd';
-import { bindSimd, simdKernelsFor } from './wasm/simd/tfjs-binding';
+import { compileNodeSimd, createNodeSimdPool } from './wasm/simd/node-simd';
+import type { SimdPool } from './wasm/simd/pool';
+import { createPooledKernels } from './wasm/simd/pooled-kernels';
+import { bindSimd, setSimdKernels, tfjsMemory } from './wasm/simd/tfjs-binding';
 
 /** Directory (with trailing slash) holding tfjs-backend-wasm's .wasm binaries. */
 export function wasmBinaryDir(): string {
@@ -20,14 +23,31 @@ export function wasmBinaryDir(): string {
 
 let wasmPathsSet = false;
 let warnedNoSimd = false;
+let pool: SimdPool | null = null;
+
+export interface NodeBackendOptions {
+  /**
+   * Threads for Glimpse's SIMD kernels on wasm (default 1): above 1, a worker_threads pool runs
+   * every conv and LayerNorm kernel on all of them (the rest of a step stays on this thread).
+   */
+  threads?: number;
+}
 
 /**
- * Binds Glimpse's SIMD conv kernels to the active wasm backend (once per backend instance).
- * Without built binaries it says so once and the XNNPACK-based kernels stay in use.
+ * Binds Glimpse's SIMD kernels to the active wasm backend: zero-copy on tfjs's own heap for one
+ * thread, through a worker pool for more. Without built binaries it says so once and the
+ * XNNPACK-based kernels stay in use.
  */
-async function bindNodeSimd(): Promise<void> {
+async function bindNodeSimd(threads: number): Promise<void> {
   const backend = tf.backend() as unknown as BackendWasm;
-  if (simdKernelsFor(backend)) return;
+  if (pool != null && pool.threads !== threads) {
+    await pool.dispose();
+    pool = null;
+  }
+  if (threads > 1) {
+    pool ??= await createNodeSimdPool(threads);
+    if (pool != null) return setSimdKernels(backend, createPooledKernels(pool, tfjsMemory(backend)));
+  }
   const compiled = await compileNodeSimd(false);
   if (compiled == null) {
     if (!warnedNoSimd) process.stderr.write('glimpse: SIMD kernels not built (npm run build:wasm); training on XNNPACK-based kernels\n');
@@ -39,9 +59,12 @@ async function bindNodeSimd(): Promise<void> {
 
 /**
  * Registers Glimpse's kernels, then activates `preferred` ('wasm' by default), falling back to
- * 'cpu' if it fails to initialise. Returns the name of the active backend.
+ * 'cpu' if it fails to initialise. Returns the name of the active backend. Calling it again
+ * re-binds the kernels (e.g. with another thread count).
  */
-export async function initNodeBackend(preferred: 'wasm' | 'cpu' = 'wasm'): Promise<string> {
+export async function initNodeBackend(preferred: 'wasm' | 'cpu' = 'wasm', o: NodeBackendOptions = {}): Promise<string> {
+  const threads = o.threads ?? 1;
+  if (!(Number.isInteger(threads) && threads >= 1)) throw new Error(`threads must be a positive integer, got ${threads}`);
   registerGlimpseWasmKernels();
   if (!wasmPathsSet) {
     setWasmPaths(wasmBinaryDir());
@@ -51,7 +74,7 @@ export async function initNodeBackend(preferred: 'wasm' | 'cpu' = 'wasm'): Promi
     try {
       if (await tf.setBackend(name)) {
         await tf.ready();
-        if (name === 'wasm') await bindNodeSimd();
+        if (name === 'wasm') await bindNodeSimd(threads);
         return tf.getBackend();
       }
     } catch {

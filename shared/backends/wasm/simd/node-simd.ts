@@ -1,12 +1,14 @@
 /**
  * Node host of the SIMD kernels: finds the built binaries (dist/wasm/, see scripts/build-wasm.ts),
- * turns on relaxed SIMD where this Node's V8 has it behind a flag (Node 20), and compiles the
- * best variant once per process.
+ * turns on relaxed SIMD where this Node's V8 has it behind a flag (Node 20), compiles the best
+ * variant once per process, and starts worker_threads pools.
  */
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
+import { Worker } from 'node:worker_threads';
 import { hasRelaxedSimd, simdFileName, type SimdVariant } from './module';
+import { createSimdPool, type SimdPool } from './pool';
 
 /** Directory of the built kernel binaries. */
 export const SIMD_WASM_DIR = fileURLToPath(new URL('../../../../dist/wasm/', import.meta.url));
@@ -41,4 +43,22 @@ export async function compileNodeSimd(threads: boolean): Promise<{ module: WebAs
     return { module: await module, variant };
   }
   return null;
+}
+
+const WORKER_FILE = fileURLToPath(new URL('./pool-worker.mjs', import.meta.url));
+
+/** A pool of `threads` threads (this one and threads − 1 worker_threads), or null without binaries. */
+export async function createNodeSimdPool(threads: number): Promise<SimdPool | null> {
+  const compiled = await compileNodeSimd(true);
+  if (compiled == null) return null;
+  return createSimdPool(compiled.module, compiled.variant, threads, (onMessage, onError) => {
+    const w = new Worker(WORKER_FILE);
+    w.on('message', (m) => {
+      // Once started, a worker blocks in Atomics.wait between jobs; it must not keep the process alive.
+      if (m === 'ready') w.unref();
+      onMessage(m);
+    });
+    w.on('error', onError);
+    return w;
+  });
 }

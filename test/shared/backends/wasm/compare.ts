@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, expect } from 'vitest';
+import { initNodeBackend } from '../../../../shared/backends/node-backend';
 import { setSimdKernels, simdKernelsFor } from '../../../../shared/backends/wasm/simd/tfjs-binding';
 
 export const TOL = 1e-4;
@@ -58,22 +59,32 @@ export async function expectSame(f: () => tf.Tensor | tf.Tensor[]): Promise<void
   });
 }
 
-/** The two implementations behind Glimpse's conv and LayerNorm kernels. */
-export const KERNEL_PATHS = ['SIMD', 'fallback'] as const;
+/**
+ * The implementations behind Glimpse's conv and LayerNorm kernels: the SIMD kernels on tfjs's
+ * heap, the same on a 2-thread worker pool (operands copied to shared memory), and the fallback.
+ */
+export const KERNEL_PATHS = ['SIMD', 'SIMD 2 threads', 'fallback'] as const;
 
 /**
- * In the enclosing describe, runs the wasm backend's kernels on `path`: Glimpse's SIMD kernels,
- * or their fallback (the backend without its SIMD binding). Requires the wasm backend to be
- * initialised by an earlier beforeAll.
+ * In the enclosing describe, runs the wasm backend's kernels on `path`. Requires the wasm backend
+ * to be initialised (single-thread) by an earlier beforeAll; restores that binding after.
  */
 export function onKernelPath(path: (typeof KERNEL_PATHS)[number]): void {
   let backend: BackendWasm;
   let simd: ReturnType<typeof simdKernelsFor>;
-  beforeAll(() => {
+  beforeAll(async () => {
     backend = tf.findBackend('wasm') as unknown as BackendWasm;
     simd = simdKernelsFor(backend);
     expect(simd, 'SIMD kernels bound (dist/wasm/ built by scripts/build-wasm.ts)').toBeDefined();
-    setSimdKernels(backend, path === 'SIMD' ? simd : undefined);
+    if (path === 'SIMD 2 threads') {
+      await initNodeBackend('wasm', { threads: 2 });
+      expect(simdKernelsFor(backend)).not.toBe(simd);
+    } else {
+      setSimdKernels(backend, path === 'SIMD' ? simd : undefined);
+    }
   });
-  afterAll(() => setSimdKernels(backend, simd));
+  afterAll(async () => {
+    if (path === 'SIMD 2 threads') await initNodeBackend('wasm', { threads: 1 });
+    setSimdKernels(backend, simd);
+  });
 }
