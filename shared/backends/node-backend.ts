@@ -13,6 +13,7 @@ import { registerGlimpseWasmKernels } from './wasm/register-all-kernels';
 import { compileNodeSimd, createNodeSimdPool } from './wasm/simd/node-simd';
 import type { SimdPool } from './wasm/simd/pool';
 import { createPooledKernels } from './wasm/simd/pooled-kernels';
+import type { SimdKernels } from './wasm/simd/simd-kernels';
 import { bindSimd, setSimdKernels, tfjsMemory } from './wasm/simd/tfjs-binding';
 
 /** Directory (with trailing slash) holding tfjs-backend-wasm's .wasm binaries. */
@@ -23,7 +24,10 @@ export function wasmBinaryDir(): string {
 
 let wasmPathsSet = false;
 let warnedNoSimd = false;
-let pool: SimdPool | null = null;
+/** Worker pools by thread count, kept for the process: switching back and forth is free. */
+const pools = new Map<number, Promise<SimdPool | null>>();
+/** The single-thread (zero-copy) binding of each backend instance. */
+const singleThread = new WeakMap<BackendWasm, SimdKernels>();
 
 export interface NodeBackendOptions {
   /**
@@ -40,21 +44,20 @@ export interface NodeBackendOptions {
  */
 async function bindNodeSimd(threads: number): Promise<void> {
   const backend = tf.backend() as unknown as BackendWasm;
-  if (pool != null && pool.threads !== threads) {
-    await pool.dispose();
-    pool = null;
-  }
   if (threads > 1) {
-    pool ??= await createNodeSimdPool(threads);
+    if (!pools.has(threads)) pools.set(threads, createNodeSimdPool(threads));
+    const pool = await pools.get(threads)!;
     if (pool != null) return setSimdKernels(backend, createPooledKernels(pool, tfjsMemory(backend)));
   }
+  const bound = singleThread.get(backend);
+  if (bound) return setSimdKernels(backend, bound);
   const compiled = await compileNodeSimd(false);
   if (compiled == null) {
     if (!warnedNoSimd) process.stderr.write('glimpse: SIMD kernels not built (npm run build:wasm); training on XNNPACK-based kernels\n');
     warnedNoSimd = true;
     return;
   }
-  await bindSimd(backend, compiled.module, compiled.variant);
+  singleThread.set(backend, await bindSimd(backend, compiled.module, compiled.variant));
 }
 
 /**
