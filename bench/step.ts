@@ -1,7 +1,8 @@
 /**
  * Training-step throughput of Glimpse's SSL methods in Node, side by side in one run:
  *   - stock tfjs-cpu (the slow reference; one step in a child process, it takes minutes),
- *   - wasm + Glimpse's SIMD kernels on one thread, and on N threads (a worker pool),
+ *   - wasm + Glimpse's SIMD kernels on one thread, and on N threads both ways (node-backend.ts):
+ *     'data' (encoder passes split across workers) and 'kernels' (each kernel on a worker pool),
  *   - PyTorch 1.13 (bench/peers/torch_step.py) on 1 and 2 threads: the better one is the peer,
  *     since Debian's PyTorch spins OpenMP threads that collapse when anything else runs,
  * plus a per-kernel GFLOP/s table of the encoder's convolutions next to the 128-bit SIMD ceiling
@@ -134,10 +135,10 @@ async function main(): Promise<void> {
     process.stderr.write(`kernels: encoder convs at ${2 * a.batch} images, min of ${a.runs}…\n`);
     kernels = await kernelTable({ images: 2 * a.batch, threads: a.threads, runs: a.runs, fallback: a.fallback });
   }
-  const configs = [1, ...(a.threads > 1 ? [a.threads] : [])].map((threads) => ({
-    name: threads === 1 ? 'wasm' : `wasm ${threads} threads`,
-    activate: async () => void (await initNodeBackend('wasm', { threads })),
-  }));
+  const configs = [
+    { name: 'wasm', threads: 1, parallel: 'data' as const },
+    ...(a.threads > 1 ? (['data', 'kernels'] as const).map((parallel) => ({ name: `wasm ${a.threads}T ${parallel}`, threads: a.threads, parallel })) : []),
+  ].map((c) => ({ name: c.name, activate: async () => void (await initNodeBackend('wasm', { threads: c.threads, parallel: c.parallel })) }));
   const steps: MethodSteps[] = [];
   for (const m of a.methods) {
     process.stderr.write(`${m}: ${configs.map((c) => c.name).join(' and ')} in turn, warm-up + ${a.steps} steps each…\n`);

@@ -38,13 +38,19 @@ export interface BackendRowSource {
   rows(o: BackendRowOptions): Promise<BackendRow[]>;
 }
 
-/** cpu (stock), wasm (Glimpse's kernels, one thread), wasm-threads (the SIMD kernels on a worker pool). */
+/** cpu (stock), wasm (Glimpse's kernels, one thread), wasm-threads (N threads, 'data' and 'kernels' parallel). */
 export const nodeBackendRows: BackendRowSource = {
   name: 'node',
   async rows(o) {
     const rows: BackendRow[] = [];
-    const configs = [{ name: 'wasm', threads: 1 }, ...(o.threads > 1 ? [{ name: `wasm-threads`, threads: o.threads }] : [])]
-      .map((c) => ({ name: c.name, note: c.threads > 1 ? `${c.threads} threads` : undefined, activate: async () => void (await initNodeBackend('wasm', { threads: c.threads })) }));
+    const configs = [
+      { name: 'wasm', threads: 1, parallel: 'data' as const },
+      ...(o.threads > 1 ? (['data', 'kernels'] as const).map((parallel) => ({ name: 'wasm-threads', threads: o.threads, parallel })) : []),
+    ].map((c) => ({
+      name: c.threads > 1 ? `${c.name} (${c.parallel})` : c.name,
+      note: c.threads > 1 ? `${c.threads} threads, ${c.parallel}-parallel` : undefined,
+      activate: async () => void (await initNodeBackend('wasm', { threads: c.threads, parallel: c.parallel })),
+    }));
     for (const m of o.methods) {
       const r = await measureSteps(m, o.batch, o.steps, configs, false);
       for (const c of configs) {

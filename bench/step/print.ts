@@ -17,7 +17,8 @@ export interface StepRow {
   /** wasm step without augmentation (wall median − augmentation): what PyTorch's step compares with. */
   wasmComputeMs: number;
   wasmImagesPerSecond: number;
-  threads?: { name: string; msPerStep: number; minWallMs: number; minCpuMs: number; speedup: number; speedupOfMinima: number };
+  /** Each multi-thread configuration: its step time and speedup over one thread. */
+  threads: Array<{ name: string; msPerStep: number; minWallMs: number; minCpuMs: number; speedup: number; speedupOfMinima: number }>;
   torch2MsPerStep?: number;
   torch1MsPerStep?: number;
   torch1MinCpuMs?: number;
@@ -39,11 +40,11 @@ export function stepRows(steps: MethodSteps[], configNames: string[], torch1: To
     const row: StepRow = {
       method: s.method, batch: s.batch, wasmMsPerStep: w.msPerStep, wasmMinCpuMs: w.minCpuMs, augmentMs: s.augmentMs,
       wasmComputeMs: computeMs, wasmImagesPerSecond: s.batch / (w.msPerStep / 1000),
+      threads: configNames.slice(1).map((name) => {
+        const n = s.byConfig[name];
+        return { name, msPerStep: n.msPerStep, minWallMs: n.minWallMs, minCpuMs: n.minCpuMs, speedup: w.msPerStep / n.msPerStep, speedupOfMinima: w.minWallMs / n.minWallMs };
+      }),
     };
-    if (configNames[1]) {
-      const n = s.byConfig[configNames[1]];
-      row.threads = { name: configNames[1], msPerStep: n.msPerStep, minWallMs: n.minWallMs, minCpuMs: n.minCpuMs, speedup: w.msPerStep / n.msPerStep, speedupOfMinima: w.minWallMs / n.minWallMs };
-    }
     const t2 = ok(torch2)?.[s.method as 'byol' | 'simclr'];
     const t1 = ok(torch1)?.[s.method as 'byol' | 'simclr'];
     if (t2) {
@@ -71,16 +72,14 @@ export function stepRows(steps: MethodSteps[], configNames: string[], torch1: To
 
 export function printSteps(batch: number, rows: StepRow[]): void {
   console.log(`\nbatch ${batch} (2 views → ${2 * batch} encoder passes); ms per step: wall median [process CPU min]; images/s = batch / wall step`);
-  console.log('method | wasm 1T ms | aug ms | wasm 1T img/s | wasm NT ms | NT speedup | PyTorch 1T ms | PyTorch 2T ms | wasm/PyTorch-2T | wasm/PyTorch-best | wasm/PyTorch-1T (CPU) | cpu ms | wasm/cpu');
-  console.log('-------|-----------:|-------:|--------------:|-----------:|-----------:|--------------:|--------------:|----------------:|------------------:|----------------------:|-------:|--------:');
+  console.log('method | wasm 1T ms | aug ms | wasm 1T img/s | PyTorch 1T ms | PyTorch 2T ms | wasm/PyTorch-2T | wasm/PyTorch-best | wasm/PyTorch-1T (CPU) | cpu ms | wasm/cpu');
+  console.log('-------|-----------:|-------:|--------------:|--------------:|--------------:|----------------:|------------------:|----------------------:|-------:|--------:');
   for (const r of rows) {
     console.log([
       r.method.padEnd(6),
       `${fmt(r.wasmMsPerStep, 0)} [${fmt(r.wasmMinCpuMs, 0)}]`,
       fmt(r.augmentMs, 0),
       fmt(r.wasmImagesPerSecond),
-      r.threads ? `${fmt(r.threads.msPerStep, 0)} (${r.threads.name.replace('wasm ', '')})` : '—',
-      r.threads ? `${fmt(r.threads.speedup, 2)}× (min ${fmt(r.threads.speedupOfMinima, 2)}×)` : '—',
       r.torch1MsPerStep ? `${fmt(r.torch1MsPerStep, 0)} [${fmt(r.torch1MinCpuMs, 0)}]` : '—',
       fmt(r.torch2MsPerStep, 0),
       fmt(r.wasmOverTorch2T, 3),
@@ -89,6 +88,11 @@ export function printSteps(batch: number, rows: StepRow[]): void {
       fmt(r.cpuMsPerStep, 0),
       fmt(r.wasmOverCpu, 0),
     ].join(' | '));
+  }
+  if (!rows.some((r) => r.threads.length)) return;
+  console.log('\nmulti-core: method | configuration | ms/step (wall median) [CPU min, all threads] | speedup over 1 thread (of medians; of minima)');
+  for (const r of rows) {
+    for (const t of r.threads) console.log(`${r.method} | ${t.name} | ${fmt(t.msPerStep, 0)} [${fmt(t.minCpuMs, 0)}] | ${fmt(t.speedup, 2)}× (min ${fmt(t.speedupOfMinima, 2)}×)`);
   }
 }
 

@@ -15,6 +15,9 @@ import type { SimdPool } from './wasm/simd/pool';
 import { createPooledKernels } from './wasm/simd/pooled-kernels';
 import type { SimdKernels } from './wasm/simd/simd-kernels';
 import { bindSimd, setSimdKernels, tfjsMemory } from './wasm/simd/tfjs-binding';
+import { createEncoderShards, type EncoderShards } from '../parallel/encoder-shards';
+import { startNodeShardWorkers } from '../parallel/node-shard-workers';
+import { shardEncoders } from '../parallel/patch-encoder-data-parallel';
 
 /** Directory (with trailing slash) holding tfjs-backend-wasm's .wasm binaries. */
 export function wasmBinaryDir(): string {
@@ -29,12 +32,23 @@ const pools = new Map<number, Promise<SimdPool | null>>();
 /** The single-thread (zero-copy) binding of each backend instance. */
 const singleThread = new WeakMap<BackendWasm, SimdKernels>();
 
+/** Encoder shard workers by count, kept for the process. */
+const shards = new Map<number, Promise<EncoderShards>>();
+
+export type ParallelMode = 'data' | 'kernels';
+
 export interface NodeBackendOptions {
-  /**
-   * Threads for Glimpse's SIMD kernels on wasm (default 1): above 1, a worker_threads pool runs
-   * every conv and LayerNorm kernel on all of them (the rest of a step stays on this thread).
-   */
+  /** Cores one training step may use on wasm (default 1). */
   threads?: number;
+  /**
+   * How more than one thread is used (default 'data'):
+   * - 'data': every encoder pass is split across `threads` worker threads, each with its own wasm
+   *   backend, and their outputs and weight gradients are combined exactly (shared/parallel/);
+   *   the rest of the step (augmentation, heads, loss, optimizer) stays on this thread;
+   * - 'kernels': each conv and LayerNorm kernel is split across a worker pool that works on
+   *   copies of its operands in shared memory; everything else stays on this thread.
+   */
+  parallel?: ParallelMode;
 }
 
 /**
@@ -42,8 +56,15 @@ export interface NodeBackendOptions {
  * thread, through a worker pool for more. Without built binaries it says so once and the
  * XNNPACK-based kernels stay in use.
  */
-async function bindNodeSimd(threads: number): Promise<void> {
+async function bindNodeSimd(threads: number, parallel: ParallelMode): Promise<void> {
   const backend = tf.backend() as unknown as BackendWasm;
+  if (parallel === 'data' && threads > 1) {
+    if (!shards.has(threads)) shards.set(threads, startNodeShardWorkers(threads).then(createEncoderShards));
+    shardEncoders(await shards.get(threads)!);
+    threads = 1;
+  } else {
+    shardEncoders(null);
+  }
   if (threads > 1) {
     if (!pools.has(threads)) pools.set(threads, createNodeSimdPool(threads));
     const pool = await pools.get(threads)!;
@@ -68,21 +89,24 @@ async function bindNodeSimd(threads: number): Promise<void> {
 export async function initNodeBackend(preferred: 'wasm' | 'cpu' = 'wasm', o: NodeBackendOptions = {}): Promise<string> {
   const threads = o.threads ?? 1;
   if (!(Number.isInteger(threads) && threads >= 1)) throw new Error(`threads must be a positive integer, got ${threads}`);
+  const parallel = o.parallel ?? 'data';
   registerGlimpseWasmKernels();
   if (!wasmPathsSet) {
     setWasmPaths(wasmBinaryDir());
     wasmPathsSet = true;
   }
   for (const name of preferred === 'wasm' ? ['wasm', 'cpu'] : ['cpu']) {
+    let ok = false;
     try {
-      if (await tf.setBackend(name)) {
-        await tf.ready();
-        if (name === 'wasm') await bindNodeSimd(threads);
-        return tf.getBackend();
-      }
+      ok = await tf.setBackend(name);
+      if (ok) await tf.ready();
     } catch {
-      // try the next one
+      ok = false; // try the next one
     }
+    if (!ok) continue;
+    // Not a reason to fall back to cpu: a failure here is a bug or a broken build to report.
+    if (name === 'wasm') await bindNodeSimd(threads, parallel);
+    return tf.getBackend();
   }
   throw new Error('no tfjs backend could be initialised');
 }

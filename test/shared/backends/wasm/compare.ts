@@ -77,7 +77,7 @@ export function onKernelPath(path: (typeof KERNEL_PATHS)[number]): void {
     simd = simdKernelsFor(backend);
     expect(simd, 'SIMD kernels bound (dist/wasm/ built by scripts/build-wasm.ts)').toBeDefined();
     if (path === 'SIMD 2 threads') {
-      await initNodeBackend('wasm', { threads: 2 });
+      await initNodeBackend('wasm', { threads: 2, parallel: 'kernels' });
       expect(simdKernelsFor(backend)).not.toBe(simd);
     } else {
       setSimdKernels(backend, path === 'SIMD' ? simd : undefined);
