@@ -86,7 +86,7 @@ async function runCpuChildMode(a: Args): Promise<void> {
   const out: CpuResult = {};
   for (const m of a.methods) {
     process.stderr.write(`cpu: one ${m} step (minutes)…\n`);
-    const r = await measureSteps(m, a.batch, 1, [{ name: 'cpu', activate: async () => {} }], false);
+    const r = await measureSteps(m, a.batch, 1, [{ name: 'cpu', mode: 'single', activate: async () => {} }], false);
     out[m] = { msPerStep: r.byConfig.cpu.msPerStep, minCpuMs: r.byConfig.cpu.minCpuMs };
   }
   process.stdout.write(JSON.stringify(out) + '\n');
@@ -138,7 +138,11 @@ async function main(): Promise<void> {
   const configs = [
     { name: 'wasm', threads: 1, parallel: 'data' as const },
     ...(a.threads > 1 ? (['data', 'kernels'] as const).map((parallel) => ({ name: `wasm ${a.threads}T ${parallel}`, threads: a.threads, parallel })) : []),
-  ].map((c) => ({ name: c.name, activate: async () => void (await initNodeBackend('wasm', { threads: c.threads, parallel: c.parallel })) }));
+  ].map((c) => ({
+    name: c.name,
+    mode: c.threads === 1 ? ('single' as const) : c.parallel,
+    activate: async () => void (await initNodeBackend('wasm', { threads: c.threads, parallel: c.parallel })),
+  }));
   const steps: MethodSteps[] = [];
   for (const m of a.methods) {
     process.stderr.write(`${m}: ${configs.map((c) => c.name).join(' and ')} in turn, warm-up + ${a.steps} steps each…\n`);

@@ -48,6 +48,7 @@ export const nodeBackendRows: BackendRowSource = {
       ...(o.threads > 1 ? (['data', 'kernels'] as const).map((parallel) => ({ name: 'wasm-threads', threads: o.threads, parallel })) : []),
     ].map((c) => ({
       name: c.threads > 1 ? `${c.name} (${c.parallel})` : c.name,
+      mode: c.threads > 1 ? c.parallel : ('single' as const),
       note: c.threads > 1 ? `${c.threads} threads, ${c.parallel}-parallel` : undefined,
       activate: async () => void (await initNodeBackend('wasm', { threads: c.threads, parallel: c.parallel })),
     }));

@@ -18,7 +18,9 @@ export interface StepRow {
   wasmComputeMs: number;
   wasmImagesPerSecond: number;
   /** Each multi-thread configuration: its step time and speedup over one thread. */
-  threads: Array<{ name: string; msPerStep: number; minWallMs: number; minCpuMs: number; speedup: number; speedupOfMinima: number }>;
+  threads: Array<{ name: string; msPerStep: number; minWallMs: number; minCpuMs: number; speedup: number; speedupOfMinima: number; minCriticalMs?: number; estimatedSpeedup?: number }>;
+  /** One thread's minimum critical path (its own CPU time), for the estimates. */
+  wasmMinCriticalMs?: number;
   torch2MsPerStep?: number;
   torch1MsPerStep?: number;
   torch1MinCpuMs?: number;
@@ -42,8 +44,12 @@ export function stepRows(steps: MethodSteps[], configNames: string[], torch1: To
       wasmComputeMs: computeMs, wasmImagesPerSecond: s.batch / (w.msPerStep / 1000),
       threads: configNames.slice(1).map((name) => {
         const n = s.byConfig[name];
-        return { name, msPerStep: n.msPerStep, minWallMs: n.minWallMs, minCpuMs: n.minCpuMs, speedup: w.msPerStep / n.msPerStep, speedupOfMinima: w.minWallMs / n.minWallMs };
+        return {
+          name, msPerStep: n.msPerStep, minWallMs: n.minWallMs, minCpuMs: n.minCpuMs, speedup: w.msPerStep / n.msPerStep, speedupOfMinima: w.minWallMs / n.minWallMs,
+          minCriticalMs: n.minCriticalMs, estimatedSpeedup: w.minCriticalMs && n.minCriticalMs ? w.minCriticalMs / n.minCriticalMs : undefined,
+        };
       }),
+      wasmMinCriticalMs: w.minCriticalMs,
     };
     const t2 = ok(torch2)?.[s.method as 'byol' | 'simclr'];
     const t1 = ok(torch1)?.[s.method as 'byol' | 'simclr'];
@@ -90,9 +96,11 @@ export function printSteps(batch: number, rows: StepRow[]): void {
     ].join(' | '));
   }
   if (!rows.some((r) => r.threads.length)) return;
-  console.log('\nmulti-core: method | configuration | ms/step (wall median) [CPU min, all threads] | speedup over 1 thread (of medians; of minima)');
+  console.log('\nmulti-core: method | configuration | ms/step (wall median) [CPU min, all threads] | speedup over 1 thread, wall (of medians; of minima) | critical path from per-thread CPU (1 thread → N) | estimated speedup on a quiet machine');
   for (const r of rows) {
-    for (const t of r.threads) console.log(`${r.method} | ${t.name} | ${fmt(t.msPerStep, 0)} [${fmt(t.minCpuMs, 0)}] | ${fmt(t.speedup, 2)}× (min ${fmt(t.speedupOfMinima, 2)}×)`);
+    for (const t of r.threads) {
+      console.log(`${r.method} | ${t.name} | ${fmt(t.msPerStep, 0)} [${fmt(t.minCpuMs, 0)}] | ${fmt(t.speedup, 2)}× (min ${fmt(t.speedupOfMinima, 2)}×) | ${fmt(r.wasmMinCriticalMs, 0)} → ${fmt(t.minCriticalMs, 0)} ms | ${fmt(t.estimatedSpeedup, 2)}×`);
+    }
   }
 }
 

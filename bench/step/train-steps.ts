@@ -10,11 +10,14 @@ import { augment, BYOL_VIEW_1, BYOL_VIEW_2, SIMCLR_VIEW, type ViewParams } from 
 import { trainableVariables } from '../../shared/models/weights-io';
 import { createMethod } from '../../shared/ssl/registry';
 import { DEFAULT_OPTIMIZER, makeOptimizer, trainStep } from '../../shared/train/local-round';
+import { criticalPathMs, threadCpu, threadSplit } from './thread-cpu';
 import { median, minOf, time } from './timing';
 
 /** A way to run steps: activates its backend configuration before each of its steps. */
 export interface StepConfig {
   name: string;
+  /** How its threads share a step, for the critical-path estimate (see thread-cpu.ts). */
+  mode: 'single' | 'data' | 'kernels';
   activate(): Promise<void>;
 }
 
@@ -26,6 +29,8 @@ export interface ConfigSteps {
   minWallMs: number;
   /** Minimum CPU time of a step (all threads of the process). */
   minCpuMs: number;
+  /** Minimum critical path from per-thread CPU time: the step's time on a quiet machine, estimated (Linux). */
+  minCriticalMs?: number;
 }
 
 export interface MethodSteps {
@@ -72,12 +77,16 @@ export async function measureSteps(name: string, batch: number, steps: number, c
       trainStep(method, optimizer, vars, x, seed++);
       byConfig[c.name] = { stepsWallMs: [], stepsCpuMs: [], msPerStep: 0, minWallMs: 0, minCpuMs: 0 };
     }
+    const critical = new Map<string, number[]>(configs.map((c) => [c.name, []]));
     for (let i = 0; i < steps; i++) {
       for (const c of configs) {
         await c.activate();
+        const before = threadCpu();
         const t = time(() => trainStep(method, optimizer, vars, x, seed++));
+        const split = threadSplit(before, threadCpu());
         byConfig[c.name].stepsWallMs.push(t.wallMs);
         byConfig[c.name].stepsCpuMs.push(t.cpuMs);
+        if (split) critical.get(c.name)!.push(criticalPathMs(split, c.mode));
       }
     }
     for (const s of Object.values(byConfig)) {
@@ -85,6 +94,7 @@ export async function measureSteps(name: string, batch: number, steps: number, c
       s.minWallMs = Math.min(...s.stepsWallMs);
       s.minCpuMs = Math.min(...s.stepsCpuMs);
     }
+    for (const [name, ms] of critical) if (ms.length) byConfig[name].minCriticalMs = Math.min(...ms);
     await configs[0].activate();
     const [v1, v2] = viewsOf(name, 32);
     let k = 0;

@@ -1,16 +1,16 @@
 /**
  * A global patch of tfjs-layers' LayersModel.apply: while encoder shards are active
- * (shardEncoders), applying a Glimpse encoder (shared/models/encoder.ts names its model
- * ENCODER_MODEL_NAME) to a concrete batch runs data-parallel on the shard workers
- * (encoder-shards.ts). Other models, symbolic calls (model building) and encoders with batch
- * statistics keep the stock implementation; saved models are unaffected.
+ * (shardEncoders), applying a Glimpse encoder (shared/models/encoder.ts) or its feature-map model
+ * (shared/ssl/feature-map.ts) to a concrete batch runs data-parallel on the shard workers
+ * (encoder-shards.ts). Other models (the small heads), symbolic calls (model building) and
+ * encoders with batch statistics keep the stock implementation; saved models are unaffected.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { EncoderShards } from './encoder-shards';
 
-/** The model name buildEncoder gives the encoder (checked by test/shared/parallel). */
-export const ENCODER_MODEL_NAME = 'glimpse_encoder';
+/** Model names of buildEncoder's encoder and encoderFeatureModel's view of it (checked by test/shared/parallel). */
+export const ENCODER_MODEL_NAMES: ReadonlySet<string> = new Set(['glimpse_encoder', 'glimpse_encoder_features']);
 
 type Apply = (this: tfl.LayersModel, inputs: unknown, kwargs?: Record<string, unknown>) => unknown;
 
@@ -27,7 +27,7 @@ export function shardEncoders(shards: EncoderShards | null): void {
   if (!proto.__glimpseSharded) {
     const stock = proto.apply;
     proto.apply = function (this: tfl.LayersModel, inputs, kwargs) {
-      if (active && this.name === ENCODER_MODEL_NAME && inputs instanceof tf.Tensor && active.eligible(this)) {
+      if (active && ENCODER_MODEL_NAMES.has(this.name) && inputs instanceof tf.Tensor && active.eligible(this)) {
         return active.apply(this, inputs, (kwargs ?? {}) as { training?: boolean }, () => stock.call(this, inputs, kwargs) as tf.Tensor);
       }
       return stock.call(this, inputs, kwargs);
