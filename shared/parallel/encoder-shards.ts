@@ -10,13 +10,15 @@
  * In the trainer, an encoder call with gradient becomes one custom-gradient op whose inputs are
  * the images and the encoder's trainable variables: its forward waits for the workers' outputs,
  * its gradient sends each worker the gradient of its output rows and sums what comes back.
- * Weights are sent to a worker only when they changed since its last call (an optimizer step
- * replaces a variable's data). At most one sharded call waits for its gradient: another encoder
+ * Weights are written for the workers only when they changed since the last call (an optimizer
+ * step replaces a variable's data). At most one sharded call waits for its gradient: another encoder
  * call under the same gradient tape runs on the trainer's thread, and a call whose tape is gone
  * (its loss never needed the gradient, or threw) is released before the next one starts.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { heapF32, off } from '../backends/wasm/heap';
 import { sabBytes, sabViews, signal, STATE, waitWhile, type ShardCommand } from './shard-protocol';
 
 /** What the trainer needs of a worker (Node's worker_threads Worker fits). */
@@ -27,8 +29,11 @@ export interface ShardWorker {
 
 interface ModelState {
   id: number;
-  /** Per worker: the weight data objects it last received, to skip unchanged weights. */
-  sent: Array<unknown[] | null>;
+  /** Every weight, float32, in `model.weights` order: what the workers copy into their replicas. */
+  weights: SharedArrayBuffer;
+  version: number;
+  /** The weights' data objects when last written (an optimizer step replaces them). */
+  written: unknown[];
 }
 
 export interface EncoderShards {
@@ -48,6 +53,21 @@ function sizeOf(shape: readonly (number | null)[]): number {
   return shape.reduce<number>((a, b) => a * (b ?? 1), 1);
 }
 
+/** Copies a float32 tensor's values into `dst`: straight from the heap on wasm. */
+function readInto(t: tf.Tensor, dst: Float32Array): void {
+  if (tf.getBackend() === 'wasm') {
+    const o = off(tf.backend() as unknown as BackendWasm, t);
+    dst.set(heapF32(tf.backend() as unknown as BackendWasm).subarray(o, o + dst.length));
+  } else {
+    dst.set(t.dataSync() as Float32Array);
+  }
+}
+
+/** A SharedArrayBuffer of at least `bytes`, reusing `current` when it is large enough. */
+function atLeast(current: SharedArrayBuffer | null, bytes: number): SharedArrayBuffer {
+  return current && current.byteLength >= bytes ? current : new SharedArrayBuffer(bytes);
+}
+
 /** [start, end) rows of shard `i` of `n` rows over `k` shards. */
 function shardRows(n: number, k: number, i: number): [number, number] {
   return [Math.floor((i * n) / k), Math.floor(((i + 1) * n) / k)];
@@ -57,6 +77,9 @@ export function createEncoderShards(workers: ShardWorker[]): EncoderShards {
   const models = new WeakMap<tfl.LayersModel, ModelState>();
   const eligibility = new WeakMap<tfl.LayersModel, boolean>();
   let nextId = 1;
+  /** Reused between calls: the input batch, and each worker's results. */
+  let input: SharedArrayBuffer | null = null;
+  const results: Array<SharedArrayBuffer | null> = workers.map(() => null);
   /** The call whose workers wait for its gradient, if any, and the gradient tape it belongs to. */
   let pending: { calls: Array<{ state: Int32Array }>; tape: unknown } | null = null;
   const activeTape = () => (tf.engine() as unknown as { state: { activeTape: unknown } }).state.activeTape;
@@ -64,7 +87,8 @@ export function createEncoderShards(workers: ShardWorker[]): EncoderShards {
   function stateOf(model: tfl.LayersModel): ModelState {
     let s = models.get(model);
     if (!s) {
-      s = { id: nextId++, sent: workers.map(() => null) };
+      const floats = model.weights.reduce((a, w) => a + sizeOf(w.shape), 0);
+      s = { id: nextId++, weights: new SharedArrayBuffer(4 * floats), version: 0, written: [] };
       const topology = JSON.stringify(model.toJSON(null, false));
       for (const w of workers) w.postMessage({ cmd: 'model', id: s.id, topology });
       models.set(model, s);
@@ -72,20 +96,18 @@ export function createEncoderShards(workers: ShardWorker[]): EncoderShards {
     return s;
   }
 
-  /** Flat weights for worker `i`, or undefined when it already has these. */
-  function weightsFor(model: tfl.LayersModel, s: ModelState, i: number): Float32Array | undefined {
+  /** Writes the model's weights for the workers when they changed since the last call. */
+  function syncWeights(model: tfl.LayersModel, s: ModelState): void {
     const ids = model.weights.map(dataIdOf);
-    const sent = s.sent[i];
-    if (sent && sent.length === ids.length && sent.every((d, j) => d === ids[j])) return undefined;
-    s.sent[i] = ids;
-    const flat = new Float32Array(model.weights.reduce((a, w) => a + sizeOf(w.shape), 0));
+    if (s.written.length === ids.length && s.written.every((d, j) => d === ids[j])) return;
     let at = 0;
     for (const w of model.weights) {
-      const d = w.read().dataSync() as Float32Array;
-      flat.set(d, at);
-      at += d.length;
+      const n = sizeOf(w.shape);
+      readInto(w.read(), new Float32Array(s.weights, 4 * at, n));
+      at += n;
     }
-    return flat;
+    s.written = ids;
+    s.version++;
   }
 
   /** Releases the workers of a call still waiting for a gradient that will not come. */
@@ -99,19 +121,22 @@ export function createEncoderShards(workers: ShardWorker[]): EncoderShards {
   /** Posts the shards and waits for every worker's output; returns the calls' views. */
   function start(model: tfl.LayersModel, x: tf.Tensor, grad: boolean, training: boolean) {
     const s = stateOf(model);
+    syncWeights(model, s);
     const n = x.shape[0];
     const rowFloats = sizeOf(x.shape.slice(1));
-    const data = x.dataSync() as Float32Array;
+    input = atLeast(input, 4 * n * rowFloats);
+    readInto(x, new Float32Array(input, 0, n * rowFloats));
     const outShape = model.outputs[0].shape.slice(1) as number[];
     const dim = sizeOf(outShape);
     const params = model.trainableWeights.reduce((a, w) => a + sizeOf(w.shape), 0);
     const calls = workers.map((w, i) => {
       const [r0, r1] = shardRows(n, workers.length, i);
-      const sab = new SharedArrayBuffer(sabBytes(r1 - r0, dim, params));
+      const sab = (results[i] = atLeast(results[i], sabBytes(r1 - r0, dim, params)));
       const views = sabViews(sab, r1 - r0, dim, params);
+      Atomics.store(views.state, 0, STATE.BUSY);
       w.postMessage({
-        cmd: 'apply', id: s.id, grad, training, weights: weightsFor(model, s, i),
-        x: data.slice(r0 * rowFloats, r1 * rowFloats), shape: [r1 - r0, ...x.shape.slice(1)], dim, params, sab,
+        cmd: 'apply', id: s.id, grad, training, weights: s.weights, weightsVersion: s.version,
+        input: input!, shape: x.shape, r0, r1, dim, params, sab,
       });
       return { rows: r1 - r0, ...views };
     });

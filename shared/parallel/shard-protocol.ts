@@ -1,12 +1,13 @@
 /**
  * The protocol between the training thread and its encoder shard workers (see encoder-shards.ts).
  *
- * Commands go out by postMessage (a worker is then idle in its event loop). Results come back
- * through a SharedArrayBuffer per worker and call, with Atomics, because the training thread is
- * inside a synchronous tfjs op while it waits, and a worker inside a synchronous gradient tape
- * while it waits for the gradient of its output.
+ * Commands go out by postMessage (a worker is then idle in its event loop); bulk data never does:
+ * the trainer writes a model's weights and a call's input batch once into SharedArrayBuffers that
+ * every worker reads. Results come back through a SharedArrayBuffer per worker, with Atomics,
+ * because the training thread is inside a synchronous tfjs op while it waits, and a worker inside
+ * a synchronous gradient tape while it waits for the gradient of its output.
  *
- * SharedArrayBuffer of one call: Int32 STATE word, then float32 regions
+ * Result SharedArrayBuffer of a worker: Int32 STATE word, then float32 regions
  *   z [rows, dim] (worker → trainer) | dz [rows, dim] (trainer → worker) | grads [params] (worker → trainer).
  */
 
@@ -17,16 +18,22 @@ export interface ModelCommand {
   topology: string;
 }
 
-/** Apply replica `id` to `x` (one shard of the batch); with `grad`, keep the tape for the gradient. */
+/**
+ * Apply replica `id` to rows [r0, r1) of the batch in `input` (float32, shape `shape`); with
+ * `grad`, keep the tape for the gradient.
+ */
 export interface ApplyCommand {
   cmd: 'apply';
   id: number;
   grad: boolean;
   training: boolean;
-  /** Every weight of the model in `model.weights` order, when they changed since the last call. */
-  weights?: Float32Array;
-  x: Float32Array;
+  /** Every weight of the model in `model.weights` order (float32), as of `weightsVersion`. */
+  weights: SharedArrayBuffer;
+  weightsVersion: number;
+  input: SharedArrayBuffer;
   shape: number[];
+  r0: number;
+  r1: number;
   /** Floats per output row (the representation size). */
   dim: number;
   /** Trainable parameters in `model.trainableWeights` order (the grads region). */

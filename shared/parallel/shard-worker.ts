@@ -13,6 +13,8 @@ import { initNodeBackend } from '../backends/node-backend';
 import { sabViews, signal, STATE, waitWhile, type ApplyCommand, type ShardCommand } from './shard-protocol';
 
 const replicas = new Map<number, Promise<tfl.LayersModel>>();
+/** The weights version each replica holds. */
+const versions = new Map<number, number>();
 
 function setWeights(model: tfl.LayersModel, flat: Float32Array): void {
   let at = 0;
@@ -28,10 +30,15 @@ function setWeights(model: tfl.LayersModel, flat: Float32Array): void {
 }
 
 function apply(model: tfl.LayersModel, c: ApplyCommand): void {
-  if (c.weights) setWeights(model, c.weights);
-  const v = sabViews(c.sab, c.shape[0], c.dim, c.params);
+  if (versions.get(c.id) !== c.weightsVersion) {
+    setWeights(model, new Float32Array(c.weights));
+    versions.set(c.id, c.weightsVersion);
+  }
+  const rows = c.r1 - c.r0;
+  const rowFloats = c.shape.slice(1).reduce((a, b) => a * b, 1);
+  const v = sabViews(c.sab, rows, c.dim, c.params);
   tf.tidy(() => {
-    const x = tf.tensor(c.x, c.shape);
+    const x = tf.tensor(new Float32Array(c.input, 4 * c.r0 * rowFloats, rows * rowFloats), [rows, ...c.shape.slice(1)]);
     const forward = () => model.apply(x, { training: c.training }) as tf.Tensor;
     if (!c.grad) {
       v.z.set(forward().dataSync());
@@ -67,7 +74,7 @@ async function main(): Promise<void> {
       replicas.set(c.id, tfl.models.modelFromJSON(JSON.parse(c.topology)));
       return;
     }
-    const { state } = sabViews(c.sab, c.shape[0], c.dim, c.params);
+    const { state } = sabViews(c.sab, c.r1 - c.r0, c.dim, c.params);
     try {
       const model = await replicas.get(c.id);
       if (!model) throw new Error(`no model ${c.id}`);
