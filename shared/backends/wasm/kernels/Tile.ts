@@ -1,9 +1,10 @@
 /**
- * Tile for wasm (float32 and int32): copy the innermost run, then replicate blocks outward with
- * copyWithin — memory-bound work that the stock kernel does element by element.
+ * Tile for wasm (float32, int32 and bool): copy the innermost run, then replicate blocks outward
+ * with copyWithin — memory-bound work that the stock kernel does element by element (tfjs's
+ * `where` tiles a broadcast bool condition this way, once per masked augmentation).
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { heapBuffer, off, sizeOf } from '../heap';
+import { byteOffset, heapBuffer, sizeOf } from '../heap';
 import { wasmKernel, type KernelArgs, type TensorInfo } from '../kernel-utils';
 import { callStock } from '../stock-kernels';
 
@@ -11,7 +12,7 @@ function tile(args: KernelArgs): TensorInfo {
   const { inputs, backend, attrs } = args;
   const x = inputs.x!;
   const reps = attrs.reps as number[];
-  if ((x.dtype !== 'float32' && x.dtype !== 'int32') || x.shape.length === 0) {
+  if ((x.dtype !== 'float32' && x.dtype !== 'int32' && x.dtype !== 'bool') || x.shape.length === 0) {
     return callStock('Tile', backend, inputs, attrs);
   }
   const s = x.shape;
@@ -19,10 +20,11 @@ function tile(args: KernelArgs): TensorInfo {
   const o = s.map((d, i) => d * reps[i]);
   const out = backend.makeOutput(o, x.dtype);
   if (sizeOf(o) === 0) return out;
-  // Same bit patterns for float32 and int32: copy as int32 to be exact for both.
-  const h = new Int32Array(heapBuffer(backend));
-  const xo = off(backend, x);
-  const oo = off(backend, out);
+  // Copy bit patterns: float32 and int32 as int32 (exact for both), bool as its one byte.
+  const bytes = x.dtype === 'bool' ? 1 : 4;
+  const h = bytes === 1 ? new Uint8Array(heapBuffer(backend)) : new Int32Array(heapBuffer(backend));
+  const xo = byteOffset(backend, x) / bytes;
+  const oo = byteOffset(backend, out) / bytes;
   // inner[i] = elements in one output block at level i (product of o[i+1..]).
   const inner = new Array<number>(r).fill(1);
   const srcStride = new Array<number>(r).fill(1);

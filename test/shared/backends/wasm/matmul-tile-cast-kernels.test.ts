@@ -43,6 +43,7 @@ describe('Tile, Identity, Cast on wasm match cpu', () => {
     it(`tile [${shape}] by [${reps}]`, async () => {
       await expectSame(() => tf.tile(T(shape, 13), reps));
       await expectSame(() => tf.tile(tf.cast(tf.mul(T(shape, 14), 100), 'int32'), reps));
+      await expectSame(() => tf.cast(tf.tile(tf.greater(T(shape, 15), 0), reps), 'int32'));
     });
   }
 
