@@ -10,6 +10,7 @@
  *     ─► worker.train(sampled pixels) ─► worker.getDelta ─► submit ─► report round
  */
 import { transfer } from 'comlink';
+import { afterRejection } from '../../shared/contributor/after-rejection';
 import type { Plan } from '../../shared/protocol/messages';
 import type { Lease, TrainerReport } from '../common/messages';
 import type { BackendPreference } from '../common/settings';
@@ -113,8 +114,8 @@ export class Contributor {
         const lease = await this.d.policy.lease();
         if (!lease.ok) {
           this.waiting = lease.reason;
-        } else if (await this.step(lease.serverUrl, lease.token, lease.backend)) {
-          wait = this.d.roundGapMs ?? 1000;
+        } else {
+          wait = (await this.step(lease.serverUrl, lease.token, lease.backend)) ?? wait;
         }
       } catch (e) {
         this.lastError = (e as Error).message ?? String(e);
@@ -126,8 +127,11 @@ export class Contributor {
     }
   }
 
-  /** One pass: returns true when a round ran (so the next one may follow quickly). */
-  private async step(serverUrl: string, token: string, backend: BackendPreference = 'auto'): Promise<boolean> {
+  /**
+   * One pass: returns how long to wait before the next one when a round ran (the round gap, or
+   * the server's wait after a refusal), null when none ran.
+   */
+  private async step(serverUrl: string, token: string, backend: BackendPreference = 'auto'): Promise<number | null> {
     if (backend !== this.backendPref) {
       // A worker picks its backend once: a changed setting needs a fresh one.
       if (this.backendPref !== null && this.backend !== null && this.d.replaceTrainer) {
@@ -143,7 +147,7 @@ export class Contributor {
     const { count } = await this.d.buffer.stats();
     if (count < plan.batchSize) {
       this.waiting = `collecting images (${count} of ${plan.batchSize})`;
-      return false;
+      return null;
     }
     if (this.loadedVersion < 0 || conn.latestVersion > this.loadedVersion) {
       const { version, weights } = await conn.pull();
@@ -167,15 +171,18 @@ export class Contributor {
       metrics: { loss, steps: m.losses.length, msPerStep: m.msPerStep, backend: m.backend },
       delta: transfer(delta, [delta]),
     });
+    let wait = this.d.roundGapMs ?? 1000;
     if (!outcome.accepted) {
       this.lastError = `update rejected: ${outcome.code ?? ''} ${outcome.reason ?? ''}`.trim();
-      if (outcome.code === 'too_stale' || outcome.code === 'unknown_version') this.loadedVersion = -1;
+      const next = afterRejection({ ok: false, code: outcome.code ?? 'internal', reason: outcome.reason ?? '', version: outcome.version, retryAfterMs: outcome.retryAfterMs });
+      if (next.repull) this.loadedVersion = -1;
+      wait = Math.max(wait, next.waitMs);
     } else {
       this.lastError = null;
     }
     this.d.log?.(`round ${this.round}: ${m.losses.length} steps on ${m.backend}, ${m.msPerStep.toFixed(0)} ms/step, loss ${loss.toFixed(4)}, ${outcome.accepted ? 'accepted' : 'rejected'} (server v${outcome.version})`);
     await this.report({ steps: m.losses.length, computeMs, losses: m.losses, stepMs: m.msPerStep, submitted: true, accepted: outcome.accepted }, outcome.version);
-    return true;
+    return wait;
   }
 
   private async connection(serverUrl: string, token: string): Promise<FederationConnection> {

@@ -11,6 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { transfer } from 'comlink';
+import { mulberry32 } from '../../shared/data/rng';
 import type { MethodConfig, SslMethod } from '../../shared/ssl/method';
 import { createMethod } from '../../shared/ssl/registry';
 import { loadGlobal, runLocalRound, type OptimizerConfig } from '../../shared/train/local-round';
@@ -71,6 +72,8 @@ export function createTrainerApi(initBackend: BackendInit) {
   let method: SslMethod | null = null;
   let plan: TrainerPlan | null = null;
   let global: WeightMap | null = null;
+  /** The global version `global` is (from the pulled GLWT's meta), stamped on the delta as the server's encoder does. */
+  let globalVersion: number | null = null;
   let delta: WeightMap | null = null;
   let backend = '';
 
@@ -91,7 +94,7 @@ export function createTrainerApi(initBackend: BackendInit) {
       method?.dispose();
       method = createMethod(p.method, p.methodConfig ?? {});
       plan = p;
-      global = null;
+      global = globalVersion = null;
       delta = null;
       const enc = (method.encoder.inputs[0].shape as (number | null)[]);
       const deltaValues = groupSpecs([method.online]).reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
@@ -101,9 +104,10 @@ export function createTrainerApi(initBackend: BackendInit) {
     /** Loads GLWT-encoded global weights; they must match the method's online (+ target) weights. */
     async setWeights(glwt: ArrayBuffer): Promise<{ tensors: number }> {
       const m = need(method, 'init');
-      const { weights } = decodeWeights(new Uint8Array(glwt), { copy: true });
+      const { weights, meta } = decodeWeights(new Uint8Array(glwt), { copy: true });
       loadGlobal(m, weights); // throws WeightMismatchError naming what differs
       global = weights;
+      globalVersion = typeof meta.version === 'number' ? meta.version : null;
       delta = null;
       return { tensors: weights.size };
     },
@@ -122,8 +126,7 @@ export function createTrainerApi(initBackend: BackendInit) {
       const bytes = new Uint8Array(pixels);
       if (bytes.length === 0 || bytes.length % per !== 0) throw new Error(`trainer: ${bytes.length} bytes is not a whole number of ${s}×${s}×${c} images`);
       const n = bytes.length / per;
-      let state = (seed >>> 0) || 1;
-      const rand = () => ((state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32);
+      const rand = mulberry32(seed);
       const batch = new Float32Array(p.batchSize * per);
       const nextBatch = (b: number) => {
         for (let i = 0; i < b; i++) {
@@ -137,10 +140,10 @@ export function createTrainerApi(initBackend: BackendInit) {
       return { losses: r.metrics.losses, msPerStep: r.metrics.msPerStep, examples: r.metrics.examples, backend: r.metrics.backend, numTensors: tf.memory().numTensors };
     },
 
-    /** The last round's delta, GLWT-encoded, transferred (not copied) to the caller. */
+    /** The last round's delta, GLWT-encoded (ready to send), transferred (not copied) to the caller. */
     async getDelta(): Promise<ArrayBuffer> {
       const d = need(delta, 'train');
-      const bytes = encodeWeights(d);
+      const bytes = encodeWeights(d, globalVersion === null ? {} : { meta: { baseVersion: globalVersion } });
       const buf = bytes.buffer as ArrayBuffer;
       return transfer(buf, [buf]);
     },
@@ -151,7 +154,7 @@ export function createTrainerApi(initBackend: BackendInit) {
 
     async dispose(): Promise<void> {
       method?.dispose();
-      method = plan = global = delta = null;
+      method = plan = global = delta = globalVersion = null;
     },
   };
   return api;

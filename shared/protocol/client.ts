@@ -66,8 +66,11 @@ export interface SubmitDeltaInput {
   baseVersion: number;
   examples: number;
   metrics?: LocalMetrics;
-  /** Online weight names → local − global values. */
-  delta: WeightMap;
+  /**
+   * Online weight names → local − global values; or those already GLWT-encoded (a browser
+   * worker encodes its delta itself), sent as they are.
+   */
+  delta: WeightMap | Uint8Array;
   /** Defaults to a fresh random UUID. Reuse it to resubmit the same update. */
   updateId?: string;
 }
@@ -239,12 +242,20 @@ export class FederationClient {
 
   /** The global weights (online + target when the method has one) of a version. */
   async pullWeights(version: number | 'latest' = 'latest'): Promise<{ version: number; weights: WeightMap }> {
+    const pulled = await this.pullEncoded(version);
+    // copy: the receive buffer may be misaligned or shared; the caller owns the result.
+    return { version: pulled.version, weights: decodeWeights(pulled.bytes, { copy: true }).weights };
+  }
+
+  /**
+   * The same weights still GLWT-encoded, as received: for a caller that hands them on (the
+   * extension transfers them to its training worker, which decodes and checks them there).
+   */
+  async pullEncoded(version: number | 'latest' = 'latest'): Promise<{ version: number; bytes: Uint8Array }> {
     const ack = (await this.request('weights:pull', { version }, this.o.requestTimeoutMs)) as PullAck;
     if (!ack.ok) throw new FederationError(ack.code, ack.reason);
-    // copy: the receive buffer may be misaligned or shared; the caller owns the result.
-    const { weights } = decodeWeights(toBytes(ack.weights), { copy: true });
     if (ack.version > this.latestVersion) this.latestVersion = ack.version;
-    return { version: ack.version, weights };
+    return { version: ack.version, bytes: toBytes(ack.weights) };
   }
 
   /**
@@ -256,7 +267,7 @@ export class FederationClient {
     const updateId = input.updateId ?? randomId();
     const payload = {
       updateId, baseVersion: input.baseVersion, examples: input.examples, metrics: input.metrics ?? {},
-      delta: encodeWeights(input.delta, { meta: { baseVersion: input.baseVersion } }),
+      delta: input.delta instanceof Uint8Array ? input.delta : encodeWeights(input.delta, { meta: { baseVersion: input.baseVersion } }),
     };
     return this.submitRaw(payload);
   }

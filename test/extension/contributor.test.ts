@@ -5,7 +5,8 @@ import type { Lease, TrainerReport } from '../../extension/common/messages';
 import { Contributor, type TrainerRemote } from '../../extension/offscreen/contributor';
 import type { FederationConnection, SubmitOutcome } from '../../extension/offscreen/federation';
 import { ImageBuffer } from '../../extension/offscreen/image-buffer';
-import type { Plan } from '../../shared/protocol/messages';
+import { AFTER_REJECTION } from '../../shared/contributor/after-rejection';
+import { REJECT_CODES, type Plan } from '../../shared/protocol/messages';
 
 const plan: Plan = {
   protocol: 1, runId: 'r', method: 'byol', methodConfig: {}, optimizer: { kind: 'sgd', learningRate: 0.1 }, localSteps: 2, batchSize: 3,
@@ -136,6 +137,38 @@ describe('Contributor loop (fake server and worker)', () => {
     const rejected = h.reports.find((r) => r.round && !r.round.accepted)!;
     expect(rejected.lastError).toMatch(/too_stale/);
     expect(h.calls.filter((x) => x.startsWith('pull')).length).toBeGreaterThanOrEqual(2);
+    buffer.close();
+  });
+
+  it('follows the shared after-rejection table for every RejectCode: re-pulls, waits the server hint, or goes on', async () => {
+    const buffer = await ImageBuffer.open('c5', undefined, new IDBFactory());
+    for (const u of ['a', 'b', 'c']) await buffer.add(u, 2, new Uint8Array(12));
+    const codes = [...REJECT_CODES];
+    const h = harness({
+      leases: [{ ok: true, serverUrl: 'http://s', token: '', budgetMs: 1e6, backend: 'auto' }],
+      outcomes: codes.map((code) => ({ accepted: false, version: 0, code, reason: 'scripted', retryAfterMs: 150 })),
+    });
+    const events: string[] = [];
+    const conn: FederationConnection = {
+      ...h.conn,
+      get plan() { return plan; },
+      get latestVersion() { return 0; },
+      connected: true,
+      async pull() { events.push('pull'); return h.conn.pull(); },
+      async submit(r) { events.push(`submit @${Date.now()}`); return h.conn.submit(r); },
+    };
+    const c = new Contributor({ policy: h.policy, buffer, trainer: h.trainer, connect: async () => conn, load: async () => new Uint8Array(12), clientId: 't', idleWaitMs: 10, roundGapMs: 10 });
+    const running = c.run();
+    await until(() => h.submitted.length > codes.length, 10_000);
+    c.stop();
+    await running;
+    const submits = events.flatMap((e, i) => (e.startsWith('submit') ? [i] : []));
+    codes.forEach((code, r) => {
+      const between = events.slice(submits[r] + 1, submits[r + 1]);
+      expect(between.includes('pull'), code).toBe(AFTER_REJECTION[code] === 'pull-newest');
+      const gap = Number(events[submits[r + 1]].split('@')[1]) - Number(events[submits[r]].split('@')[1]);
+      if (AFTER_REJECTION[code] === 'wait') expect(gap, code).toBeGreaterThanOrEqual(145);
+    });
     buffer.close();
   });
 });
