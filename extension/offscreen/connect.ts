@@ -6,7 +6,11 @@
  */
 import { FederationClient } from '../../shared/protocol/client';
 import { submitPatiently } from '../../shared/protocol/patience';
+import { classifyConnectFailure } from './connect-error';
 import type { Connect, FederationConnection } from './federation';
+
+/** Failed socket attempts before a connect gives up and says why (./connect-error.ts). */
+const CONNECT_ATTEMPTS = 2;
 
 /** An ArrayBuffer holding exactly `bytes` (the same memory when the view covers all of it), for transfer to a worker. */
 export function ownBuffer(bytes: Uint8Array): ArrayBuffer {
@@ -14,16 +18,21 @@ export function ownBuffer(bytes: Uint8Array): ArrayBuffer {
   return bytes.slice().buffer as ArrayBuffer;
 }
 
-export const connectFederation: Connect = async ({ serverUrl, token, backend, clientId }) => {
+export const connectFederation: Connect = async ({ serverUrl, token, backend, clientId, cores }) => {
   const client = new FederationClient({
     url: serverUrl,
     clientKind: 'extension',
     backend,
     token: token || undefined,
     clientId,
-    capabilities: { cores: globalThis.navigator?.hardwareConcurrency ?? 0 },
+    capabilities: { cores: cores ?? globalThis.navigator?.hardwareConcurrency ?? 0 },
+    connectAttempts: CONNECT_ATTEMPTS,
   });
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (e) {
+    throw await classifyConnectFailure(e, serverUrl);
+  }
   const conn: FederationConnection = {
     get plan() {
       return client.plan;
@@ -52,6 +61,10 @@ export const connectFederation: Connect = async ({ serverUrl, token, backend, cl
     },
     onVersion(listener) {
       client.on('version', (e) => listener(e.version));
+    },
+    onConnectionChange(listener) {
+      client.on('disconnect', () => listener(false));
+      client.on('reconnect', () => listener(true));
     },
     close: () => client.close(),
   };

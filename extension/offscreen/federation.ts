@@ -28,6 +28,8 @@ export interface FederationConnection {
   submit(r: { updateId: string; baseVersion: number; examples: number; metrics: { loss?: number; steps?: number; msPerStep?: number; backend?: string }; delta: ArrayBuffer }): Promise<SubmitOutcome>;
   /** Called when the server announces a new global version. */
   onVersion(listener: (version: number) => void): void;
+  /** Called when the connection drops (it reconnects by itself) and when it is back. */
+  onConnectionChange?(listener: (connected: boolean) => void): void;
   close(): void;
 }
 
@@ -36,6 +38,9 @@ export interface ConnectOptions {
   token: string;
   backend: string;
   clientId: string;
+  /** Cores training may use, announced in the hello's capabilities. */
+  cores?: number;
 }
 
+/** Connects and says hello; a failure is a ConnectError (./connect-error.ts) saying why, where known. */
 export type Connect = (o: ConnectOptions) => Promise<FederationConnection>;

@@ -6,7 +6,8 @@
  *   initBackend(order)    picks the first backend that works (webgpu → webgl → wasm → cpu)
  *   init(plan)            builds the plan's SSL method on the first backend that works
  *   setWeights(glwt)      loads the global weights (online + target), GLWT-encoded
- *   train(pixels, steps)  one local round on images [n, s, s, c] uint8 RGB → metrics
+ *   train(pixels, steps)  one local round on images [n, s, s, c] uint8 RGB → metrics (resting
+ *                         between steps to hold the CPU cap)
  *   getDelta()            the last round's delta (local − global, online weights), GLWT-encoded
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -18,23 +19,8 @@ import { loadGlobal, runLocalRound, type OptimizerConfig } from '../../shared/tr
 import { decodeWeights, encodeWeights } from '../../shared/weights/codec';
 import type { WeightMap } from '../../shared/weights/weight-map';
 import { groupSpecs } from '../../shared/models/weights-io';
-import type { BackendPreference } from '../common/settings';
-
-export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
-export const DEFAULT_BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
-
-/**
- * Where a software-emulated GPU adapter (SwiftShader, llvmpipe) ranks: 'last' = after wasm,
- * just before cpu (several times slower than wasm: a SwiftShader WebGPU step of the test model
- * takes ~7 s, the wasm one ~0.1 s); 'allow' = where `order` puts it.
- */
-export type SoftwareGpu = 'last' | 'allow';
-
-/** The person's setting → what the worker tries: 'auto' is the default order with emulated GPUs last. */
-export function backendChoice(pref: BackendPreference): { order: BackendName[]; softwareGpu: SoftwareGpu } {
-  if (pref === 'auto') return { order: [...DEFAULT_BACKEND_ORDER], softwareGpu: 'last' };
-  return { order: [pref, ...DEFAULT_BACKEND_ORDER.filter((b) => b !== pref)], softwareGpu: 'allow' };
-}
+import { DEFAULT_BACKEND_ORDER, type BackendName, type SoftwareGpu } from '../common/backend-choice';
+import { rest, restAfterStepMs } from './duty-cycle';
 
 /** What the worker needs from the server's plan. */
 export interface TrainerPlan {
@@ -46,6 +32,12 @@ export interface TrainerPlan {
   /** Preferred backends, best first; the first that initialises wins. */
   backends?: BackendName[];
   softwareGpu?: SoftwareGpu;
+}
+
+/** The person's limits on a round. */
+export interface TrainLimits {
+  /** Compute at most this share of the wall-clock time (duty cycle, 10–100). */
+  cpuPercent?: number;
 }
 
 export interface InitResult {
@@ -68,7 +60,8 @@ export interface TrainResult {
 /** Picks and initialises a tfjs backend from `order`; returns the one in use. */
 export type BackendInit = (order: readonly BackendName[], softwareGpu: SoftwareGpu) => Promise<string>;
 
-export function createTrainerApi(initBackend: BackendInit) {
+/** `restFor` is how the worker gives the core back between steps (tests record it instead of sleeping). */
+export function createTrainerApi(initBackend: BackendInit, restFor: (ms: number) => Promise<void> = rest) {
   let method: SslMethod | null = null;
   let plan: TrainerPlan | null = null;
   let global: WeightMap | null = null;
@@ -115,9 +108,9 @@ export function createTrainerApi(initBackend: BackendInit) {
     /**
      * One local round of `steps` optimizer steps on batches sampled from `pixels`: n images of
      * [s, s, c] uint8 (RGB), row-major, s and c from the plan. The seed varies augmentation and
-     * sampling between rounds.
+     * sampling between rounds. With `limits.cpuPercent` below 100 the worker rests after each step.
      */
-    async train(pixels: ArrayBuffer, steps: number, seed: number): Promise<TrainResult> {
+    async train(pixels: ArrayBuffer, steps: number, seed: number, limits: TrainLimits = {}): Promise<TrainResult> {
       const m = need(method, 'init');
       const p = need(plan, 'init');
       const g = need(global, 'setWeights');
@@ -135,7 +128,11 @@ export function createTrainerApi(initBackend: BackendInit) {
         }
         return tf.tensor4d(batch.subarray(0, b * per), [b, s, s, c]);
       };
-      const r = await runLocalRound({ method: m, global: g, steps, batchSize: p.batchSize, nextBatch, seed, optimizer: p.optimizer });
+      const cap = limits.cpuPercent ?? 100;
+      const r = await runLocalRound({
+        method: m, global: g, steps, batchSize: p.batchSize, nextBatch, seed, optimizer: p.optimizer,
+        afterStepRest: cap < 100 ? (ms) => restFor(restAfterStepMs(ms, cap)) : undefined,
+      });
       delta = r.delta;
       return { losses: r.metrics.losses, msPerStep: r.metrics.msPerStep, examples: r.metrics.examples, backend: r.metrics.backend, numTensors: tf.memory().numTensors };
     },

@@ -44,7 +44,7 @@ export interface FederationClientOptions {
   /** Stable pseudonymous id; default: random per client object. */
   clientId?: string;
   capabilities?: Hello['capabilities'];
-  /** Ack timeout of hello/pull (ms). Default 30 s. */
+  /** Ack timeout of hello/pull, and how long the first connect() may take (ms). Default 30 s. */
   requestTimeoutMs?: number;
   /** Ack timeout of a submission (ms); uploads of big deltas on slow links need time. Default 120 s. */
   submitTimeoutMs?: number;
@@ -52,6 +52,11 @@ export interface FederationClientOptions {
   submitAttempts?: number;
   /** Reconnect automatically (socket.io-client's backoff). Default true. */
   reconnection?: boolean;
+  /**
+   * Failed attempts after which the first connect() gives up (default: keep trying until
+   * requestTimeoutMs). A caller that tells "server down" from "refused" by itself asks for 1–2.
+   */
+  connectAttempts?: number;
 }
 
 /** A request the server refused; `code` is one of the protocol's REJECT_CODES. */
@@ -100,7 +105,7 @@ export class FederationClient {
   private listeners: Listeners = { version: new Set(), plan: new Set(), reconnect: new Set(), disconnect: new Set(), error: new Set() };
   private latestVersion = -1;
   readonly clientId: string;
-  private readonly o: Required<Omit<FederationClientOptions, 'token' | 'capabilities' | 'clientId'>> & FederationClientOptions;
+  private readonly o: Required<Omit<FederationClientOptions, 'token' | 'capabilities' | 'clientId' | 'connectAttempts'>> & FederationClientOptions;
 
   constructor(options: FederationClientOptions) {
     this.o = { requestTimeoutMs: 30_000, submitTimeoutMs: 120_000, submitAttempts: 3, reconnection: true, ...options };
@@ -169,10 +174,13 @@ export class FederationClient {
         this.socket = null;
         reject(e);
       };
+      let failures = 0;
       const onError = (err: Error & { data?: { code?: string } }) => {
         const unauthorized = err.data?.code === 'unauthorized' || /unauthorized/.test(err.message);
         // Auth failures are final; transport errors are retried by socket.io-client when reconnection is on.
-        if (unauthorized || !this.o.reconnection) fail(new FederationError(unauthorized ? 'unauthorized' : 'connect_failed', err.message));
+        if (unauthorized || !this.o.reconnection || ++failures >= (this.o.connectAttempts ?? Infinity)) {
+          fail(new FederationError(unauthorized ? 'unauthorized' : 'connect_failed', err.message));
+        }
       };
       // The transport can close before the Socket.IO handshake completes: neither 'connect' nor
       // 'connect_error' fires then, only 'disconnect'.
