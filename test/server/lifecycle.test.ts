@@ -66,7 +66,6 @@ describe('server lifecycle', () => {
       await c.submitDelta({ baseVersion: 0, examples: 4, delta: randomDelta(on, 1) });
       await v;
       c.close();
-      await new Promise((r) => setTimeout(r, 50));
       await s.evalIdle();
       // The starting version (random init) is scored too: the baseline of the accuracy curve.
       expect(seen.map((x) => [x.version, x.source])).toEqual([[0, 'target'], [1, 'target']]);
