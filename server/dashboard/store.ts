@@ -41,8 +41,6 @@ export function initDashboardTables(db: Db): void {
   db.exec(SCHEMA);
 }
 
-export type AdminActionName = 'pause' | 'resume' | 'checkpoint' | 'flush' | 'revoke';
-
 export function recordAdminAction(db: Db, a: Omit<AdminAction, 'id'>): AdminAction {
   const r = db.prepare('INSERT INTO admin_actions (at, action, target, actor, ok, detail) VALUES (?, ?, ?, ?, ?, ?)')
     .run(a.at, a.action, a.target, a.actor.slice(0, 200), a.ok ? 1 : 0, a.detail?.slice(0, 1000) ?? null);
