@@ -274,5 +274,5 @@ describe('crash safety (SIGKILL during updates and checkpoint writes)', () => {
     // Count-based: at least 3 per start drawn, every one of them acknowledged across the kills.
     expect(ackTarget).toBeGreaterThanOrEqual(LOOPS * 3);
     expect(acked.size).toBeGreaterThanOrEqual(ackTarget);
-  }, 120_000);
+  }, 180_000);
 });
