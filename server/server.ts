@@ -91,6 +91,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     );
   });
   http.on('clientError', (_err, socket) => socket.destroy());
+  // Idle keep-alive connections outlive the clients' own pool timeouts (undici: 4 s; load
+  // balancers: ~60 s), so a client never writes a request onto a socket the server is closing —
+  // that race surfaced as ECONNRESET whenever the event loop was busy past Node's 5 s default.
+  http.keepAliveTimeout = 65_000;
+  http.headersTimeout = 66_000;
   const traffic = trackTraffic(http);
 
   const maxHttpBufferSize = coordinator.maxMessageBytes();
