@@ -19,6 +19,7 @@ import { evalHistory, latestEval, recentRejections, rejectionCounts, totals, ver
 import { contributorStats } from '../store/update-queries';
 import { describeZodError } from '../../shared/protocol/messages';
 import { PlanChangeRequest, planChangeOfRequest } from '../core/plan-store';
+import type { WeightMap } from '../../shared/weights/weight-map';
 import { readBody, sendCached, sendJson, type Router } from './router';
 
 export interface RouteDeps {
@@ -109,6 +110,7 @@ export function registerRoutes(d: RouteDeps): void {
       totals: totals(db),
       encoder: { source: coord.hasTarget ? 'target' : 'online', latest: '/api/encoder/latest/model.json' },
       eval: latestEval(db),
+      transfer: transferOf(coord),
       uptimeMs: Date.now() - d.startedAt,
     };
     for (const [k, f] of d.statusFields) {
@@ -200,4 +202,21 @@ export function registerBareAdminActions(router: Router, coord: Coordinator): vo
     const v = await coord.flush();
     sendJson(res, 200, { ok: true, message: `flushed (version ${v})`, version: v });
   }, { admin: true });
+}
+
+/**
+ * What one contribution moves over the network, for contributors deciding whether to join (the
+ * extension's first-run page): the float32 values of one delta (the online weights) and of one
+ * pull (online + target), without the GLWT header's few hundred bytes; the local steps of one
+ * update; and the submission rate limit, which bounds how many updates a contributor can send.
+ */
+function transferOf(coord: Coordinator) {
+  const values = (m: WeightMap) => [...m.values()].reduce((n, t) => n + t.data.length, 0);
+  const online = values(coord.globalState.online);
+  return {
+    updateBytes: online * 4,
+    downloadBytes: (online + values(coord.globalState.target)) * 4,
+    localSteps: coord.plan().localSteps,
+    maxUpdatesPerMinute: coord.config.rateLimit?.perMinute ?? null,
+  };
 }
