@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import { silenceTfjsNodeBanner } from '../../shared/backends/quiet-tfjs';
 import { writeParityFixture } from './parity-fixture';
 
 const dir = process.argv[2];
@@ -14,7 +15,7 @@ if (!dir) {
   process.exit(2);
 }
 mkdirSync(dir, { recursive: true });
-tf.enableProdMode();
+silenceTfjsNodeBanner();
 await tf.setBackend('cpu');
 const cases = writeParityFixture(dir);
 console.log(`wrote ${cases.length} parity cases to ${dir}`);

@@ -1,0 +1,45 @@
+/**
+ * Facts about how an encoder version was trained, read from the run's SQLite history (the live
+ * server's handle or a read-only one opened by `glimpse export`): who contributed, how many
+ * updates and examples went into it, the evaluations up to it.
+ */
+import type { Db } from '../store/db';
+import type { Evaluation } from './eval-summary';
+
+export interface TrainingFacts {
+  /** Distinct contributors with at least one update folded into versions ≤ the given one. */
+  contributors: number;
+  /** Updates folded into versions ≤ the given one. */
+  updates: number;
+  /** Training examples behind those updates (sum of the clients' counts). */
+  examples: number;
+  firstUpdateAt: number | null;
+  lastUpdateAt: number | null;
+  /** Those contributors by client kind ('node', 'extension', 'browser', 'other'). */
+  clientKinds: Record<string, number>;
+}
+
+export function trainingFacts(db: Db, version: number): TrainingFacts {
+  const u = db.prepare(`SELECT COUNT(*) AS updates, COUNT(DISTINCT contributor_id) AS contributors, COALESCE(SUM(examples), 0) AS examples,
+    MIN(received_at) AS firstUpdateAt, MAX(received_at) AS lastUpdateAt
+    FROM updates WHERE status = 'applied' AND applied_version <= ?`).get(version) as Omit<TrainingFacts, 'clientKinds'>;
+  // A contributor's kind is that of its latest session (a token may move between clients).
+  const kinds = db.prepare(`SELECT COALESCE(s.client_kind, 'other') AS kind, COUNT(*) AS n FROM
+      (SELECT DISTINCT contributor_id FROM updates WHERE status = 'applied' AND applied_version <= ?) c
+      LEFT JOIN sessions s ON s.id = (SELECT id FROM sessions WHERE contributor_id = c.contributor_id ORDER BY connected_at DESC LIMIT 1)
+      GROUP BY kind`).all(version) as Array<{ kind: string; n: number }>;
+  return { ...u, clientKinds: Object.fromEntries(kinds.map((k) => [k.kind, k.n])) };
+}
+
+/** Every evaluation of versions ≤ `version`, oldest first, as { version, at, metrics }. */
+export function evaluationsUpTo(db: Db, version: number): Evaluation[] {
+  const rows = db.prepare('SELECT version, metric, value, at FROM evals WHERE version <= ? ORDER BY version, metric').all(version) as Array<{ version: number; metric: string; value: number; at: number }>;
+  const byVersion = new Map<number, Evaluation>();
+  for (const r of rows) {
+    const e = byVersion.get(r.version) ?? { version: r.version, at: r.at, metrics: {} };
+    e.metrics[r.metric] = r.value;
+    e.at = Math.max(e.at, r.at);
+    byVersion.set(r.version, e);
+  }
+  return [...byVersion.values()];
+}
