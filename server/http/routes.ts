@@ -16,6 +16,7 @@ import type { Coordinator } from '../core/coordinator';
 import { buildEncoderFiles, type EncoderFiles } from '../model/encoder-files';
 import { exportFiles, modelCardOf, sha256 } from '../model/export-bundle';
 import { exportOnnx, findTorchPython, NO_TORCH, torchPythonIfKnown } from '../model/python';
+import { evalSplitOf } from '../model/run-facts';
 import { servePublicPage } from '../public/page';
 import type { Db } from '../store/db';
 import { contributorStats, evalHistory, latestEval, recentRejections, rejectionCounts, totals, versionHistory } from '../store/history';
@@ -91,7 +92,7 @@ export function registerRoutes(d: RouteDeps): void {
   };
   // Not cached: its counts and evaluations grow after the version is made (cheap SQL).
   const cardOf = (f: EncoderFiles, onnx: Uint8Array | null) =>
-    modelCardOf({ db, run: coord.run, files: f, onnx, parameters: f.weights.byteLength / 4, dp: dpStatus() });
+    modelCardOf({ db, run: coord.run, files: f, onnx, parameters: f.weights.byteLength / 4, dp: dpStatus(), split: evalSplitOf(latestEval(db)) });
 
   /** 'latest' or a non-negative integer; null when the segment is neither or the version is not kept. */
   const resolveVersion = (s: string): number | null => {

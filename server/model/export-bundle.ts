@@ -66,6 +66,8 @@ export interface CardContext {
   dp: unknown;
   /** Licence of the weights; default $GLIMPSE_MODEL_LICENSE. */
   license?: string | null;
+  /** What the evaluations were measured on (/api/status eval.split), if known. */
+  split?: Record<string, unknown>;
   software?: Record<string, string>;
 }
 
@@ -73,7 +75,7 @@ export interface CardContext {
 export async function modelCardOf(c: CardContext): Promise<string> {
   const { resolveMethodConfig } = await import('../../shared/ssl/registry');
   const v = c.files.version;
-  const evals = evaluationsUpTo(c.db, v);
+  const evals = evaluationsUpTo(c.db, v, c.split);
   const created = c.db.prepare('SELECT created_at AS at FROM versions WHERE version = ?').get(v) as { at: number } | undefined;
   return renderModelCard({
     version: v, source: c.files.source, runId: c.run.runId, method: c.run.method,

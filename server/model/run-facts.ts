@@ -31,15 +31,25 @@ export function trainingFacts(db: Db, version: number): TrainingFacts {
   return { ...u, clientKinds: Object.fromEntries(kinds.map((k) => [k.kind, k.n])) };
 }
 
-/** Every evaluation of versions ≤ `version`, oldest first, as { version, at, metrics }. */
-export function evaluationsUpTo(db: Db, version: number): Evaluation[] {
+/**
+ * Every evaluation of versions ≤ `version`, oldest first, as { version, at, metrics }. `split`
+ * (what the scores were measured on) is attached to all of them when the evaluator reported one
+ * (the server's evaluator knows it; the `evals` table does not store it).
+ */
+export function evaluationsUpTo(db: Db, version: number, split?: Record<string, unknown>): Evaluation[] {
   const rows = db.prepare('SELECT version, metric, value, at FROM evals WHERE version <= ? ORDER BY version, metric').all(version) as Array<{ version: number; metric: string; value: number; at: number }>;
   const byVersion = new Map<number, Evaluation>();
   for (const r of rows) {
-    const e = byVersion.get(r.version) ?? { version: r.version, at: r.at, metrics: {} };
+    const e = byVersion.get(r.version) ?? { version: r.version, at: r.at, metrics: {}, ...(split ? { split } : {}) };
     e.metrics[r.metric] = r.value;
     e.at = Math.max(e.at, r.at);
     byVersion.set(r.version, e);
   }
   return [...byVersion.values()];
+}
+
+/** The evaluation split as /api/status reports it (`eval.split`), when the evaluator gives one. */
+export function evalSplitOf(latest: unknown): Record<string, unknown> | undefined {
+  const split = (latest as { split?: unknown } | null)?.split;
+  return split && typeof split === 'object' ? (split as Record<string, unknown>) : undefined;
 }

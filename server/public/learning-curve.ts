@@ -10,6 +10,8 @@ export interface CurveSeries {
   /** Probe index (colour) and role (line style). */
   probe: number;
   role: 'encoder' | 'randomInit' | 'rawPixels';
+  /** The probe's name, e.g. 'kNN top-1 (k = 20, cosine)'. */
+  probeLabel: string;
   label: string;
   points: Array<{ x: number; y: number }>;
 }
@@ -26,7 +28,7 @@ export function curveSeries(evals: Evaluation[]): CurveSeries[] {
         const y = row?.[role] ?? null;
         return y === null ? [] : [{ x: e.version, y }];
       });
-      if (points.length) out.push({ probe: index, role, label: `${label}${role === 'encoder' ? '' : role === 'randomInit' ? ', random init' : ', raw pixels'}`, points });
+      if (points.length) out.push({ probe: index, role, probeLabel: label, label: `${label}${role === 'encoder' ? '' : role === 'randomInit' ? ', random init' : ', raw pixels'}`, points });
     }
   }
   return out;
@@ -75,7 +77,7 @@ export function learningCurveSvg(series: CurveSeries[], width = 640, height = 24
 
 /** The legend for {@link learningCurveSvg}'s series, as HTML. */
 export function learningCurveLegend(series: CurveSeries[]): string {
-  const probes = [...new Map(series.map((s) => [s.probe, s.label.split(',')[0]])).entries()];
+  const probes = [...new Map(series.map((s) => [s.probe, s.probeLabel])).entries()];
   return `<div class="legend small muted">${probes.map(([i, label]) => `<span><i class="swatch c${i % 4}"></i>${label}</span>`).join(' ')}` +
     ` · solid: this encoder, dashed: random init, dotted: raw pixels (same split)</div>`;
 }

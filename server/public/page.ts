@@ -12,10 +12,10 @@ import type { Router } from '../http/router';
 import { sendJson } from '../http/router';
 import type { EncoderConfig } from '../../shared/models/encoder';
 import type { Db } from '../store/db';
-import { lastVersionRow } from '../store/history';
+import { lastVersionRow, latestEval } from '../store/history';
 import { knnTop1, percent, probeRows, describeSplit, type Evaluation } from '../model/eval-summary';
 import type { ExportFile } from '../model/export-bundle';
-import { evaluationsUpTo } from '../model/run-facts';
+import { evalSplitOf, evaluationsUpTo } from '../model/run-facts';
 import { esc } from './escape';
 import { curveSeries, learningCurveLegend, learningCurveSvg } from './learning-curve';
 import { markdownToHtml } from './markdown';
@@ -55,7 +55,7 @@ export function servePublicPage(router: Router, d: PublicPageDeps): void {
       error = (e as Error).message;
     }
     if (!bundle && !error) error = `version ${version} is not available`;
-    const evaluations = evaluationsUpTo(d.db, version);
+    const evaluations = evaluationsUpTo(d.db, version, evalSplitOf(latestEval(d.db)));
     const html = renderPublicPage({
       origin: originOf(req),
       version, method: c.run.method, runId: c.run.runId,

@@ -32,5 +32,5 @@ export const PAGE_STYLE = `
   .swatch { display: inline-block; width: 14px; height: 3px; margin: 0 5px 3px 0; vertical-align: middle; background: currentColor; }
   .swatch.c0 { background: var(--accent); } .swatch.c1 { background: #d9822b; } .swatch.c2 { background: #3a9d5d; } .swatch.c3 { background: #a05cc8; }
   .model-card h3 { color: var(--text); font-size: 16px; } .model-card h4 { font-size: 14px; margin: 18px 0 6px; }
-  .model-card table { font-size: 13px; } .model-card ul { padding-left: 20px; }
+  .model-card table { font-size: 13px; } .model-card td code { word-break: break-all; } .model-card ul { padding-left: 20px; }
 `;

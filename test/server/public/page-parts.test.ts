@@ -35,6 +35,7 @@ describe('learning curve', () => {
     expect(svg).toContain('>server version</text>');
     expect(svg).toMatch(/>60%<\/text>/);
     expect(learningCurveLegend(s)).toContain('solid: this encoder, dashed: random init, dotted: raw pixels');
+    expect(learningCurveLegend(s)).toContain('<i class="swatch c0"></i>kNN top-1 (k = 20, cosine)</span>');
     expect(learningCurveSvg([])).toBe('');
   });
 });
