@@ -38,6 +38,8 @@ export interface RouteDeps {
   connectedContributors: () => number;
   statusFields: Map<string, () => unknown>;
   startedAt: number;
+  /** Which images the evaluator scores on (/api/status `eval.split`), when it says. */
+  evalSplit?: () => unknown;
   /** Aborted when the server closes: stops ONNX exports in flight (Python children). */
   signal?: AbortSignal;
 }
@@ -92,7 +94,7 @@ export function registerRoutes(d: RouteDeps): void {
   };
   // Not cached: its counts and evaluations grow after the version is made (cheap SQL).
   const cardOf = (f: EncoderFiles, onnx: Uint8Array | null) =>
-    modelCardOf({ db, run: coord.run, files: f, onnx, parameters: f.weights.byteLength / 4, dp: dpStatus(), split: evalSplitOf(latestEval(db)) });
+    modelCardOf({ db, run: coord.run, files: f, onnx, parameters: f.weights.byteLength / 4, dp: dpStatus(), split: evalSplitOf(d.evalSplit?.()) });
 
   /** 'latest' or a non-negative integer; null when the segment is neither or the version is not kept. */
   const resolveVersion = (s: string): number | null => {
@@ -108,7 +110,7 @@ export function registerRoutes(d: RouteDeps): void {
   const glimpseHeaders = (f: EncoderFiles) => ({ 'X-Glimpse-Version': String(f.version), 'X-Glimpse-Encoder-Source': f.source });
 
   servePublicPage(router, {
-    coordinator: coord, db, connectedContributors: d.connectedContributors,
+    coordinator: coord, db, connectedContributors: d.connectedContributors, evalSplit: d.evalSplit,
     // Never waits for Python: ONNX is listed once made (started here), else the row says why not.
     bundle: async (version) => {
       const f = await exportOf(version);

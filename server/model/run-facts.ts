@@ -48,8 +48,7 @@ export function evaluationsUpTo(db: Db, version: number, split?: Record<string, 
   return [...byVersion.values()];
 }
 
-/** The evaluation split as /api/status reports it (`eval.split`), when the evaluator gives one. */
-export function evalSplitOf(latest: unknown): Record<string, unknown> | undefined {
-  const split = (latest as { split?: unknown } | null)?.split;
-  return split && typeof split === 'object' ? (split as Record<string, unknown>) : undefined;
+/** The evaluator's split (/api/status `eval.split`) as an object, or undefined when it gave none. */
+export function evalSplitOf(split: unknown): Record<string, unknown> | undefined {
+  return split && typeof split === 'object' && !Array.isArray(split) ? (split as Record<string, unknown>) : undefined;
 }

@@ -12,7 +12,7 @@ import type { Router } from '../http/router';
 import { sendJson } from '../http/router';
 import type { EncoderConfig } from '../../shared/models/encoder';
 import type { Db } from '../store/db';
-import { lastVersionRow, latestEval } from '../store/history';
+import { lastVersionRow } from '../store/history';
 import { knnTop1, percent, probeRows, describeSplit, type Evaluation } from '../model/eval-summary';
 import type { ExportFile } from '../model/export-bundle';
 import { evalSplitOf, evaluationsUpTo } from '../model/run-facts';
@@ -39,6 +39,8 @@ export interface PublicPageDeps {
   coordinator: Coordinator;
   db: Db;
   connectedContributors: () => number;
+  /** What the evaluations were measured on (the evaluator's split), when it says. */
+  evalSplit?: () => unknown;
   /** The version's files and model card, or null when the version is not kept. */
   bundle(version: number): Promise<PageBundle | null>;
 }
@@ -55,7 +57,7 @@ export function servePublicPage(router: Router, d: PublicPageDeps): void {
       error = (e as Error).message;
     }
     if (!bundle && !error) error = `version ${version} is not available`;
-    const evaluations = evaluationsUpTo(d.db, version, evalSplitOf(latestEval(d.db)));
+    const evaluations = evaluationsUpTo(d.db, version, evalSplitOf(d.evalSplit?.()));
     const html = renderPublicPage({
       origin: originOf(req),
       version, method: c.run.method, runId: c.run.runId,
