@@ -13,12 +13,11 @@ kernels HWIO): :mod:`glimpse_encoder.weights` maps them onto this module.
 
 from __future__ import annotations
 
+import json
 import urllib.request
 from collections import OrderedDict
 from os import PathLike
 from typing import Any, Dict, Mapping, Optional, Union
-
-import json
 
 import torch
 from torch import nn
