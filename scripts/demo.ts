@@ -13,7 +13,7 @@ import { choiceFlag, intFlag, numFlag, runMain, UsageError } from '../shared/cli
 import { loadTrainingData } from '../shared/data/source';
 import { methodNames } from '../shared/ssl/registry';
 import { createKnnEvaluator } from '../server/eval/knn-evaluator';
-import { ConfigError } from '../server/config';
+import { ConfigError } from '../server/errors';
 import { startServer } from '../server/server';
 
 const HELP = `Usage: npm start -- [options]

@@ -19,17 +19,11 @@ import { exportOnnx, findTorchPython, NO_TORCH, torchPythonIfKnown } from '../mo
 import { evalSplitOf } from '../model/run-facts';
 import { servePublicPage } from '../public/page';
 import type { Db } from '../store/db';
-import { contributorStats, evalHistory, latestEval, recentRejections, rejectionCounts, totals, versionHistory } from '../store/history';
-import { z } from 'zod';
-import { OptimizerPlan, describeZodError } from '../../shared/protocol/messages';
+import { evalHistory, latestEval, recentRejections, rejectionCounts, totals, versionHistory } from '../store/history';
+import { contributorStats } from '../store/update-queries';
+import { describeZodError } from '../../shared/protocol/messages';
+import { PlanChangeRequest, planChangeOfRequest } from '../core/plan-store';
 import { readBody, sendCached, sendJson, type Router } from './router';
-
-/** Body of POST /api/admin/plan. */
-const PlanChange = z.object({
-  localSteps: z.number().int().positive().max(100_000).optional(),
-  batchSize: z.number().int().positive().max(65_536).optional(),
-  optimizer: OptimizerPlan.optional(),
-}).strict();
 
 export interface RouteDeps {
   router: Router;
@@ -223,9 +217,9 @@ export function registerRoutes(d: RouteDeps): void {
     } catch {
       return sendJson(res, 400, { error: 'body must be JSON' });
     }
-    const p = PlanChange.safeParse(body);
+    const p = PlanChangeRequest.safeParse(body);
     if (!p.success) return sendJson(res, 400, { error: describeZodError(p.error) });
-    sendJson(res, 200, { plan: coord.updatePlan({ localSteps: p.data.localSteps, batchSize: p.data.batchSize, clientOptimizer: p.data.optimizer }) });
+    sendJson(res, 200, { plan: coord.updatePlan(planChangeOfRequest(p.data)) });
   }, { admin: true });
 }
 

@@ -22,7 +22,7 @@ let tfReady: Promise<void> | null = null;
 /**
  * Loads tfjs once per process. The server never trains, so cpu is enough — but when it shares the
  * process with trainers (benchmarks, tests) it keeps whatever backend they already chose: switching
- * the global backend to cpu would silently make their training ~100× slower.
+ * the global backend to cpu would silently move their training to tfjs's slowest backend.
  */
 export async function loadTf(): Promise<void> {
   tfReady ??= (async () => {

@@ -65,10 +65,9 @@ function openHistory(dataDir: string): Db {
   return existsSync(path) ? new Database(path, { readonly: true, fileMustExist: true }) : openDatabase(':memory:');
 }
 
-/** Encoder weight names: recorded in the checkpoint; built from the config for older checkpoints. */
+/** Encoder weight names: recorded in the checkpoint; built from the config if a checkpoint lacks them. */
 async function encoderNamesOf(c: Checkpoint, run: RunIdentity): Promise<string[]> {
-  const recorded = c.meta.extra.encoderNames;
-  if (Array.isArray(recorded) && recorded.length) return recorded as string[];
+  if (c.meta.encoderNames.length) return c.meta.encoderNames;
   await loadTf();
   const { buildEncoder } = await import('../../shared/models/encoder');
   const encoder = buildEncoder(await encoderConfigOf(run));

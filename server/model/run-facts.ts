@@ -4,6 +4,7 @@
  * updates and examples went into it, the evaluations up to it.
  */
 import type { Db } from '../store/db';
+import { appliedUpdatesUpTo } from '../store/update-queries';
 import type { Evaluation } from './eval-summary';
 
 export interface TrainingFacts {
@@ -20,15 +21,7 @@ export interface TrainingFacts {
 }
 
 export function trainingFacts(db: Db, version: number): TrainingFacts {
-  const u = db.prepare(`SELECT COUNT(*) AS updates, COUNT(DISTINCT contributor_id) AS contributors, COALESCE(SUM(examples), 0) AS examples,
-    MIN(received_at) AS firstUpdateAt, MAX(received_at) AS lastUpdateAt
-    FROM updates WHERE status = 'applied' AND applied_version <= ?`).get(version) as Omit<TrainingFacts, 'clientKinds'>;
-  // A contributor's kind is that of its latest session (a token may move between clients).
-  const kinds = db.prepare(`SELECT COALESCE(s.client_kind, 'other') AS kind, COUNT(*) AS n FROM
-      (SELECT DISTINCT contributor_id FROM updates WHERE status = 'applied' AND applied_version <= ?) c
-      LEFT JOIN sessions s ON s.id = (SELECT id FROM sessions WHERE contributor_id = c.contributor_id ORDER BY connected_at DESC LIMIT 1)
-      GROUP BY kind`).all(version) as Array<{ kind: string; n: number }>;
-  return { ...u, clientKinds: Object.fromEntries(kinds.map((k) => [k.kind, k.n])) };
+  return appliedUpdatesUpTo(db, version);
 }
 
 /**
