@@ -123,8 +123,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
 
   const statusFields = new Map<string, () => unknown>();
   const startedAt = Date.now();
+  const abort = new AbortController();
   registerRoutes({
-    router, coordinator, db: coordinator.db, statusFields, startedAt,
+    router, coordinator, db: coordinator.db, statusFields, startedAt, signal: abort.signal,
     connectedContributors: () => io.of('/').adapter.rooms.get('contributors')?.size ?? 0,
   });
 
@@ -161,7 +162,6 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const ctx: ServerContext = { router, events, db: coordinator.db, coordinator, statusFields, log, isAdmin };
   for (const plugin of plugins) await plugin(ctx);
   // Built-ins after the user's plugins: a plugin's own route of the same path wins.
-  const abort = new AbortController();
   if (logger) logServerEvents(events, logger, abort.signal);
   // One entry per contributor: after a reconnect its old socket can linger until the ping timeout,
   // and must not count twice.

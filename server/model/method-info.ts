@@ -27,6 +27,7 @@ let tfReady: Promise<void> | null = null;
 export async function loadTf(): Promise<void> {
   tfReady ??= (async () => {
     const tf = await import('@tensorflow/tfjs-core');
+    (await import('../../shared/backends/quiet-tfjs')).silenceTfjsNodeBanner();
     await import('@tensorflow/tfjs-backend-cpu');
     await import('@tensorflow/tfjs-layers');
     if (tf.engine().backendName == null) await tf.setBackend('cpu');

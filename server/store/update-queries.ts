@@ -64,3 +64,21 @@ export function stalenessHistogram(db: Db): Array<[number, number]> {
 export function acceptedNorms(db: Db): Iterable<number> {
   return db.prepare('SELECT norm FROM updates WHERE norm > 0').pluck().iterate() as Iterable<number>;
 }
+
+/**
+ * The updates folded into versions ≤ `version` (a model card's training facts): how many, from how
+ * many contributors, how many examples, first and last receipt, and those contributors by the
+ * client kind of their latest session.
+ */
+export function appliedUpdatesUpTo(db: Db, version: number): {
+  updates: number; contributors: number; examples: number; firstUpdateAt: number | null; lastUpdateAt: number | null; clientKinds: Record<string, number>;
+} {
+  const u = db.prepare(`SELECT COUNT(*) AS updates, COUNT(DISTINCT contributor_id) AS contributors, COALESCE(SUM(examples), 0) AS examples,
+    MIN(received_at) AS firstUpdateAt, MAX(received_at) AS lastUpdateAt
+    FROM updates WHERE status = 'applied' AND applied_version <= ?`).get(version) as { updates: number; contributors: number; examples: number; firstUpdateAt: number | null; lastUpdateAt: number | null };
+  const kinds = db.prepare(`SELECT COALESCE(s.client_kind, 'other') AS kind, COUNT(*) AS n FROM
+      (SELECT DISTINCT contributor_id FROM updates WHERE status = 'applied' AND applied_version <= ?) c
+      LEFT JOIN sessions s ON s.id = (SELECT id FROM sessions WHERE contributor_id = c.contributor_id ORDER BY connected_at DESC LIMIT 1)
+      GROUP BY kind`).all(version) as Array<{ kind: string; n: number }>;
+  return { ...u, clientKinds: Object.fromEntries(kinds.map((k) => [k.kind, k.n])) };
+}

@@ -7,6 +7,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { silenceTfjsNodeBanner } from './quiet-tfjs';
 import { registerGlimpseWasmKernels } from './wasm-kernels';
 
 /** Directory (with trailing slash) holding tfjs-backend-wasm's .wasm binaries. */
@@ -22,6 +23,7 @@ let wasmPathsSet = false;
  * 'cpu' if it fails to initialise. Returns the name of the active backend.
  */
 export async function initNodeBackend(preferred: 'wasm' | 'cpu' = 'wasm'): Promise<string> {
+  silenceTfjsNodeBanner();
   registerGlimpseWasmKernels();
   if (!wasmPathsSet) {
     setWasmPaths(wasmBinaryDir());
