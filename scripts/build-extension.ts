@@ -29,6 +29,40 @@ export interface BuildOptions {
 
 export const GECKO_ID = 'glimpse@glimpse-extension.org';
 
+/**
+ * Code that can never run in an extension page, replaced at build time (it only costs bytes, and
+ * web-ext lint rightly flags the eval-like parts):
+ * - engine.io-client finds the global object with a `Function("return this")` fallback for hosts
+ *   without `self`; every extension context has `self`.
+ * - tfjs-backend-wasm ships a threaded build (its Emscripten glue, a pthread worker script run
+ *   from a `blob:` URL with importScripts, Node `(0,eval)` paths, and a 436 KB .wasm). The trainer
+ *   turns multithreading off (tfjs' helper worker cannot load from an extension page), so that
+ *   build is stubbed out; the single-threaded glue and .wasm stay.
+ * - zod re-exports every locale (`z.locales`, ~260 KB minified) though English, loaded apart, is
+ *   the only one it uses; nothing here calls `z.locales`.
+ */
+export const trimPlugin: esbuild.Plugin = {
+  name: 'glimpse-dead-code',
+  setup(b) {
+    b.onLoad({ filter: /engine\.io-client[\\/]build[\\/]esm[\\/]globals\.js$/ }, (args) => {
+      const src = readFileSync(args.path, 'utf8');
+      const out = src.replace('Function("return this")()', 'globalThis');
+      if (out === src) throw new Error(`${args.path}: the global-object fallback was not found; update trimPlugin`);
+      return { contents: out, loader: 'js' };
+    });
+    b.onResolve({ filter: /tfjs-backend-wasm-threaded-simd(\.worker)?\.js$/ }, (args) => ({ path: args.path, namespace: 'glimpse-stub' }));
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => (/[\\/]zod[\\/]/.test(args.importer) ? { path: 'zod-locales', namespace: 'glimpse-stub' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'glimpse-stub' }, (args) => ({
+      loader: 'js',
+      contents: args.path === 'zod-locales'
+        ? 'export {};'
+        : args.path.endsWith('.worker.js')
+          ? 'export const wasmWorkerContents = "";'
+          : 'export default function threadedWasmNotBundled() { throw new Error("the threaded WebAssembly build is not bundled"); }',
+    }));
+  },
+};
+
 export function chromeManifest(extraHosts: string[] = []): Record<string, unknown> {
   const m = JSON.parse(readFileSync(join(ROOT, 'manifest.json'), 'utf8')) as Record<string, unknown>;
   if (extraHosts.length) m.host_permissions = extraHosts;
@@ -66,11 +100,13 @@ export async function buildExtension(o: BuildOptions): Promise<string> {
     legalComments: 'none',
     logLevel: 'warning',
     define: { 'process.env.NODE_ENV': '"production"' },
+    plugins: [trimPlugin],
     outdir: out,
   };
   const modules = {
     popup: join(EXT, 'popup/popup.ts'),
     options: join(EXT, 'options/options.ts'),
+    welcome: join(EXT, 'welcome/welcome.ts'),
     worker: join(EXT, 'worker/train-worker.ts'),
     ...(o.target === 'chrome'
       ? { 'service-worker': join(EXT, 'background/service-worker.ts'), offscreen: join(EXT, 'offscreen/offscreen.ts') }
@@ -81,11 +117,12 @@ export async function buildExtension(o: BuildOptions): Promise<string> {
     // Registered content scripts are classic scripts.
     esbuild.build({ ...common, entryPoints: { content: join(EXT, 'content/content.ts') }, format: 'iife' }),
   ]);
-  for (const f of ['popup/popup.html', 'options/options.html', 'popup/ui.css', ...(o.target === 'chrome' ? ['offscreen/offscreen.html'] : [])]) {
+  for (const f of ['popup/popup.html', 'options/options.html', 'welcome/welcome.html', 'popup/ui.css', ...(o.target === 'chrome' ? ['offscreen/offscreen.html'] : [])]) {
     cpSync(join(EXT, f), join(out, f.split('/').pop()!));
   }
   mkdirSync(join(out, 'wasm'));
-  for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) {
+  // The threaded build is not bundled (trimPlugin).
+  for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm']) {
     cpSync(join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist', f), join(out, 'wasm', f));
   }
   mkdirSync(join(out, 'icons'));

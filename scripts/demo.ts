@@ -13,7 +13,7 @@ import { choiceFlag, intFlag, numFlag, runMain, UsageError } from '../shared/cli
 import { loadTrainingData } from '../shared/data/source';
 import { methodNames } from '../shared/ssl/registry';
 import { createKnnEvaluator } from '../server/eval/knn-evaluator';
-import { ConfigError } from '../server/config';
+import { ConfigError } from '../server/errors';
 import { startServer } from '../server/server';
 
 const HELP = `Usage: npm start -- [options]
@@ -99,7 +99,9 @@ async function main() {
       await Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r)))));
       await server.close();
       evaluator.close();
-      console.log(`stopped at version ${server.coordinator.version}; resume with npm start, download the encoder from ${server.url}/api/encoder/latest/model.json while it runs`);
+      // The server is gone now: name the offline export, not a URL that no longer answers.
+      const v = server.coordinator.version;
+      console.log(`stopped at version ${v}; resume with npm start. Encoder files (tfjs, safetensors, ONNX, model card): npx glimpse export --data-dir ${dataDir} --out glimpse-encoder-v${v}`);
       process.exit(0);
     })());
   process.on('SIGINT', () => void stop('Ctrl+C'));

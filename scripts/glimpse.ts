@@ -4,6 +4,7 @@
  * (Glimpse's kernels; cpu fallback) and submits weight deltas. Images never leave the process.
  *
  *   glimpse contribute --server http://127.0.0.1:8787 [--token T] (--images DIR | --shard i/n [--non-iid ALPHA])
+ *   glimpse export --data-dir DIR --out DIR [--version N]   (scripts/export.ts)
  */
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -14,6 +15,7 @@ import { loadImageFolder } from '../shared/data/folder-source';
 import { ImageBatchSource, selectImages, shard, toModelInput } from '../shared/data/images';
 import { loadTrainingData } from '../shared/data/source';
 import { FederationClient } from '../shared/protocol/client';
+import { EXPORT_HELP, exportCommand } from './export';
 
 const HELP = `Usage: glimpse contribute [options]
   --server URL        Glimpse server (default http://127.0.0.1:8787, or $GLIMPSE_SERVER)
@@ -113,7 +115,8 @@ async function makeSampler(values: Record<string, string | boolean | undefined>,
 
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'contribute') runMain(() => contribute(rest));
+else if (command === 'export') runMain(() => exportCommand(rest));
 else {
-  console.log(command && command !== '--help' ? `unknown command '${command}'\n\n${HELP}` : HELP);
+  console.log(command && command !== '--help' ? `unknown command '${command}'\n\n${HELP}\n\n${EXPORT_HELP}` : `${HELP}\n\n${EXPORT_HELP}`);
   process.exit(command && command !== '--help' ? 2 : 0);
 }

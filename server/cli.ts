@@ -4,7 +4,8 @@
  * (final checkpoint), a second signal exits at once.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, type ServerConfig } from './config';
+import type { ServerConfig } from './config';
+import { ConfigError } from './errors';
 import type { ServerOptimizerConfig } from './aggregation/server-optimizer';
 import type { LogFormat } from './logging/logger';
 
@@ -111,7 +112,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig | 'h
   let serverOptimizer: ServerOptimizerConfig;
   if (kind === 'fedavg') serverOptimizer = { kind, lr: lr ?? 1 };
   else if (kind === 'fedavgm') serverOptimizer = { kind, lr: lr ?? 1, momentum: num('server-momentum', v['server-momentum']) ?? 0.9 };
-  else if (kind === 'fedadam') serverOptimizer = { kind, lr: lr ?? 0.01, beta1: 0.9, beta2: 0.99, tau: 1e-3 };
+  else if (kind === 'fedadam') serverOptimizer = { kind, lr: lr ?? 0.01, beta1: 0.9, beta2: 0.99, epsilon: 1e-3 };
   else throw new UsageError(`--server-opt must be fedavg, fedavgm or fedadam, got '${kind}'`);
   const normMode = v['norm-mode'];
   if (normMode !== undefined && normMode !== 'clip' && normMode !== 'reject') throw new UsageError(`--norm-mode must be clip or reject, got '${normMode}'`);
@@ -176,15 +177,13 @@ async function main(): Promise<void> {
   const { startServer } = await import('./server');
   const { createLogger } = await import('./logging/logger');
   const { logFormat, logLevel, evalData, evalEvery, ...serverConfig } = config;
-  if (evalData !== undefined) {
-    const { createKnnEvaluator } = await import('./eval/knn-evaluator');
-    serverConfig.evaluator = createKnnEvaluator({ data: evalData === 'default' ? undefined : evalData, every: evalEvery ?? 5 });
-  }
+  const evaluator = evalData === undefined ? undefined
+    : (await import('./eval/knn-evaluator')).createKnnEvaluator({ data: evalData === 'default' ? undefined : evalData, every: evalEvery ?? 5 });
   const format = logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json');
   const logger = serverConfig.log === false ? null : createLogger({ format, level: logLevel });
   let server;
   try {
-    server = await startServer({ ...serverConfig, log: logger ?? false });
+    server = await startServer({ ...serverConfig, evaluator, log: logger ?? false });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const msg = err instanceof ConfigError ? err.message : err.code === 'EADDRINUSE' ? `port ${config.port ?? 8787} is already in use (try --port)` : err.code === 'EACCES' ? `no permission: ${err.message}` : (err.stack ?? String(err));

@@ -1,14 +1,16 @@
 /**
  * Server configuration: every knob with its default, and validation that turns bad values into
- * one-line errors (the CLI prints them as they are).
+ * one-line errors (the CLI prints them as they are). Plain data: what the server runs WITH
+ * (plugins, an evaluator, the dashboard) are start options of server.ts, not settings. The
+ * resolved config is frozen: what changes at runtime (the plan) is derived from it elsewhere
+ * (core/plan-store.ts), never written back.
  */
 import { DEFAULT_EMA, type EmaSchedule } from '../shared/federation/ema';
 import type { OptimizerConfig } from '../shared/train/local-round';
 import { DEFAULT_SERVER_OPTIMIZER, validateServerOptimizer, type ServerOptimizerConfig } from './aggregation/server-optimizer';
 import { DEFAULT_NORM_GUARD, type NormGuardConfig } from './aggregation/validate';
-import type { Evaluator } from './core/evaluator';
-import type { ServerPlugin } from './plugins';
 import type { RateLimitConfig } from './core/rate-limit';
+import { ConfigError } from './errors';
 
 export interface AggregationConfig {
   /** FedBuff's K: accepted deltas per server step. */
@@ -62,29 +64,28 @@ export interface ServerConfig {
   allowedOrigins?: string[];
   /** Socket.IO maxHttpBufferSize; default derived from the model's delta size. */
   maxMessageBytes?: number;
-  /** Called after new versions to record e.g. kNN accuracy (see core/evaluator.ts). */
-  evaluator?: Evaluator;
-  /** Extensions (dashboard, /metrics, …) that add routes and listen to events. */
-  plugins?: ServerPlugin[];
   /** Log sink; default console.log with a timestamp. `false` silences the server. */
   log?: ((line: string) => void) | false;
 }
 
-export interface ResolvedConfig {
+/** Fields of the resolved config (see {@link ResolvedConfig}: the same, frozen). */
+export interface ResolvedFields {
   port: number;
   host: string;
   dataDir: string;
   method: string | undefined;
   methodConfig: Record<string, unknown> | undefined;
   seed: number | undefined;
+  /** The plan this start begins with; the live plan (admin changes) is core/plan-store.ts's. */
   clientOptimizer: OptimizerConfig;
   localSteps: number;
   batchSize: number;
   /**
-   * `emaExplicit`: the operator set the EMA; otherwise the method's preferred momentum applies.
-   * `maxExamplesExplicit`: set by the operator; otherwise it follows the plan (4 × steps × batch).
+   * `maxExamples`: set by the operator, else undefined and derived from the live plan
+   * (4 × steps × batch, core/plan-store.ts). `emaExplicit`: the operator set the EMA; otherwise
+   * the method's preferred momentum applies.
    */
-  aggregation: AggregationConfig & { maxExamples: number; maxBuffered: number; emaExplicit: boolean; maxExamplesExplicit: boolean };
+  aggregation: Omit<AggregationConfig, 'maxExamples'> & { maxExamples: number | undefined; maxBuffered: number; emaExplicit: boolean };
   /** Plan fields the operator set for this start: an admin plan change stored by an earlier start does not override them. */
   planExplicit: { localSteps: boolean; batchSize: boolean; clientOptimizer: boolean };
   keepCheckpoints: number;
@@ -93,14 +94,14 @@ export interface ResolvedConfig {
   adminToken: string | undefined;
   allowedOrigins: string[] | undefined;
   maxMessageBytes: number | undefined;
-  evaluator: Evaluator | undefined;
-  plugins: ServerPlugin[];
   log: (line: string) => void;
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+/** Readonly all the way down (functions stay callable). */
+export type DeepReadonly<T> = T extends (...args: never[]) => unknown ? T : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+
+/** The validated config of one start. Frozen: nothing may change it after start (derive instead). */
+export type ResolvedConfig = DeepReadonly<ResolvedFields>;
 
 export const DEFAULT_AGGREGATION: AggregationConfig = {
   bufferSize: 10,
@@ -112,39 +113,46 @@ export const DEFAULT_AGGREGATION: AggregationConfig = {
   flushAfterMs: 0,
 };
 
+/** Defaults filled in, validated (ConfigError), copied and deep-frozen: the caller's objects stay theirs. */
 export function resolveConfig(c: ServerConfig): ResolvedConfig {
   const localSteps = c.localSteps ?? 20;
   const batchSize = c.batchSize ?? 32;
   const a = { ...DEFAULT_AGGREGATION, ...(c.aggregation ?? {}) };
   a.normGuard = { ...DEFAULT_NORM_GUARD, ...(c.aggregation?.normGuard ?? {}) };
   a.ema = { ...DEFAULT_EMA, ...(c.aggregation?.ema ?? {}) };
-  const r: ResolvedConfig = {
+  const r: ResolvedFields = {
     port: c.port ?? 8787,
     host: c.host ?? '127.0.0.1',
     dataDir: c.dataDir ?? './.glimpse',
     method: c.method,
-    methodConfig: c.methodConfig,
+    methodConfig: c.methodConfig === undefined ? undefined : structuredClone(c.methodConfig),
     seed: c.seed,
-    clientOptimizer: c.clientOptimizer ?? { kind: 'adam', learningRate: 1e-3 },
+    clientOptimizer: structuredClone(c.clientOptimizer ?? { kind: 'adam', learningRate: 1e-3 }),
     localSteps,
     batchSize,
-    aggregation: { ...a, maxExamples: a.maxExamples ?? 4 * localSteps * batchSize, maxBuffered: a.maxBuffered ?? Math.max(4 * a.bufferSize, 64), emaExplicit: c.aggregation?.ema !== undefined, maxExamplesExplicit: a.maxExamples !== undefined },
+    aggregation: { ...structuredClone(a), maxExamples: a.maxExamples, maxBuffered: a.maxBuffered ?? Math.max(4 * a.bufferSize, 64), emaExplicit: c.aggregation?.ema !== undefined },
     planExplicit: { localSteps: c.localSteps !== undefined, batchSize: c.batchSize !== undefined, clientOptimizer: c.clientOptimizer !== undefined },
     keepCheckpoints: c.keepCheckpoints ?? 5,
-    contributorTokens: c.contributorTokens ?? [],
+    contributorTokens: [...(c.contributorTokens ?? [])],
     rateLimit: c.rateLimit ? { ...c.rateLimit } : null,
     adminToken: c.adminToken,
-    allowedOrigins: c.allowedOrigins,
+    allowedOrigins: c.allowedOrigins && [...c.allowedOrigins],
     maxMessageBytes: c.maxMessageBytes,
-    evaluator: c.evaluator,
-    plugins: c.plugins ?? [],
     log: c.log === false ? () => {} : (c.log ?? ((line) => console.log(`${new Date().toISOString()} ${line}`))),
   };
   validate(r);
-  return r;
+  return deepFreeze(r);
 }
 
-function validate(r: ResolvedConfig): void {
+function deepFreeze<T>(o: T): DeepReadonly<T> {
+  if (typeof o === 'object' && o !== null && !Object.isFrozen(o)) {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o as DeepReadonly<T>;
+}
+
+function validate(r: ResolvedFields): void {
   const check = (ok: boolean, msg: string) => {
     if (!ok) throw new ConfigError(msg);
   };

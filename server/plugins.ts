@@ -1,8 +1,9 @@
 /**
- * Extension points. A plugin gets the running server's context once at start: it can add HTTP
- * routes (`ctx.router`), listen to aggregation events (`ctx.events`), read history (`ctx.db` with
- * server/store/history.ts) and contribute fields to /api/status (`ctx.statusFields`). The admin
- * dashboard, /metrics and the public page plug in this way.
+ * Extension points. A plugin is a start option (`startServer({ …, plugins: [...] })`, server.ts),
+ * not a setting: it gets the running server's context once at start and can add HTTP routes
+ * (`ctx.router`), listen to aggregation events (`ctx.events`), read history (`ctx.db` with
+ * server/store/history.ts and update-queries.ts) and contribute fields to /api/status
+ * (`ctx.statusFields`). The admin dashboard, /metrics and the public page plug in this way.
  */
 import type { Db } from './store/db';
 import type { Router } from './http/router';

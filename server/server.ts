@@ -1,7 +1,9 @@
 /**
- * startServer(config): the whole aggregation server in one process — the coordinator, the
+ * startServer(options): the whole aggregation server in one process — the coordinator, the
  * Socket.IO federation endpoint and the HTTP routes on one Node http server. Entry points (the
- * CLI, `npm start`, tests) only call this.
+ * CLI, `npm start`, tests) only call this. The options are the plain-data ServerConfig
+ * (config.ts) plus what the server runs with: plugins, an evaluator, the built-in dashboard and
+ * /metrics, and the logger.
  */
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,22 +11,27 @@ import { Server } from 'socket.io';
 import { resolveAdminToken, bearerMatches } from './admin-token';
 import { resolveConfig, type ResolvedConfig, type ServerConfig } from './config';
 import { Coordinator } from './core/coordinator';
-import { EvalScheduler } from './core/evaluator';
+import { EvalScheduler, type Evaluator } from './core/evaluator';
 import { ServerEvents } from './core/events';
 import { registerBareAdminActions, registerRoutes } from './http/routes';
 import { Router, sendJson } from './http/router';
-import type { ServerContext } from './plugins';
+import type { ServerContext, ServerPlugin } from './plugins';
 import { attachFederation, type FederationControl, type FederationServer } from './socket/federation';
 import { recordEval } from './store/history';
-import { attachDashboard, loadRevocations, type DashboardOptions } from './dashboard/dashboard';
+import { revokedFingerprints } from './store/revocations';
+import { attachDashboard, type DashboardOptions } from './dashboard/dashboard';
 import { isLogger, lineLogger, logServerEvents, type Logger } from './logging/logger';
 import { createServerMetrics, registerMetricsRoute, type ServerMetrics } from './metrics/metrics';
 import { trackTraffic } from './metrics/traffic';
 
-/** startServer's options: the ServerConfig, where `log` may also be a pino logger, plus the built-ins. */
+/** startServer's options: the ServerConfig (plain data), where `log` may also be a pino logger, plus what the server runs with. */
 export interface StartOptions extends Omit<ServerConfig, 'log'> {
   /** A line sink, `false`, or a pino logger (server/logging/logger.ts createLogger): lines plus structured event records. */
   log?: ServerConfig['log'] | Logger;
+  /** Called after new versions to record e.g. kNN accuracy (see core/evaluator.ts). */
+  evaluator?: Evaluator;
+  /** Extensions (a dashboard, /metrics, …) that add routes and listen to events (plugins.ts). */
+  plugins?: ServerPlugin[];
   /** The admin dashboard at /admin (on by default; false leaves it out). */
   dashboard?: false | DashboardOptions;
   /** GET /metrics in Prometheus text format (on by default). */
@@ -50,14 +57,14 @@ export interface RunningServer {
   metrics: ServerMetrics | null;
   http: HttpServer;
   config: ResolvedConfig;
-  /** Waits for running evaluations (tests). */
+  /** Waits until every version created so far is evaluated or skipped (tests, shutdown). */
   evalIdle(): Promise<void>;
   /** Graceful stop: refuse new work, finish the running server step, final checkpoint, close sockets. */
   close(): Promise<void>;
 }
 
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
-  const { dashboard: dashboardOptions, metrics: metricsOn = true, log: logOption, ...rest } = options;
+  const { dashboard: dashboardOptions, metrics: metricsOn = true, log: logOption, evaluator, plugins = [], ...rest } = options;
   const logger = isLogger(logOption) ? logOption : null;
   const input: ServerConfig = { ...rest, log: logger ? lineLogger(logger) : (logOption as ServerConfig['log']) };
   const config = resolveConfig(input);
@@ -84,6 +91,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     );
   });
   http.on('clientError', (_err, socket) => socket.destroy());
+  // Idle keep-alive connections outlive the clients' own pool timeouts (undici: 4 s; load
+  // balancers: ~60 s), so a client never writes a request onto a socket the server is closing —
+  // that race surfaced as ECONNRESET whenever the event loop was busy past Node's 5 s default.
+  http.keepAliveTimeout = 65_000;
+  http.headersTimeout = 66_000;
   const traffic = trackTraffic(http);
 
   const maxHttpBufferSize = coordinator.maxMessageBytes();
@@ -97,7 +109,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     // A large upload on a slow link must not look like a dead peer.
     pingTimeout: 60_000,
     pingInterval: 25_000,
-    cors: { origin: config.allowedOrigins ?? '*' },
+    cors: { origin: config.allowedOrigins ? [...config.allowedOrigins] : '*' },
     // CORS does not gate WebSocket upgrades: check the Origin here when an allowlist is set.
     allowRequest: (req, cb) => {
       const origin = req.headers.origin;
@@ -106,39 +118,50 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       cb(null, !config.allowedOrigins || !origin || sameOrigin || config.allowedOrigins.includes(origin));
     },
   });
-  const revoked = loadRevocations(coordinator, new Set<string>());
+  const revoked = new Set(revokedFingerprints(coordinator.db));
   const federation = attachFederation(io, coordinator, events, { contributorTokens: config.contributorTokens, revoked, log });
 
   const statusFields = new Map<string, () => unknown>();
   const startedAt = Date.now();
+  const abort = new AbortController();
   registerRoutes({
-    router, coordinator, db: coordinator.db, statusFields, startedAt,
+    router, coordinator, db: coordinator.db, statusFields, startedAt, signal: abort.signal,
     connectedContributors: () => io.of('/').adapter.rooms.get('contributors')?.size ?? 0,
   });
 
   let scheduler: EvalScheduler | null = null;
-  if (config.evaluator) {
+  // Offers still reading their version's encoder: evalIdle() waits for them too, not only for the evaluator.
+  const offering = new Set<Promise<void>>();
+  if (evaluator) {
     scheduler = new EvalScheduler(
-      config.evaluator,
+      evaluator,
       (version, metrics) => {
         recordEval(coordinator.db, version, metrics);
         events.emit('eval:recorded', { version, metrics });
       },
       log,
     );
-    const offer = async (version: number) => {
-      const enc = await coordinator.encoderWeights(version);
-      if (enc) scheduler!.offer({ version, method: coordinator.run.method, methodConfig: coordinator.run.methodConfig, encoder: enc.weights, source: enc.source });
+    const offer = (version: number) => {
+      const p = (async () => {
+        const enc = await coordinator.encoderWeights(version);
+        if (enc) scheduler!.offer({ version, method: coordinator.run.method, methodConfig: coordinator.run.methodConfig, encoder: enc.weights, source: enc.source });
+      })().catch((e) => log(`evaluation not scheduled: ${e.message}`));
+      offering.add(p);
+      void p.finally(() => offering.delete(p));
     };
-    events.on('version:created', (s) => void offer(s.version).catch((e) => log(`evaluation not scheduled: ${e.message}`)));
+    events.on('version:created', (s) => offer(s.version));
     // The starting point too: for a new run this is the random-init encoder, the baseline of the curve.
-    void offer(coordinator.version).catch((e) => log(`evaluation not scheduled: ${e.message}`));
+    offer(coordinator.version);
   }
 
+  const evalIdle = async () => {
+    while (offering.size) await Promise.all(offering);
+    await scheduler?.whenIdle();
+  };
+
   const ctx: ServerContext = { router, events, db: coordinator.db, coordinator, statusFields, log, isAdmin };
-  for (const plugin of config.plugins) await plugin(ctx);
+  for (const plugin of plugins) await plugin(ctx);
   // Built-ins after the user's plugins: a plugin's own route of the same path wins.
-  const abort = new AbortController();
   if (logger) logServerEvents(events, logger, abort.signal);
   // One entry per contributor: after a reconnect its old socket can linger until the ping timeout,
   // and must not count twice.
@@ -195,7 +218,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     metrics,
     http,
     config,
-    evalIdle: () => scheduler?.whenIdle() ?? Promise.resolve(),
+    evalIdle,
     close() {
       closed ??= (async () => {
         stopBuiltins();
@@ -203,7 +226,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
           io.close(() => resolve());
           http.closeAllConnections?.();
         });
-        await scheduler?.whenIdle();
+        await evalIdle();
         await coordinator.close();
       })();
       return closed;

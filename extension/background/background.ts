@@ -6,13 +6,17 @@
  */
 import browser from 'webextension-polyfill';
 import { dispatch, senderKind, toBackgroundSchema, type HandlerMap, type ToBackground } from '../common/messages';
-import { SETTINGS_KEY } from '../common/settings';
+import { SETTINGS_KEY, type Settings } from '../common/settings';
+import { showTraining } from './badge';
 import { createHandlers, IDLE_AFTER_S } from './handlers';
+import { CONTENT_SCRIPT_FILE, injectIntoOpenTabs } from './reinject';
 import { getSettings } from './state';
 import type { TrainerHost } from './trainer-host';
 
 export const TICK_ALARM = 'glimpse-tick';
 export const CONTENT_SCRIPT_ID = 'glimpse-images';
+/** The first-run page: what is collected and sent, and the consent to start. */
+export const WELCOME_PAGE = 'welcome.html';
 
 export interface Background {
   handlers: HandlerMap<ToBackground>;
@@ -26,19 +30,21 @@ export function startBackground(host: TrainerHost): Background {
     (reconciling ??= (async () => {
       try {
         const s = await getSettings();
-        await syncContentScript(s.optedIn && !s.paused, s.denyList).catch(logError);
+        const newlyRegistered = await syncContentScript(s.optedIn && !s.paused, s.denyList).catch((e) => (logError(e), false));
+        if (newlyRegistered) await injectIntoOpenTabs(s).catch(logError);
         if (s.optedIn && !s.paused) {
           await host.ensure();
           await host.send({ to: 'offscreen', type: 'offscreen:wake' }).catch(() => {});
         } else {
           await host.close();
+          showTraining(false, null);
         }
       } finally {
         reconciling = null;
       }
     })());
 
-  const handlers = createHandlers({ host, reconcile });
+  const handlers = createHandlers({ host, reconcile, showTraining });
   const extensionOrigin = browser.runtime.getURL('');
 
   browser.runtime.onMessage.addListener((raw: unknown, sender: browser.Runtime.MessageSender) => {
@@ -63,7 +69,7 @@ export function startBackground(host: TrainerHost): Background {
   browser.storage.onChanged.addListener((changes, area) => {
     if (area === 'local' && SETTINGS_KEY in changes) void reconcile().catch(logError);
   });
-  browser.runtime.onInstalled.addListener(() => void browser.runtime.openOptionsPage().catch(() => {}));
+  browser.runtime.onInstalled.addListener((details) => void onInstalled(details.reason).catch(logError));
 
   // Every start of the worker (install, browser start, restart after being stopped): make sure
   // the alarm exists and the trainer runs if it should. ensure() finds an existing offscreen
@@ -76,10 +82,23 @@ export function startBackground(host: TrainerHost): Background {
 }
 
 /**
+ * A first install opens the first-run page, once. An update (of the extension, not of the
+ * browser) orphans the content scripts of open tabs: they get the new one.
+ */
+async function onInstalled(reason: string): Promise<void> {
+  if (reason === 'install') await browser.tabs.create({ url: browser.runtime.getURL(WELCOME_PAGE) });
+  else if (reason === 'update') {
+    const s: Settings = await getSettings();
+    if (s.optedIn && !s.paused) await injectIntoOpenTabs(s);
+  }
+}
+
+/**
  * The content script is registered at run time, only while the person contributes, and only
  * for the http(s) origins they granted: before opt-in no extension code runs on any page.
+ * Returns true when the registration changed to a new, active one.
  */
-async function syncContentScript(active: boolean, denyList: string[]): Promise<void> {
+async function syncContentScript(active: boolean, denyList: string[]): Promise<boolean> {
   const granted = ((await browser.permissions.getAll()).origins ?? []).filter((o) => /^(https?|\*):\/\//.test(o) || o === '<all_urls>');
   // Excluded sites get no script at all (the background would refuse them anyway).
   const excluded = denyList.flatMap((d) => (/^[\d.]+$/.test(d) ? [`*://${d}/*`] : [`*://${d}/*`, `*://*.${d}/*`]));
@@ -89,13 +108,15 @@ async function syncContentScript(active: boolean, denyList: string[]): Promise<v
     existing.length === 1 &&
     JSON.stringify(existing[0].matches ?? []) === JSON.stringify(granted) &&
     JSON.stringify(existing[0].excludeMatches ?? []) === JSON.stringify(excluded);
-  if (want && same) return;
+  if (want && same) return false;
   if (existing.length) await browser.scripting.unregisterContentScripts({ ids: [CONTENT_SCRIPT_ID] });
   if (want) {
     await browser.scripting.registerContentScripts([
-      { id: CONTENT_SCRIPT_ID, matches: granted, excludeMatches: excluded, js: ['content.js'], runAt: 'document_idle', allFrames: false, persistAcrossSessions: true },
+      { id: CONTENT_SCRIPT_ID, matches: granted, excludeMatches: excluded, js: [CONTENT_SCRIPT_FILE], runAt: 'document_idle', allFrames: false, persistAcrossSessions: true },
     ]);
   }
+  /** Open tabs need the script injected when it was just registered or its sites changed. */
+  return want;
 }
 
 function logError(e: unknown): void {

@@ -1,24 +1,30 @@
 /**
  * The background's message handlers, by name. Each declares which senders may use it: content
- * scripts may only ask about their page and report images; settings, stats and trainer leases
- * are for the extension's own pages.
+ * scripts may only ask about their page and report images; settings, stats, the buffer and
+ * trainer leases are for the extension's own pages.
  */
 import browser from 'webextension-polyfill';
-import type { HandlerMap, ToBackground } from '../common/messages';
+import type { HandlerMap, ResponseOf, ToBackground } from '../common/messages';
 import { budgetLeftMs, mayObservePage, mayTrain, type IdleState } from '../common/policy';
-import { applyReport, getSettings, getStats, getUsage, updateSettings } from './state';
+import { coresAllowed } from '../common/settings';
+import { applyReport, getSettings, getStats, getUsage, setBuffered, updateSettings } from './state';
 import type { TrainerHost } from './trainer-host';
 
 /** chrome.idle: the person counts as away after this many seconds without input. */
 export const IDLE_AFTER_S = 60;
 
+/** The IndexedDB databases of the image buffer and the URL queue (extension/offscreen/image-buffer.ts, url-queue.ts). */
+export const BUFFER_DBS = ['glimpse-buffer', 'glimpse-queue'];
+
 export interface BackgroundDeps {
   host: TrainerHost;
   /** Re-applies settings: trainer up or down, content script registration. */
   reconcile: () => Promise<void>;
+  /** Shows whether the trainer is training (the toolbar badge). */
+  showTraining?: (training: boolean, backend: string | null) => void;
 }
 
-export function createHandlers({ host, reconcile }: BackgroundDeps): HandlerMap<ToBackground> {
+export function createHandlers({ host, reconcile, showTraining }: BackgroundDeps): HandlerMap<ToBackground> {
   return {
     'page:query': {
       from: ['content'],
@@ -56,23 +62,48 @@ export function createHandlers({ host, reconcile }: BackgroundDeps): HandlerMap<
         return { settings };
       },
     },
-    'trainer:lease': {
+    'buffer:clear': {
       from: ['extension-page'],
       async handle() {
+        // The trainer owns the open database: it clears it in place. Without a trainer nobody
+        // holds it, and it is deleted here.
+        const answer = (await host.send({ to: 'offscreen', type: 'offscreen:clear' }).catch(() => undefined)) as ResponseOf<'offscreen:clear'> | undefined;
+        if (!answer) for (const db of BUFFER_DBS) await deleteDatabase(db);
+        await setBuffered(answer?.buffered ?? 0);
+        return { buffered: answer?.buffered ?? 0 };
+      },
+    },
+    'trainer:lease': {
+      from: ['extension-page'],
+      async handle(m) {
         const settings = await getSettings();
         const usage = await getUsage();
         const idle = (await browser.idle.queryState(IDLE_AFTER_S)) as IdleState;
-        const d = mayTrain(settings, usage, idle);
+        const d = mayTrain(settings, usage, idle, m.device);
         if (!d.ok) return d;
-        return { ok: true, serverUrl: settings.serverUrl, token: settings.token, budgetMs: budgetLeftMs(settings, usage), backend: settings.backend };
+        return {
+          ok: true, serverUrl: settings.serverUrl, token: settings.token, budgetMs: budgetLeftMs(settings, usage), backend: settings.backend,
+          cpuPercent: settings.cpuPercent, cores: coresAllowed(settings, globalThis.navigator?.hardwareConcurrency ?? 1),
+        };
       },
     },
     'trainer:report': {
       from: ['extension-page'],
       async handle(m) {
-        await applyReport(m.report);
+        const stats = await applyReport(m.report);
+        showTraining?.(stats.waiting === null && stats.connected, stats.backend);
         return { ok: true };
       },
     },
   };
+}
+
+function deleteDatabase(name: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const r = indexedDB.deleteDatabase(name);
+    r.onsuccess = () => resolve();
+    r.onerror = () => reject(r.error);
+    // Blocked means an open connection remains (a trainer page going away); it completes once that closes.
+    r.onblocked = () => resolve();
+  });
 }

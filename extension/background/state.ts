@@ -4,13 +4,10 @@
  * messages concurrently; two reports must not overwrite each other's counters).
  */
 import browser from 'webextension-polyfill';
-import type { SettingsPatch } from '../common/settings';
 import type { TrainerReport } from '../common/messages';
 import { addUsage } from '../common/policy';
-import {
-  EMPTY_STATS, MAX_LOSSES, SETTINGS_KEY, STATS_KEY, USAGE_KEY, localDay, parseSettings, parseStats, settingsSchema, usageToday,
-  type Settings, type Stats, type Usage,
-} from '../common/settings';
+import { SETTINGS_KEY, USAGE_KEY, applyPatch, localDay, parseSettings, usageToday, type Settings, type Usage } from '../common/settings';
+import { MAX_LOSSES, STATS_KEY, parseStats, todayOn, type Stats } from '../common/stats';
 
 let chain: Promise<unknown> = Promise.resolve();
 /** Runs `fn` after every earlier serial update has finished. */
@@ -24,10 +21,10 @@ export async function getSettings(): Promise<Settings> {
   return parseSettings((await browser.storage.local.get(SETTINGS_KEY))[SETTINGS_KEY]);
 }
 
-/** Validates and stores a settings patch; throws (nothing stored) when a field is invalid. */
-export function updateSettings(patch: SettingsPatch): Promise<Settings> {
+/** Validates and stores a settings patch: only the fields it names change; throws (nothing stored) when one is invalid. */
+export function updateSettings(patch: unknown): Promise<Settings> {
   return serial(async () => {
-    const next = settingsSchema.parse({ ...(await getSettings()), ...patch });
+    const next = applyPatch(await getSettings(), patch);
     await browser.storage.local.set({ [SETTINGS_KEY]: next });
     return next;
   });
@@ -45,6 +42,7 @@ export async function getStats(): Promise<Stats> {
 export function applyReport(r: TrainerReport, now = Date.now()): Promise<Stats> {
   return serial(async () => {
     const s = await getStats();
+    const day = localDay(now);
     const next: Stats = {
       ...s,
       connected: r.connected,
@@ -54,6 +52,7 @@ export function applyReport(r: TrainerReport, now = Date.now()): Promise<Stats> 
       buffered: r.buffered,
       waiting: r.waiting,
       lastError: r.lastError,
+      today: todayOn(s.today, day),
       updatedAt: now,
     };
     if (r.round) {
@@ -62,7 +61,13 @@ export function applyReport(r: TrainerReport, now = Date.now()): Promise<Stats> 
       next.updatesAccepted += r.round.accepted ? 1 : 0;
       next.losses = [...s.losses, ...r.round.losses].slice(-MAX_LOSSES);
       next.stepMs = r.round.stepMs;
-      const usage = addUsage(await getUsage(now), localDay(now), r.round.computeMs);
+      next.today = {
+        day,
+        updates: next.today.updates + (r.round.accepted ? 1 : 0),
+        bytesSent: next.today.bytesSent + r.round.bytesSent,
+        bytesReceived: next.today.bytesReceived + r.round.bytesReceived,
+      };
+      const usage = addUsage(await getUsage(now), day, r.round.computeMs);
       await browser.storage.local.set({ [STATS_KEY]: next, [USAGE_KEY]: usage });
     } else {
       await browser.storage.local.set({ [STATS_KEY]: next });
@@ -71,6 +76,11 @@ export function applyReport(r: TrainerReport, now = Date.now()): Promise<Stats> 
   });
 }
 
-export async function resetStats(): Promise<void> {
-  await serial(() => browser.storage.local.set({ [STATS_KEY]: { ...EMPTY_STATS, updatedAt: Date.now() } }));
+/** Sets the buffered-image count the popup shows (after the buffer was emptied). */
+export function setBuffered(buffered: number, now = Date.now()): Promise<Stats> {
+  return serial(async () => {
+    const next = { ...(await getStats()), buffered, updatedAt: now };
+    await browser.storage.local.set({ [STATS_KEY]: next });
+    return next;
+  });
 }

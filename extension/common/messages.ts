@@ -7,8 +7,10 @@
  *   content script / popup / options / offscreen ──► background  (ToBackground)
  *   background ──► offscreen document                              (ToOffscreen)
  */
-import { z } from 'zod';
-import { settingsSchema } from './settings';
+import * as z from 'zod/mini';
+import type { WaitCode } from './stats';
+import { settingsPatchSchema, type BackendPreference, type Settings } from './settings';
+import { waitingSchema, type Stats } from './stats';
 
 /** Longest data: URL accepted from a page (a 1 MB data URL is already a big inline image). */
 export const MAX_DATA_URL = 1_000_000;
@@ -19,73 +21,100 @@ export const MAX_BATCH_URLS = 64;
 const RASTER_DATA_URL = /^data:image\/(png|jpeg|jpg|webp|gif|avif|bmp);/i;
 
 /** An image URL the extension may fetch: http(s), or a raster `data:image/…` URL (no SVG). */
-export const imageUrlSchema = z.string().refine(
-  (u) => (RASTER_DATA_URL.test(u) ? u.length <= MAX_DATA_URL : /^https?:\/\//i.test(u) && u.length <= MAX_HTTP_URL && URL.canParse(u)),
-  'an http(s) or raster data: image URL',
+export const imageUrlSchema = z.string().check(
+  z.refine(
+    (u) => (RASTER_DATA_URL.test(u) ? u.length <= MAX_DATA_URL : /^https?:\/\//i.test(u) && u.length <= MAX_HTTP_URL && URL.canParse(u)),
+    'an http(s) or raster data: image URL',
+  ),
 );
-
-export const settingsPatchSchema = settingsSchema.partial();
+const imageUrls = z.array(imageUrlSchema).check(z.minLength(1), z.maxLength(MAX_BATCH_URLS));
+const count = z.int().check(z.minimum(0));
 
 /** What the trainer (offscreen document, or the Firefox background page) reports after each step of its loop. */
 export const trainerReportSchema = z.object({
   connected: z.boolean(),
-  server: z.string().max(2048),
-  modelVersion: z.number().int().nullable(),
-  backend: z.string().max(32).nullable(),
-  buffered: z.number().int().min(0),
-  waiting: z.string().max(200).nullable(),
-  lastError: z.string().max(500).nullable(),
+  server: z.string().check(z.maxLength(2048)),
+  modelVersion: z.nullable(z.int()),
+  backend: z.nullable(z.string().check(z.maxLength(32))),
+  buffered: count,
+  /** Why it is not training now; null while it trains. */
+  waiting: z.nullable(waitingSchema),
+  lastError: z.nullable(z.string().check(z.maxLength(500))),
   /** Present when a local round finished. */
-  round: z
-    .object({
-      steps: z.number().int().min(0),
-      computeMs: z.number().min(0),
-      losses: z.array(z.number()).max(1000),
-      stepMs: z.number().min(0),
+  round: z.optional(
+    z.object({
+      steps: count,
+      computeMs: z.number().check(z.minimum(0)),
+      losses: z.array(z.number()).check(z.maxLength(1000)),
+      stepMs: z.number().check(z.minimum(0)),
       submitted: z.boolean(),
       accepted: z.boolean(),
-    })
-    .optional(),
+      /** Bytes of the delta uploaded, and of global weights downloaded for this round. */
+      bytesSent: count,
+      bytesReceived: count,
+    }),
+  ),
 });
-export type TrainerReport = z.infer<typeof trainerReportSchema>;
+export type TrainerReport = z.output<typeof trainerReportSchema>;
 
+/**
+ * What the trainer's page knows about the device that the service worker cannot see
+ * (navigator.getBattery and navigator.connection exist only in windows); null = not exposed.
+ */
+export const deviceSchema = z.object({ onBattery: z.nullable(z.boolean()), saveData: z.nullable(z.boolean()) });
+export type DeviceConditions = z.output<typeof deviceSchema>;
+
+const bg = z.literal('background');
 export const toBackgroundSchema = z.discriminatedUnion('type', [
   /** Content script, at start: may I watch this page? */
-  z.object({ to: z.literal('background'), type: z.literal('page:query') }),
+  z.object({ to: bg, type: z.literal('page:query') }),
   /** Content script: these images were visible for a while. */
-  z.object({ to: z.literal('background'), type: z.literal('images:seen'), urls: z.array(imageUrlSchema).min(1).max(MAX_BATCH_URLS) }),
+  z.object({ to: bg, type: z.literal('images:seen'), urls: imageUrls }),
   /** Popup / options: settings and stats. */
-  z.object({ to: z.literal('background'), type: z.literal('status:get') }),
-  z.object({ to: z.literal('background'), type: z.literal('settings:update'), patch: settingsPatchSchema }),
+  z.object({ to: bg, type: z.literal('status:get') }),
+  z.object({ to: bg, type: z.literal('settings:update'), patch: settingsPatchSchema }),
+  /** Options: delete the buffered images (the trainer may be running). */
+  z.object({ to: bg, type: z.literal('buffer:clear') }),
   /** Trainer: may I run a round now, and against which server? */
-  z.object({ to: z.literal('background'), type: z.literal('trainer:lease') }),
-  z.object({ to: z.literal('background'), type: z.literal('trainer:report'), report: trainerReportSchema }),
+  z.object({ to: bg, type: z.literal('trainer:lease'), device: z.optional(deviceSchema) }),
+  z.object({ to: bg, type: z.literal('trainer:report'), report: trainerReportSchema }),
 ]);
-export type ToBackground = z.infer<typeof toBackgroundSchema>;
+export type ToBackground = z.output<typeof toBackgroundSchema>;
 
+const off = z.literal('offscreen');
 export const toOffscreenSchema = z.discriminatedUnion('type', [
   /** Fetch, decode and buffer these images. */
-  z.object({ to: z.literal('offscreen'), type: z.literal('offscreen:ingest'), urls: z.array(imageUrlSchema).min(1).max(MAX_BATCH_URLS) }),
+  z.object({ to: off, type: z.literal('offscreen:ingest'), urls: imageUrls }),
   /** Policy or settings changed: ask for a lease now instead of after the back-off. */
-  z.object({ to: z.literal('offscreen'), type: z.literal('offscreen:wake') }),
+  z.object({ to: off, type: z.literal('offscreen:wake') }),
+  /** Delete every buffered image and queued URL. */
+  z.object({ to: off, type: z.literal('offscreen:clear') }),
 ]);
-export type ToOffscreen = z.infer<typeof toOffscreenSchema>;
+export type ToOffscreen = z.output<typeof toOffscreenSchema>;
 
 /** The answer to a `trainer:lease`. */
 export type Lease =
-  | { ok: true; serverUrl: string; token: string; budgetMs: number; backend: import('./settings').BackendPreference }
-  | { ok: false; reason: string };
+  | {
+      ok: true; serverUrl: string; token: string; budgetMs: number; backend: BackendPreference;
+      /** The CPU cap (duty cycle, %); absent = none. */
+      cpuPercent?: number;
+      /** Cores the trainer may use. */
+      cores?: number;
+    }
+  | { ok: false; code: WaitCode; reason: string };
 
 /** Response type of each message, by `type`. */
 export interface Responses {
   'page:query': { observe: boolean; reason?: string };
   'images:seen': { forwarded: number };
-  'status:get': { settings: z.infer<typeof settingsSchema>; stats: import('./settings').Stats; budgetLeftMs: number };
-  'settings:update': { settings: z.infer<typeof settingsSchema> };
+  'status:get': { settings: Settings; stats: Stats; budgetLeftMs: number };
+  'settings:update': { settings: Settings };
+  'buffer:clear': { buffered: number };
   'trainer:lease': Lease;
   'trainer:report': { ok: true };
   'offscreen:ingest': { stored: number };
   'offscreen:wake': { ok: true };
+  'offscreen:clear': { buffered: number };
 }
 
 type AnyMessage = ToBackground | ToOffscreen;
@@ -120,7 +149,7 @@ export function senderKind(sender: { url?: string; tab?: unknown; id?: string },
  * on invalid messages or disallowed senders.
  */
 export async function dispatch<M extends AnyMessage>(
-  schema: z.ZodType<M>,
+  schema: z.ZodMiniType<M>,
   recipient: M['to'],
   handlers: HandlerMap<M>,
   raw: unknown,

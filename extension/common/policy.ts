@@ -3,11 +3,15 @@
  * trainer run now. The service worker feeds them the stored settings, today's usage and
  * chrome.idle's state; nothing here touches a browser API, so tests call them directly.
  */
+import type { DeviceConditions } from './messages';
 import type { Settings, Usage } from './settings';
+import type { WaitCode } from './stats';
 
 export type IdleState = 'active' | 'idle' | 'locked';
 
 export type Decision = { ok: true } | { ok: false; reason: string };
+/** A training decision: a refusal carries a stable code for the popup. */
+export type TrainDecision = { ok: true } | { ok: false; code: WaitCode; reason: string };
 
 /** The host of an http(s) URL, lower-cased; null for any other scheme or an unparsable URL. */
 export function httpHost(url: string | undefined): string | null {
@@ -50,14 +54,19 @@ export function budgetLeftMs(s: Settings, usage: Usage): number {
 
 /**
  * May the trainer run a round now? Checks, in order: opted in, not paused, a server configured,
- * budget left today, and (with idle-only) that the person is away.
+ * budget left today, the device not saving data (Data Saver) nor, with pause-on-battery, on
+ * battery, and (with idle-only) that the person is away. `device` comes from the trainer's page;
+ * a condition the browser does not expose (null) never blocks.
  */
-export function mayTrain(s: Settings, usage: Usage, idle: IdleState): Decision {
-  if (!s.optedIn) return { ok: false, reason: 'not opted in' };
-  if (s.paused) return { ok: false, reason: 'paused' };
-  if (!s.serverUrl) return { ok: false, reason: 'no server configured' };
-  if (budgetLeftMs(s, usage) <= 0) return { ok: false, reason: "today's compute budget is used up" };
-  if (s.idleOnly && idle === 'active') return { ok: false, reason: 'waiting until you are away (idle-only)' };
+export function mayTrain(s: Settings, usage: Usage, idle: IdleState, device: DeviceConditions = { onBattery: null, saveData: null }): TrainDecision {
+  const no = (code: WaitCode, reason: string): TrainDecision => ({ ok: false, code, reason });
+  if (!s.optedIn) return no('not-opted-in', 'not opted in');
+  if (s.paused) return no('paused', 'paused');
+  if (!s.serverUrl) return no('no-server', 'no server configured');
+  if (budgetLeftMs(s, usage) <= 0) return no('budget-used', "today's compute budget is used up");
+  if (device.saveData) return no('data-saver', 'the browser asks to save data (Data Saver)');
+  if (s.pauseOnBattery && device.onBattery) return no('on-battery', 'running on battery');
+  if (s.idleOnly && idle === 'active') return no('idle-only', 'waiting until you are away (idle-only)');
   return { ok: true };
 }
 

@@ -37,20 +37,47 @@ export function isPictureSized(natural: { w: number; h: number }, rendered: { w:
 }
 
 /**
- * Watches every <img> under `root` (including ones added later) and calls `report` with batches
- * of newly seen URLs. Stops when `signal` aborts.
+ * Seen URLs waiting to be reported: sent when `batchSize` are waiting or `flushMs` after the
+ * first, or at once on flush() (the page is being left).
  */
-export function watchImages(root: Document, report: (urls: string[]) => void, signal: AbortSignal, o: WatchOptions = DEFAULT_WATCH): void {
+export class UrlBatch {
+  private pending: string[] = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly report: (urls: string[]) => void,
+    private readonly o: Pick<WatchOptions, 'batchSize' | 'flushMs'> = DEFAULT_WATCH,
+  ) {}
+
+  add(url: string): void {
+    this.pending.push(url);
+    if (this.pending.length >= this.o.batchSize) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), this.o.flushMs);
+  }
+
+  flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending.length) this.report(this.pending.splice(0));
+  }
+
+  /** Drops what is waiting (the watch was stopped). */
+  cancel(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.pending = [];
+  }
+}
+
+/**
+ * Watches every <img> under `root` (including ones added later) and calls `report` with batches
+ * of newly seen URLs. Stops when `signal` aborts. The returned flush() reports what is waiting
+ * now: call it when the page is being left, or those images are lost.
+ */
+export function watchImages(root: Document, report: (urls: string[]) => void, signal: AbortSignal, o: WatchOptions = DEFAULT_WATCH): { flush(): void } {
   const seen = new Set<string>();
   const timers = new Map<Element, number>();
-  let pending: string[] = [];
-  let flushTimer: number | undefined;
-
-  const flush = () => {
-    clearTimeout(flushTimer);
-    flushTimer = undefined;
-    if (pending.length && !signal.aborted) report(pending.splice(0));
-  };
+  const batch = new UrlBatch((urls) => signal.aborted || report(urls), o);
 
   const consider = (img: HTMLImageElement) => {
     if (!img.isConnected || !img.complete) return;
@@ -59,9 +86,7 @@ export function watchImages(root: Document, report: (urls: string[]) => void, si
     const r = img.getBoundingClientRect();
     if (!isPictureSized({ w: img.naturalWidth, h: img.naturalHeight }, { w: r.width, h: r.height }, o)) return;
     seen.add(url);
-    pending.push(url);
-    if (pending.length >= o.batchSize) flush();
-    else flushTimer ??= setTimeout(flush, o.flushMs) as unknown as number;
+    batch.add(url);
   };
 
   const io = new IntersectionObserver(
@@ -91,6 +116,7 @@ export function watchImages(root: Document, report: (urls: string[]) => void, si
     io.disconnect();
     mo.disconnect();
     timers.forEach((t) => clearTimeout(t));
-    clearTimeout(flushTimer);
+    batch.cancel();
   }, { once: true });
+  return { flush: () => batch.flush() };
 }

@@ -16,7 +16,7 @@ let side: TrainerSide | null = null;
 const host: TrainerHost = {
   async ensure() {
     side ??= startTrainerSide({
-      lease: async () => (await background.handlers['trainer:lease'].handle({ to: 'background', type: 'trainer:lease' }, self)) as Lease,
+      lease: async (device) => (await background.handlers['trainer:lease'].handle({ to: 'background', type: 'trainer:lease', device }, self)) as Lease,
       report: async (report) => {
         await background.handlers['trainer:report'].handle({ to: 'background', type: 'trainer:report', report }, self);
       },
@@ -28,9 +28,14 @@ const host: TrainerHost = {
   },
   async send(msg: ToOffscreen) {
     if (!side) return undefined;
-    return msg.type === 'offscreen:ingest'
-      ? side.handlers['offscreen:ingest'].handle(msg, self)
-      : side.handlers['offscreen:wake'].handle(msg, self);
+    switch (msg.type) {
+      case 'offscreen:ingest':
+        return side.handlers['offscreen:ingest'].handle(msg, self);
+      case 'offscreen:wake':
+        return side.handlers['offscreen:wake'].handle(msg, self);
+      case 'offscreen:clear':
+        return side.handlers['offscreen:clear'].handle(msg, self);
+    }
   },
   async isRunning() {
     return side !== null;

@@ -4,40 +4,61 @@
  * lease, run local rounds in the training worker and submit the deltas. Only deltas (and
  * protocol messages) go to the server; pixels never leave this device.
  *
- *   lease? ─no─► report why, wait (back-off or wake)
+ *   seen URLs ─► persisted queue ─► fetch + decode at the keep size ─► image buffer   (./ingest.ts;
+ *                                                                                      no plan, no lease needed)
+ *
+ *   lease? ─no─► report why, let go of the worker and the connection, wait (back-off or wake)
  *     │yes
  *   connect / plan ─► worker.init on plan change ─► enough images? ─► pull weights if stale
- *     ─► worker.train(sampled pixels) ─► worker.getDelta ─► submit ─► report round
+ *     ─► worker.train(sample shrunk to the plan's size) ─► worker.getDelta ─► submit
+ *     ─► after a refusal: shared/contributor/after-rejection.ts ─► report round
+ *
+ * The training worker holds hundreds of MB once a model is built, so it exists only while the
+ * trainer may train: it is parked (terminated) whenever the lease is refused, images are still
+ * being collected or the server cannot be reached, and started again on demand.
  */
 import { transfer } from 'comlink';
+import { afterRejection } from '../../shared/contributor/after-rejection';
+import { FederationError } from '../../shared/protocol/client';
 import type { Plan } from '../../shared/protocol/messages';
-import type { Lease, TrainerReport } from '../common/messages';
+import { backendChoice } from '../common/backend-choice';
+import type { DeviceConditions, Lease, TrainerReport } from '../common/messages';
 import type { BackendPreference } from '../common/settings';
-import { backendChoice, type InitResult, type TrainerApi, type TrainerPlan } from '../worker/trainer-api';
+import type { WaitCode, Waiting } from '../common/stats';
+import type { InitResult, TrainerApi, TrainerPlan } from '../worker/trainer-api';
+import { ConnectError } from './connect-error';
 import type { Connect, FederationConnection } from './federation';
 import type { ImageBuffer } from './image-buffer';
+import { ImageIngest } from './ingest';
+import { keepSize, shrinkRgb } from './resize';
+import { MemoryQueue, type PendingUrls } from './url-queue';
 
-/** The trainer as seen through comlink: every method async. */
-export type TrainerRemote = Pick<TrainerApi, 'initBackend' | 'init' | 'setWeights' | 'train' | 'getDelta'>;
+/** The trainer as seen through comlink: every method async; `park` ends the worker until the next call. */
+export type TrainerRemote = Pick<TrainerApi, 'initBackend' | 'init' | 'setWeights' | 'train' | 'getDelta'> & { park?(): void };
 
 export interface PolicyPort {
-  lease(): Promise<Lease>;
+  lease(device?: DeviceConditions): Promise<Lease>;
   report(r: TrainerReport): Promise<void>;
 }
 
 export interface ContributorDeps {
   policy: PolicyPort;
   buffer: ImageBuffer;
+  /** Seen URLs waiting to be fetched (default: in memory). */
+  queue?: PendingUrls;
   trainer: TrainerRemote;
   connect: Connect;
   /** Fetches and decodes one URL to [size, size, 3] RGB. */
   load: (url: string, size: number) => Promise<Uint8Array>;
   clientId: string;
-  /** The input size of the last plan seen (remembered across restarts), so images can be
-   * decoded before this session has talked to the server. */
+  /** The input size of the last plan seen (remembered across restarts). */
   inputSize?: { get(): number | null; set(size: number): void };
+  /** Battery and Data Saver, where the page can see them. */
+  device?: () => Promise<DeviceConditions>;
   /** Back-off while the lease is refused or the server is unreachable. */
   idleWaitMs?: number;
+  /** Back-off after the server refused this browser or its token (a settings change wakes it sooner). */
+  refusedWaitMs?: number;
   /** Pause between rounds, so a long session leaves the machine breathing. */
   roundGapMs?: number;
   /** Most images sampled from the buffer for one round. */
@@ -47,36 +68,53 @@ export interface ContributorDeps {
   log?: (line: string) => void;
 }
 
-const MAX_QUEUE = 256;
 const INGEST_CONCURRENCY = 2;
 
 export class Contributor {
-  private queue: string[] = [];
-  private ingesting = 0;
+  private readonly queue: PendingUrls;
+  private readonly ingestion: ImageIngest;
   private wakeUp: (() => void) | null = null;
   private stopped = false;
   private conn: FederationConnection | null = null;
   private connKey = '';
+  private server = '';
   private planKey = '';
   private init: InitResult | null = null;
+  /** The plan's batch size, remembered while the worker is parked: fewer images need no worker. */
+  private batchSize: number | null = null;
   private backend: string | null = null;
   /** The person's backend setting the current worker was set up with. */
   private backendPref: BackendPreference | null = null;
   private loadedVersion = -1;
+  private lastVersion: number | null = null;
   private round = 0;
   private lastError: string | null = null;
-  private waiting: string | null = 'starting';
+  private waiting: Waiting | null = { code: 'starting', text: 'starting' };
   private reportTimer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(private readonly d: ContributorDeps) {}
+  constructor(private readonly d: ContributorDeps) {
+    this.queue = d.queue ?? new MemoryQueue();
+    this.ingestion = new ImageIngest({
+      buffer: d.buffer, queue: this.queue, load: d.load, log: d.log,
+      planSize: () => this.init?.inputSize ?? d.inputSize?.get(),
+      onProgress: () => {
+        this.scheduleReport();
+        if (this.waiting?.code === 'collecting') this.wake();
+      },
+    });
+  }
 
-  /** Queues image URLs for fetching and decoding; returns how many were queued. */
-  ingest(urls: string[]): number {
-    const room = Math.max(0, MAX_QUEUE - this.queue.length);
-    const take = urls.slice(0, room);
-    this.queue.push(...take);
-    this.pump();
-    return take.length;
+  /** Queues image URLs for fetching and decoding (no plan or lease needed); returns how many were queued. */
+  ingest(urls: string[]): Promise<number> {
+    return this.ingestion.push(urls);
+  }
+
+  /** Deletes every buffered image and queued URL; returns the count left (0). */
+  async clear(): Promise<number> {
+    await this.queue.clear();
+    await this.d.buffer.clear();
+    await this.report();
+    return (await this.d.buffer.stats()).count;
   }
 
   /**
@@ -85,10 +123,7 @@ export class Contributor {
    * is redone too, so the server hears the backend actually in use.
    */
   trainerRestarted(): void {
-    this.backend = null;
-    this.init = null;
-    this.planKey = '';
-    this.loadedVersion = -1;
+    this.forgetWorker();
     this.conn?.close();
     this.conn = null;
     this.wake();
@@ -101,22 +136,37 @@ export class Contributor {
 
   stop(): void {
     this.stopped = true;
+    this.ingestion.stop();
     this.wake();
     this.conn?.close();
   }
 
   /** Runs until stop(). Never throws: every failure is reported and retried after a back-off. */
   async run(): Promise<void> {
+    this.ingestion.pump(); // URLs queued before a restart
     while (!this.stopped) {
       let wait = this.d.idleWaitMs ?? 20_000;
       try {
-        const lease = await this.d.policy.lease();
+        const lease = await this.d.policy.lease(await this.d.device?.().catch(() => undefined));
         if (!lease.ok) {
-          this.waiting = lease.reason;
-        } else if (await this.step(lease.serverUrl, lease.token, lease.backend)) {
-          wait = this.d.roundGapMs ?? 1000;
+          this.setWaiting(lease.code, lease.reason);
+          this.release();
+        } else {
+          this.server = lease.serverUrl;
+          wait = (await this.step(lease)) ?? wait;
         }
       } catch (e) {
+        if (e instanceof ConnectError) {
+          this.setWaiting(e.code, e.message);
+          this.release();
+          if (e.code !== 'server-down') wait = this.d.refusedWaitMs ?? 5 * 60_000;
+        } else if (e instanceof FederationError && (e.code === 'disconnected' || e.code === 'timeout')) {
+          // The connection went away during a round (and did not come back in time).
+          this.setWaiting('server-down', 'the connection to the server was lost');
+          this.release();
+        } else {
+          this.setWaiting('error', 'a round failed; retrying');
+        }
         this.lastError = (e as Error).message ?? String(e);
         this.d.log?.(`round failed: ${this.lastError}`);
       }
@@ -124,10 +174,15 @@ export class Contributor {
       await this.report();
       await this.sleep(wait);
     }
+    this.release();
   }
 
-  /** One pass: returns true when a round ran (so the next one may follow quickly). */
-  private async step(serverUrl: string, token: string, backend: BackendPreference = 'auto'): Promise<boolean> {
+  /**
+   * One pass: returns how long to wait before the next one when a round ran (the round gap, or
+   * the server's wait after a refusal), null when none ran.
+   */
+  private async step(lease: Extract<Lease, { ok: true }>): Promise<number | null> {
+    const backend = lease.backend ?? 'auto';
     if (backend !== this.backendPref) {
       // A worker picks its backend once: a changed setting needs a fresh one.
       if (this.backendPref !== null && this.backend !== null && this.d.replaceTrainer) {
@@ -136,29 +191,30 @@ export class Contributor {
       }
       this.backendPref = backend;
     }
-    const conn = await this.connection(serverUrl, token);
+    if (this.batchSize !== null && (await this.collecting(this.batchSize))) return null;
+    const conn = await this.connection(lease.serverUrl, lease.token, lease.cores);
     const plan = conn.plan;
     await this.adoptPlan(plan);
-    this.pump();
-    const { count } = await this.d.buffer.stats();
-    if (count < plan.batchSize) {
-      this.waiting = `collecting images (${count} of ${plan.batchSize})`;
-      return false;
-    }
+    this.batchSize = plan.batchSize;
+    if (await this.collecting(plan.batchSize)) return null;
+    let bytesReceived = 0;
     if (this.loadedVersion < 0 || conn.latestVersion > this.loadedVersion) {
       const { version, weights } = await conn.pull();
+      bytesReceived = weights.byteLength;
       await this.d.trainer.setWeights(transfer(weights, [weights]));
       this.loadedVersion = version;
     }
     this.waiting = null;
     await this.report();
     const size = this.init!.inputSize;
-    const sample = await this.d.buffer.sample(this.d.samplePerRound ?? 256, size);
+    const kept = keepSize(size);
+    const sample = await this.d.buffer.sample(this.d.samplePerRound ?? 256, kept);
+    const pixels = shrinkRgb(sample.pixels, sample.count, kept, size).buffer as ArrayBuffer;
     const t0 = performance.now();
-    const pixels = sample.pixels.buffer as ArrayBuffer;
-    const m = await this.d.trainer.train(transfer(pixels, [pixels]), plan.localSteps, (Date.now() ^ (this.round++ * 0x9e3779b9)) >>> 0);
+    const m = await this.d.trainer.train(transfer(pixels, [pixels]), plan.localSteps, (Date.now() ^ (this.round++ * 0x9e3779b9)) >>> 0, { cpuPercent: lease.cpuPercent });
     const delta = await this.d.trainer.getDelta();
     const computeMs = performance.now() - t0;
+    const bytesSent = delta.byteLength; // read before the transfer detaches it
     const loss = m.losses.reduce((a, b) => a + b, 0) / m.losses.length;
     const outcome = await conn.submit({
       updateId: `${this.d.clientId}-${Date.now().toString(36)}-${this.round}`,
@@ -167,18 +223,30 @@ export class Contributor {
       metrics: { loss, steps: m.losses.length, msPerStep: m.msPerStep, backend: m.backend },
       delta: transfer(delta, [delta]),
     });
+    let wait = this.d.roundGapMs ?? 1000;
     if (!outcome.accepted) {
       this.lastError = `update rejected: ${outcome.code ?? ''} ${outcome.reason ?? ''}`.trim();
-      if (outcome.code === 'too_stale' || outcome.code === 'unknown_version') this.loadedVersion = -1;
+      const next = afterRejection({ ok: false, code: outcome.code ?? 'internal', reason: outcome.reason ?? '', version: outcome.version, retryAfterMs: outcome.retryAfterMs });
+      if (next.repull) this.loadedVersion = -1;
+      wait = Math.max(wait, next.waitMs);
     } else {
       this.lastError = null;
     }
     this.d.log?.(`round ${this.round}: ${m.losses.length} steps on ${m.backend}, ${m.msPerStep.toFixed(0)} ms/step, loss ${loss.toFixed(4)}, ${outcome.accepted ? 'accepted' : 'rejected'} (server v${outcome.version})`);
-    await this.report({ steps: m.losses.length, computeMs, losses: m.losses, stepMs: m.msPerStep, submitted: true, accepted: outcome.accepted }, outcome.version);
+    await this.report({ steps: m.losses.length, computeMs, losses: m.losses, stepMs: m.msPerStep, submitted: true, accepted: outcome.accepted, bytesSent, bytesReceived }, outcome.version);
+    return wait;
+  }
+
+  /** Too few images for a batch: say so and let go of the worker until there are enough. */
+  private async collecting(batchSize: number): Promise<boolean> {
+    const { count } = await this.d.buffer.stats();
+    if (count >= batchSize) return false;
+    this.setWaiting('collecting', `collecting images (${count} of ${batchSize})`);
+    this.release();
     return true;
   }
 
-  private async connection(serverUrl: string, token: string): Promise<FederationConnection> {
+  private async connection(serverUrl: string, token: string, cores?: number): Promise<FederationConnection> {
     const key = `${serverUrl}\n${token}`;
     if (this.conn && this.connKey === key && this.conn.connected) return this.conn;
     this.conn?.close();
@@ -186,10 +254,13 @@ export class Contributor {
     this.loadedVersion = -1;
     const choice = backendChoice(this.backendPref ?? 'auto');
     this.backend ??= await this.d.trainer.initBackend(choice.order, choice.softwareGpu);
-    this.conn = await this.d.connect({ serverUrl, token, backend: this.backend, clientId: this.d.clientId });
-    this.conn.onVersion(() => this.scheduleReport());
+    const conn = await this.d.connect({ serverUrl, token, backend: this.backend, clientId: this.d.clientId, cores });
+    conn.onVersion(() => this.scheduleReport());
+    // A dropped connection shows at once, not after the next round.
+    conn.onConnectionChange?.(() => void this.report());
+    this.conn = conn;
     this.connKey = key;
-    return this.conn;
+    return conn;
   }
 
   private async adoptPlan(plan: Plan): Promise<void> {
@@ -207,30 +278,33 @@ export class Contributor {
     this.init = await this.d.trainer.init(tp);
     this.planKey = key;
     this.loadedVersion = -1;
-    await this.d.buffer.retainSize(this.init.inputSize);
+    await this.d.buffer.retainSize(keepSize(this.init.inputSize));
     this.d.inputSize?.set(this.init.inputSize);
     this.d.log?.(`plan ${plan.method} (input ${this.init.inputSize}px) on ${this.init.backend}`);
   }
 
-  private pump(): void {
-    const size = this.init?.inputSize ?? this.d.inputSize?.get();
-    if (!size) return; // decode needs the plan's input size
-    while (this.ingesting < INGEST_CONCURRENCY && this.queue.length) {
-      const url = this.queue.shift()!;
-      this.ingesting++;
-      void (async () => {
-        try {
-          if (!(await this.d.buffer.has(url))) await this.d.buffer.add(url, size, await this.d.load(url, size));
-        } catch (e) {
-          this.d.log?.(`skipped an image: ${(e as Error).message}`);
-        } finally {
-          this.ingesting--;
-          this.pump();
-          this.scheduleReport();
-          if (this.waiting?.startsWith('collecting')) this.wake();
-        }
-      })();
+  /** Ends the connection and parks the worker, when either is held. */
+  private release(): void {
+    if (this.conn) {
+      this.lastVersion = Math.max(this.lastVersion ?? -1, this.conn.latestVersion, this.loadedVersion);
+      this.conn.close();
+      this.conn = null;
     }
+    if (this.backend !== null || this.init !== null) {
+      this.d.trainer.park?.();
+      this.forgetWorker();
+    }
+  }
+
+  private forgetWorker(): void {
+    this.backend = null;
+    this.init = null;
+    this.planKey = '';
+    this.loadedVersion = -1;
+  }
+
+  private setWaiting(code: WaitCode, text: string): void {
+    this.waiting = { code, text: text.slice(0, 200) };
   }
 
   private scheduleReport(): void {
@@ -248,13 +322,17 @@ export class Contributor {
     } catch (e) {
       this.lastError ??= `image buffer unavailable: ${(e as Error).message}`;
     }
+    const connected = this.conn?.connected ?? false;
+    // Training but the socket dropped: it reconnects by itself; until then the server is away.
+    const waiting = this.conn && !connected && this.waiting === null ? { code: 'server-down' as const, text: 'connection lost; reconnecting' } : this.waiting;
+    const known = this.conn ? Math.max(version ?? -1, this.conn.latestVersion, this.loadedVersion) : (this.lastVersion ?? -1);
     await this.d.policy.report({
-      connected: this.conn?.connected ?? false,
-      server: this.conn ? this.connKey.split('\n')[0] : '',
-      modelVersion: this.conn ? Math.max(version ?? -1, this.conn.latestVersion, this.loadedVersion) : null,
+      connected,
+      server: this.conn ? this.connKey.split('\n')[0] : this.server,
+      modelVersion: known >= 0 ? known : null,
       backend: this.init?.backend ?? this.backend,
       buffered: count,
-      waiting: this.waiting,
+      waiting,
       lastError: this.lastError?.slice(0, 500) ?? null,
       round,
     }).catch(() => {});

@@ -8,7 +8,7 @@ import { dispatch, senderKind, toOffscreenSchema, type Lease } from '../common/m
 import { startTrainerSide } from './trainer-side';
 
 const side = startTrainerSide({
-  lease: () => browser.runtime.sendMessage({ to: 'background', type: 'trainer:lease' }) as Promise<Lease>,
+  lease: (device) => browser.runtime.sendMessage({ to: 'background', type: 'trainer:lease', device }) as Promise<Lease>,
   report: async (report) => {
     await browser.runtime.sendMessage({ to: 'background', type: 'trainer:report', report });
   },

@@ -9,9 +9,12 @@ import type { HandlerMap, ToOffscreen } from '../common/messages';
 import type { TrainerApi } from '../worker/trainer-api';
 import { connectFederation } from './connect';
 import { Contributor, type PolicyPort } from './contributor';
-import { decodeToRgb, fetchImage } from './decode';
+import { decodeToRgb } from './decode';
+import { deviceReader } from './device';
+import { fetchImage } from './fetch-image';
 import { ImageBuffer } from './image-buffer';
 import { watchTrainer } from './trainer-watchdog';
+import { MemoryQueue, UrlQueue } from './url-queue';
 
 export const WORKER_PATH = 'worker.js';
 
@@ -36,11 +39,13 @@ export function startTrainerSide(policy: PolicyPort): TrainerSide {
     onRestart: () => contributor?.trainerRestarted(),
     log,
   });
-  const ready = ImageBuffer.open().then((buffer) => {
+  const ready = Promise.all([ImageBuffer.open(), UrlQueue.open().catch(() => new MemoryQueue())]).then(([buffer, queue]) => {
     const c = new Contributor({
       policy,
       buffer,
+      queue,
       trainer,
+      device: deviceReader(),
       connect: connectFederation,
       load: async (url, size) => decodeToRgb(await fetchImage(url), size),
       clientId: clientId(),
@@ -61,7 +66,13 @@ export function startTrainerSide(policy: PolicyPort): TrainerSide {
       'offscreen:ingest': {
         from: ['extension-page'],
         async handle(m) {
-          return { stored: (await ready).ingest(m.urls) };
+          return { stored: await (await ready).ingest(m.urls) };
+        },
+      },
+      'offscreen:clear': {
+        from: ['extension-page'],
+        async handle() {
+          return { buffered: await (await ready).clear() };
         },
       },
       'offscreen:wake': {

@@ -10,8 +10,13 @@
  * removed). The failed call rejects with the reason; `onRestart` tells the contributor to set up
  * again (backend, plan, weights) on the new worker. Ordinary errors (a bad plan, mismatched
  * weights) pass through untouched: restarting would not fix them.
+ *
+ * A worker is spawned on the first call, not before, and `park()` terminates it without a
+ * successor (the trainer cannot train now: its model and tfjs backend would only hold memory);
+ * the next call spawns a fresh one.
  */
-import { DEFAULT_BACKEND_ORDER, type BackendName, type SoftwareGpu, type TrainerPlan } from '../worker/trainer-api';
+import { DEFAULT_BACKEND_ORDER, type BackendName, type SoftwareGpu } from '../common/backend-choice';
+import type { TrainerPlan, TrainLimits } from '../worker/trainer-api';
 import type { TrainerRemote } from './contributor';
 
 /** One worker as the watchdog sees it. */
@@ -49,6 +54,10 @@ export interface WatchedTrainer extends TrainerRemote {
   allowedBackends(): BackendName[];
   /** Replaces a healthy worker (e.g. to switch backends: a worker picks its backend once); keeps every backend allowed. */
   replace(why: string): void;
+  /** Terminates the worker, if any, until the next call starts a fresh one. */
+  park(): void;
+  /** Whether a worker exists now. */
+  running(): boolean;
   terminate(): void;
 }
 
@@ -60,7 +69,9 @@ export function watchTrainer(o: WatchdogOptions): WatchedTrainer {
   let allowed: BackendName[] = [...DEFAULT_BACKEND_ORDER];
   let backend: string | null = null;
   let restarts = 0;
-  let current = start();
+  type Current = ReturnType<typeof start>;
+  let current: Current | null = null;
+  const worker = (): Current => (current ??= start());
 
   function start() {
     const h = o.spawn();
@@ -79,7 +90,7 @@ export function watchTrainer(o: WatchdogOptions): WatchedTrainer {
   }
 
   function restart(why: string, blame = true) {
-    if (current.dead) return;
+    if (!current || current.dead) return;
     current.dead = true;
     current.h.terminate();
     if (blame && backend && backend !== 'cpu' && allowed.length > 1) allowed = allowed.filter((b) => b !== backend);
@@ -91,7 +102,7 @@ export function watchTrainer(o: WatchdogOptions): WatchedTrainer {
   }
 
   async function call<T>(what: string, ms: number, f: (t: TrainerRemote) => Promise<T>): Promise<T> {
-    const w = current;
+    const w = worker();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -130,12 +141,24 @@ export function watchTrainer(o: WatchdogOptions): WatchedTrainer {
       return r;
     },
     setWeights: (glwt: ArrayBuffer) => call('loading weights', d.setWeightsMs, (t) => t.setWeights(glwt)),
-    train: (pixels: ArrayBuffer, steps: number, seed: number) => call(`a ${steps}-step round`, d.trainBaseMs + steps * d.trainPerStepMs, (t) => t.train(pixels, steps, seed)),
+    // The CPU cap rests between steps: the deadline grows with it (a 10 % cap makes a round 10× longer).
+    train: (pixels: ArrayBuffer, steps: number, seed: number, limits?: TrainLimits) =>
+      call(`a ${steps}-step round`, (d.trainBaseMs + steps * d.trainPerStepMs) * (100 / Math.min(100, Math.max(1, limits?.cpuPercent ?? 100))), (t) => t.train(pixels, steps, seed, limits)),
     getDelta: () => call('encoding the delta', d.getDeltaMs, (t) => t.getDelta()),
     restarts: () => restarts,
     allowedBackends: () => [...allowed],
     replace: (why) => restart(why, false),
+    park: () => {
+      if (!current) return;
+      current.dead = true;
+      current.h.terminate();
+      current = null;
+      backend = null;
+      o.log?.('trainer parked: nothing to train now');
+    },
+    running: () => current !== null && !current.dead,
     terminate: () => {
+      if (!current) return;
       current.dead = true;
       current.h.terminate();
     },

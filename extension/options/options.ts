@@ -1,73 +1,107 @@
-/** The options page: settings form, opt-in with the optional host permission, buffer deletion. */
+/**
+ * The options page: the settings form (each wrong field gets its own message, ./settings-form.ts),
+ * site access granted or withdrawn in plain words, the extension id for server operators, and
+ * deleting the buffered images (no pause needed: the trainer empties its own buffer).
+ */
 import browser from 'webextension-polyfill';
 import type { ResponseOf } from '../common/messages';
 import type { Settings } from '../common/settings';
-
-/** The optional host permission a person grants when opting in: fetching the images they see. */
-export const IMAGE_ORIGINS = ['http://*/*', 'https://*/*'];
+import { grantImageAccess, revokeImageAccess, showExtensionId } from './access';
+import { describeAccess, readSettingsForm, type FieldErrors, type FormValues } from './settings-form';
 
 const form = document.getElementById('form') as HTMLFormElement;
 const field = <T extends HTMLElement = HTMLInputElement>(id: string) => document.getElementById(id) as unknown as T;
-const lines = (s: string) => s.split(/[\s,]+/).map((l) => l.trim()).filter(Boolean);
+const FIELDS = ['serverUrl', 'token', 'dailyBudgetMinutes', 'cpuPercent', 'maxCores', 'backend', 'denyList', 'allowList'] as const;
 
 async function load(): Promise<void> {
   const { settings } = (await browser.runtime.sendMessage({ to: 'background', type: 'status:get' })) as ResponseOf<'status:get'>;
   fill(settings);
   await showAccess();
+  showExtensionId(field('extId'), field('extOrigin'));
+  field('maxCores-hint').textContent = `0 means half of this computer's ${navigator.hardwareConcurrency || 'unknown number of'} cores.`;
 }
 
 function fill(s: Settings): void {
-  field('optedIn').checked = s.optedIn;
-  field('paused').checked = s.paused;
+  for (const k of ['optedIn', 'paused', 'idleOnly', 'pauseOnBattery'] as const) field(k).checked = s[k];
   field('serverUrl').value = s.serverUrl;
   field('token').value = s.token;
-  field('idleOnly').checked = s.idleOnly;
   field('dailyBudgetMinutes').value = String(s.dailyBudgetMinutes);
+  field('cpuPercent').value = String(s.cpuPercent);
+  field('maxCores').value = String(s.maxCores);
   field<HTMLSelectElement>('backend').value = s.backend;
   field<HTMLTextAreaElement>('denyList').value = s.denyList.join('\n');
   field<HTMLTextAreaElement>('allowList').value = s.allowList.join('\n');
 }
 
+function values(): FormValues {
+  const text = (id: string) => field<HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>(id).value;
+  return {
+    optedIn: field('optedIn').checked, paused: field('paused').checked, idleOnly: field('idleOnly').checked, pauseOnBattery: field('pauseOnBattery').checked,
+    serverUrl: text('serverUrl'), token: text('token'), dailyBudgetMinutes: text('dailyBudgetMinutes'), cpuPercent: text('cpuPercent'),
+    maxCores: text('maxCores'), backend: text('backend'), denyList: text('denyList'), allowList: text('allowList'),
+  };
+}
+
+/** Each message next to its field (aria-invalid + aria-describedby), and a summary that names how many. */
+function showErrors(errors: FieldErrors): void {
+  for (const k of FIELDS) {
+    const msg = errors[k];
+    const el = field(`${k}-error`);
+    el.hidden = !msg;
+    el.textContent = msg ?? '';
+    if (msg) field(k).setAttribute('aria-invalid', 'true');
+    else field(k).removeAttribute('aria-invalid');
+  }
+  const n = Object.keys(errors).length;
+  const summary = field('summary');
+  summary.hidden = n === 0;
+  summary.textContent = n === 1 ? 'Not saved: one setting needs a fix (marked below).' : `Not saved: ${n} settings need a fix (marked below).`;
+  const first = FIELDS.find((k) => errors[k]);
+  if (first) field(first).focus();
+}
+
 async function showAccess(): Promise<void> {
-  const origins = ((await browser.permissions.getAll()).origins ?? []).filter((o) => /^(https?|\*):/.test(o));
-  field('access').textContent = origins.length
-    ? `Image access granted for: ${origins.join(', ')}`
-    : 'No image access granted yet: nothing can be collected until you allow it.';
+  field('access').textContent = describeAccess((await browser.permissions.getAll()).origins ?? []);
 }
 
 field('grant').addEventListener('click', async () => {
   // Must run inside the click (a user gesture) for the browser to show its prompt.
-  const ok = await browser.permissions.request({ origins: IMAGE_ORIGINS });
-  field('result').textContent = ok ? 'Image access granted.' : 'Image access not granted.';
+  const ok = await grantImageAccess();
+  field('result').textContent = ok ? 'Glimpse may now read images on websites.' : 'Access was not granted: nothing new can be collected.';
+  await showAccess();
+});
+field('revoke').addEventListener('click', async () => {
+  await revokeImageAccess();
+  field('result').textContent = 'Glimpse no longer reads images on websites.';
   await showAccess();
 });
 
 form.addEventListener('submit', async (e) => {
   e.preventDefault();
-  const patch = {
-    optedIn: field('optedIn').checked,
-    paused: field('paused').checked,
-    serverUrl: field('serverUrl').value.trim(),
-    token: field('token').value.trim(),
-    idleOnly: field('idleOnly').checked,
-    dailyBudgetMinutes: Number(field('dailyBudgetMinutes').value),
-    backend: field<HTMLSelectElement>('backend').value as Settings['backend'],
-    denyList: lines(field<HTMLTextAreaElement>('denyList').value),
-    allowList: lines(field<HTMLTextAreaElement>('allowList').value),
-  };
+  const { patch, errors } = readSettingsForm(values());
+  showErrors(errors);
+  if (!patch) {
+    field('result').textContent = '';
+    return;
+  }
   try {
     const { settings } = (await browser.runtime.sendMessage({ to: 'background', type: 'settings:update', patch })) as ResponseOf<'settings:update'>;
     fill(settings);
     field('result').textContent = 'Saved.';
   } catch (err) {
-    field('result').textContent = `Not saved: ${(err as Error).message}`;
+    console.warn('[glimpse] saving settings failed', err);
+    field('result').textContent = 'Not saved: the extension could not store the settings. Please try again.';
   }
 });
 
-field('forget').addEventListener('click', () => {
-  const r = indexedDB.deleteDatabase('glimpse-buffer');
-  r.onsuccess = () => (field('result').textContent = 'Buffered images deleted.');
-  r.onblocked = () => (field('result').textContent = 'Pause first, then delete (the trainer is using the buffer).');
+field('forget').addEventListener('click', async () => {
+  try {
+    await browser.runtime.sendMessage({ to: 'background', type: 'buffer:clear' });
+    field('result').textContent = 'Buffered images deleted.';
+  } catch (err) {
+    console.warn('[glimpse] deleting the buffer failed', err);
+    field('result').textContent = 'The images could not be deleted. Please try again.';
+  }
 });
 
 void load();

@@ -1,21 +1,38 @@
-/** The toolbar popup: what the extension is doing, and pause/resume. Reads stats, never polls hard. */
+/**
+ * The toolbar popup: one plain sentence about what the extension is doing (./popup-state.ts),
+ * today's contribution, the shared model's progress from the server, pause/resume, and a
+ * Details section for experts. Re-renders when the stats or settings change; never polls hard.
+ */
 import browser from 'webextension-polyfill';
 import type { ResponseOf } from '../common/messages';
+import { formatBytes } from '../common/format';
 import { SETTINGS_KEY, STATS_KEY } from '../common/keys';
+import { fetchServerStatus, progressLine } from '../common/server-status';
+import { localDay } from '../common/day';
+import { popupView, todayLine } from './popup-state';
 import { renderSparkline } from './sparkline';
 
 const $ = (id: string) => document.getElementById(id)!;
 
+async function siteAccess(): Promise<boolean> {
+  const origins = (await browser.permissions.getAll()).origins ?? [];
+  return origins.some((o) => /^(https?|\*):\/\//.test(o) || o === '<all_urls>');
+}
+
 async function render(): Promise<void> {
   const { settings, stats, budgetLeftMs } = (await browser.runtime.sendMessage({ to: 'background', type: 'status:get' })) as ResponseOf<'status:get'>;
-  const conn = $('conn');
-  const active = settings.optedIn && !settings.paused;
-  conn.textContent = !settings.optedIn ? 'Not contributing' : settings.paused ? 'Paused' : stats.connected ? 'Connected' : 'Not connected';
-  conn.className = `badge ${active && stats.connected ? 'ok' : 'off'}`;
-  $('waiting').textContent = !settings.optedIn ? 'Open Settings to opt in.' : settings.paused ? 'Nothing is watched or trained while paused.' : (stats.waiting ?? 'Training');
+  const view = popupView({ settings, stats, budgetLeftMs, siteAccess: await siteAccess() });
+  const state = $('state');
+  state.dataset.state = view.state;
+  state.dataset.tone = view.tone;
+  $('headline').textContent = view.headline;
+  $('detail').textContent = view.detail;
+  $('today').textContent = todayLine(stats);
+
   const server = $('server');
   server.textContent = settings.serverUrl ? new URL(settings.serverUrl).host : '—';
   server.title = settings.serverUrl;
+  $('conn').textContent = stats.connected ? 'Connected' : 'Not connected';
   $('version').textContent = stats.modelVersion === null ? '—' : String(stats.modelVersion);
   $('backend').textContent = stats.backend ?? '—';
   $('buffered').textContent = String(stats.buffered);
@@ -24,6 +41,7 @@ async function render(): Promise<void> {
   const last = stats.losses.at(-1);
   $('loss').textContent = last === undefined ? '—' : last.toFixed(4);
   $('stepms').textContent = stats.stepMs === null ? '—' : `${(stats.stepMs / 1000).toFixed(2)} s`;
+  $('received').textContent = stats.today.day === localDay(Date.now()) ? formatBytes(stats.today.bytesReceived) : '—';
   $('budget').textContent = `${Math.round(budgetLeftMs / 60_000)} min`;
   $('spark').replaceChildren(renderSparkline(document, stats.losses));
   const err = $('error');
@@ -33,6 +51,18 @@ async function render(): Promise<void> {
   pause.textContent = settings.paused ? 'Resume' : 'Pause';
   pause.disabled = !settings.optedIn;
   pause.dataset.paused = String(settings.paused);
+  void showProgress(settings.serverUrl);
+}
+
+let progressFor = '';
+/** The shared model's progress from the server's public status (once per popup opening and server). */
+async function showProgress(serverUrl: string): Promise<void> {
+  if (!serverUrl || serverUrl === progressFor) return;
+  progressFor = serverUrl;
+  const line = progressLine(await fetchServerStatus(serverUrl));
+  const p = $('progress');
+  p.hidden = !line;
+  p.textContent = line ?? '';
 }
 
 $('pause').addEventListener('click', async (e) => {

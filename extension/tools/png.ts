@@ -44,18 +44,40 @@ export function encodePng(width: number, height: number, pixels: Uint8Array, cha
   ]);
 }
 
-/** The Glimpse icon: an eye-like ring on a blue square, drawn procedurally at any size. */
+/** Transparent margin around the icon's art: Chrome's guidance is 16 px of 128; toolbar sizes keep 1–2 px. */
+export function iconPadding(size: number): number {
+  return size >= 128 ? Math.round(size / 8) : Math.max(1, Math.round(size / 16));
+}
+
+/**
+ * The Glimpse icon at `size` px: an eye seen head-on — a blue disc inset by {@link iconPadding}
+ * on a transparent square, a white iris ring and a blue pupil. Three bands only, each at least
+ * 2 px wide at 16 px, so it stays legible in the toolbar; each pixel is 4×4-supersampled for
+ * smooth edges.
+ */
 export function iconPng(size: number): Buffer {
   const px = new Uint8Array(size * size * 4);
-  const c = (size - 1) / 2;
+  const c = size / 2;
+  const r = size / 2 - iconPadding(size);
+  // The white ring's inner and outer radius, as fractions of the disc's.
+  const [ringIn, ringOut] = [0.36, 0.7];
+  const S = 4;
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
-      const r = Math.hypot(x - c, y - c) / (size / 2);
-      const i = (y * size + x) * 4;
-      const ring = r > 0.55 && r < 0.8;
-      const pupil = r < 0.3;
-      const [R, G, B] = ring || pupil ? [255, 255, 255] : [11, 87, 208];
-      px.set([R, G, B, 255], i);
+      let disc = 0;
+      let white = 0;
+      for (let sy = 0; sy < S; sy++) {
+        for (let sx = 0; sx < S; sx++) {
+          const d = Math.hypot(x + (sx + 0.5) / S - c, y + (sy + 0.5) / S - c) / r;
+          if (d > 1) continue;
+          disc++;
+          if (d > ringIn && d < ringOut) white++;
+        }
+      }
+      const a = disc / (S * S);
+      const w = disc ? white / disc : 0;
+      const mix = (blue: number) => Math.round(blue + (255 - blue) * w);
+      px.set([mix(11), mix(87), mix(208), Math.round(a * 255)], (y * size + x) * 4);
     }
   }
   return encodePng(size, size, px, 4);

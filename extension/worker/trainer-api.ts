@@ -6,34 +6,21 @@
  *   initBackend(order)    picks the first backend that works (webgpu → webgl → wasm → cpu)
  *   init(plan)            builds the plan's SSL method on the first backend that works
  *   setWeights(glwt)      loads the global weights (online + target), GLWT-encoded
- *   train(pixels, steps)  one local round on images [n, s, s, c] uint8 RGB → metrics
+ *   train(pixels, steps)  one local round on images [n, s, s, c] uint8 RGB → metrics (resting
+ *                         between steps to hold the CPU cap)
  *   getDelta()            the last round's delta (local − global, online weights), GLWT-encoded
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { transfer } from 'comlink';
+import { mulberry32 } from '../../shared/data/rng';
 import type { MethodConfig, SslMethod } from '../../shared/ssl/method';
 import { createMethod } from '../../shared/ssl/registry';
 import { loadGlobal, runLocalRound, type OptimizerConfig } from '../../shared/train/local-round';
 import { decodeWeights, encodeWeights } from '../../shared/weights/codec';
 import type { WeightMap } from '../../shared/weights/weight-map';
 import { groupSpecs } from '../../shared/models/weights-io';
-import type { BackendPreference } from '../common/settings';
-
-export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
-export const DEFAULT_BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
-
-/**
- * Where a software-emulated GPU adapter (SwiftShader, llvmpipe) ranks: 'last' = after wasm,
- * just before cpu (several times slower than wasm: a SwiftShader WebGPU step of the test model
- * takes ~7 s, the wasm one ~0.1 s); 'allow' = where `order` puts it.
- */
-export type SoftwareGpu = 'last' | 'allow';
-
-/** The person's setting → what the worker tries: 'auto' is the default order with emulated GPUs last. */
-export function backendChoice(pref: BackendPreference): { order: BackendName[]; softwareGpu: SoftwareGpu } {
-  if (pref === 'auto') return { order: [...DEFAULT_BACKEND_ORDER], softwareGpu: 'last' };
-  return { order: [pref, ...DEFAULT_BACKEND_ORDER.filter((b) => b !== pref)], softwareGpu: 'allow' };
-}
+import { DEFAULT_BACKEND_ORDER, type BackendName, type SoftwareGpu } from '../common/backend-choice';
+import { rest, restAfterStepMs } from './duty-cycle';
 
 /** What the worker needs from the server's plan. */
 export interface TrainerPlan {
@@ -45,6 +32,12 @@ export interface TrainerPlan {
   /** Preferred backends, best first; the first that initialises wins. */
   backends?: BackendName[];
   softwareGpu?: SoftwareGpu;
+}
+
+/** The person's limits on a round. */
+export interface TrainLimits {
+  /** Compute at most this share of the wall-clock time (duty cycle, 10–100). */
+  cpuPercent?: number;
 }
 
 export interface InitResult {
@@ -67,10 +60,13 @@ export interface TrainResult {
 /** Picks and initialises a tfjs backend from `order`; returns the one in use. */
 export type BackendInit = (order: readonly BackendName[], softwareGpu: SoftwareGpu) => Promise<string>;
 
-export function createTrainerApi(initBackend: BackendInit) {
+/** `restFor` is how the worker gives the core back between steps (tests record it instead of sleeping). */
+export function createTrainerApi(initBackend: BackendInit, restFor: (ms: number) => Promise<void> = rest) {
   let method: SslMethod | null = null;
   let plan: TrainerPlan | null = null;
   let global: WeightMap | null = null;
+  /** The global version `global` is (from the pulled GLWT's meta), stamped on the delta as the server's encoder does. */
+  let globalVersion: number | null = null;
   let delta: WeightMap | null = null;
   let backend = '';
 
@@ -91,7 +87,7 @@ export function createTrainerApi(initBackend: BackendInit) {
       method?.dispose();
       method = createMethod(p.method, p.methodConfig ?? {});
       plan = p;
-      global = null;
+      global = globalVersion = null;
       delta = null;
       const enc = (method.encoder.inputs[0].shape as (number | null)[]);
       const deltaValues = groupSpecs([method.online]).reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
@@ -101,9 +97,10 @@ export function createTrainerApi(initBackend: BackendInit) {
     /** Loads GLWT-encoded global weights; they must match the method's online (+ target) weights. */
     async setWeights(glwt: ArrayBuffer): Promise<{ tensors: number }> {
       const m = need(method, 'init');
-      const { weights } = decodeWeights(new Uint8Array(glwt), { copy: true });
+      const { weights, meta } = decodeWeights(new Uint8Array(glwt), { copy: true });
       loadGlobal(m, weights); // throws WeightMismatchError naming what differs
       global = weights;
+      globalVersion = typeof meta.version === 'number' ? meta.version : null;
       delta = null;
       return { tensors: weights.size };
     },
@@ -111,9 +108,9 @@ export function createTrainerApi(initBackend: BackendInit) {
     /**
      * One local round of `steps` optimizer steps on batches sampled from `pixels`: n images of
      * [s, s, c] uint8 (RGB), row-major, s and c from the plan. The seed varies augmentation and
-     * sampling between rounds.
+     * sampling between rounds. With `limits.cpuPercent` below 100 the worker rests after each step.
      */
-    async train(pixels: ArrayBuffer, steps: number, seed: number): Promise<TrainResult> {
+    async train(pixels: ArrayBuffer, steps: number, seed: number, limits: TrainLimits = {}): Promise<TrainResult> {
       const m = need(method, 'init');
       const p = need(plan, 'init');
       const g = need(global, 'setWeights');
@@ -122,8 +119,7 @@ export function createTrainerApi(initBackend: BackendInit) {
       const bytes = new Uint8Array(pixels);
       if (bytes.length === 0 || bytes.length % per !== 0) throw new Error(`trainer: ${bytes.length} bytes is not a whole number of ${s}×${s}×${c} images`);
       const n = bytes.length / per;
-      let state = (seed >>> 0) || 1;
-      const rand = () => ((state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32);
+      const rand = mulberry32(seed);
       const batch = new Float32Array(p.batchSize * per);
       const nextBatch = (b: number) => {
         for (let i = 0; i < b; i++) {
@@ -132,15 +128,19 @@ export function createTrainerApi(initBackend: BackendInit) {
         }
         return tf.tensor4d(batch.subarray(0, b * per), [b, s, s, c]);
       };
-      const r = await runLocalRound({ method: m, global: g, steps, batchSize: p.batchSize, nextBatch, seed, optimizer: p.optimizer });
+      const cap = limits.cpuPercent ?? 100;
+      const r = await runLocalRound({
+        method: m, global: g, steps, batchSize: p.batchSize, nextBatch, seed, optimizer: p.optimizer,
+        afterStepRest: cap < 100 ? (ms) => restFor(restAfterStepMs(ms, cap)) : undefined,
+      });
       delta = r.delta;
       return { losses: r.metrics.losses, msPerStep: r.metrics.msPerStep, examples: r.metrics.examples, backend: r.metrics.backend, numTensors: tf.memory().numTensors };
     },
 
-    /** The last round's delta, GLWT-encoded, transferred (not copied) to the caller. */
+    /** The last round's delta, GLWT-encoded (ready to send), transferred (not copied) to the caller. */
     async getDelta(): Promise<ArrayBuffer> {
       const d = need(delta, 'train');
-      const bytes = encodeWeights(d);
+      const bytes = encodeWeights(d, globalVersion === null ? {} : { meta: { baseVersion: globalVersion } });
       const buf = bytes.buffer as ArrayBuffer;
       return transfer(buf, [buf]);
     },
@@ -151,7 +151,7 @@ export function createTrainerApi(initBackend: BackendInit) {
 
     async dispose(): Promise<void> {
       method?.dispose();
-      method = plan = global = delta = null;
+      method = plan = global = delta = globalVersion = null;
     },
   };
   return api;

@@ -1,7 +1,8 @@
 /**
- * The inner loop of aggregation: acc += a·x over Float32Arrays. Plain JS, unrolled by 4 —
- * measured ~12 GB/s (plain) vs ~16 GB/s (unrolled) on this machine class, and 20× faster than
- * tfjs ops (shared/notes/server-facts.md). bench/aggregate.ts tracks it against memory bandwidth.
+ * The inner loop of aggregation: acc += a·x over Float32Arrays. Plain JS, unrolled by 4: fewer
+ * loop-condition checks per element let V8 keep the loop memory-bound, and plain loops avoid the
+ * tensor allocation and dispatch of tfjs ops. How close it comes to memory bandwidth is measured
+ * by bench/aggregate.ts (figures in its report and the README's table).
  */
 import type { WeightMap, WeightSpec } from '../../shared/weights/weight-map';
 
@@ -34,7 +35,8 @@ export function zerosFromSpecs(specs: readonly WeightSpec[]): WeightMap {
 /**
  * acc[i] += a0·x0[i] + a1·x1[i] + a2·x2[i] + a3·x3[i]: four deltas per pass over the accumulator.
  * Per delta element that is 4 B read + ¼ of the accumulator's 8 B, instead of axpy's 12 B, and a
- * quarter of the stores — 2–3× faster than four axpy calls in V8 (bench/aggregate.ts).
+ * quarter of the stores, so four deltas cost about one pass of memory traffic instead of four
+ * (bench/aggregate.ts compares it with four axpy calls).
  */
 export function axpy4(
   acc: Float32Array, x0: Float32Array, x1: Float32Array, x2: Float32Array, x3: Float32Array,

@@ -4,11 +4,12 @@
  *
  *   fedavg   x ← x + η·Δ                                   (η = 1 is plain FedAvg)
  *   fedavgm  v ← β·v + Δ;            x ← x + η·v
- *   fedadam  m ← β1·m + (1−β1)·Δ;    v ← β2·v + (1−β2)·Δ²;    x ← x + η·m / (√v + τ)
+ *   fedadam  m ← β1·m + (1−β1)·Δ;    v ← β2·v + (1−β2)·Δ²;    x ← x + η·m / (√v + ε)
  *
  * Pure: every call returns fresh maps, inputs are never written (the server swaps state in only
- * after the new checkpoint is durable). FedAdam follows the paper (no bias correction; τ is the
- * "degree of adaptivity", 1e-3 by default).
+ * after the new checkpoint is durable). FedAdam follows the paper (no bias correction). The paper
+ * calls ε the "degree of adaptivity" and writes it τ (1e-3 by default); here it is `epsilon`, as in
+ * Adam, because τ names an update's staleness on the same path (staleness.ts).
  */
 import type { WeightMap, WeightSpec } from '../../shared/weights/weight-map';
 import { zerosFromSpecs } from './fold';
@@ -16,7 +17,7 @@ import { zerosFromSpecs } from './fold';
 export type ServerOptimizerConfig =
   | { kind: 'fedavg'; lr: number }
   | { kind: 'fedavgm'; lr: number; momentum: number }
-  | { kind: 'fedadam'; lr: number; beta1: number; beta2: number; tau: number };
+  | { kind: 'fedadam'; lr: number; beta1: number; beta2: number; epsilon: number };
 
 export const DEFAULT_SERVER_OPTIMIZER: ServerOptimizerConfig = { kind: 'fedavg', lr: 1 };
 
@@ -70,11 +71,11 @@ export function serverStep(
       const v0 = state.slots.v.get(name)!.data;
       const m = new Float32Array(x.length);
       const v = new Float32Array(x.length);
-      const { beta1, beta2, tau } = c;
+      const { beta1, beta2, epsilon } = c;
       for (let i = 0; i < x.length; i++) {
         m[i] = beta1 * m0[i] + (1 - beta1) * g[i];
         v[i] = beta2 * v0[i] + (1 - beta2) * g[i] * g[i];
-        out[i] = x[i] + (lr * m[i]) / (Math.sqrt(v[i]) + tau);
+        out[i] = x[i] + (lr * m[i]) / (Math.sqrt(v[i]) + epsilon);
       }
       slots.m.set(name, { shape: [...w.shape], data: m });
       slots.v.set(name, { shape: [...w.shape], data: v });
@@ -91,7 +92,7 @@ export function validateServerOptimizer(c: ServerOptimizerConfig): void {
   if (c.kind === 'fedavgm' && !(c.momentum >= 0 && c.momentum < 1)) bad(`momentum must be in [0, 1), got ${c.momentum}`);
   if (c.kind === 'fedadam') {
     if (!(c.beta1 >= 0 && c.beta1 < 1) || !(c.beta2 >= 0 && c.beta2 < 1)) bad('beta1 and beta2 must be in [0, 1)');
-    if (!(c.tau > 0)) bad(`tau must be > 0, got ${c.tau}`);
+    if (!(c.epsilon > 0)) bad(`epsilon must be > 0, got ${c.epsilon}`);
   }
   if (!['fedavg', 'fedavgm', 'fedadam'].includes(c.kind)) bad(`unknown kind '${(c as { kind: string }).kind}'`);
 }

@@ -12,32 +12,24 @@ import { l2NormOf, scaled } from './fold';
 export interface Rejection {
   code: RejectCode;
   reason: string;
+  /** With 'rate_limited': ms until a submission is admitted again. */
+  retryAfterMs?: number;
 }
 
 export type Checked<T> = { ok: true; value: T } | ({ ok: false } & Rejection);
 
 /**
- * The payload CRC-32 with zlib's native implementation (Node ≥ 20.15; ~10× the JS table version,
- * which was the largest CPU cost of accepting a delta), or null where it is unavailable.
+ * zlib's native CRC-32 (Node ≥ 20.15) where it exists: the checksum of a whole delta is the
+ * largest CPU cost of accepting one, and native code runs it many times faster than the portable
+ * table version the codec falls back to.
  */
-function payloadCrcOk(bytes: Uint8Array): boolean | null {
-  if (typeof nativeCrc32 !== 'function' || bytes.length < 24) return null;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const payloadStart = (24 + view.getUint32(8, true) + 7) & ~7;
-  const payloadLength = view.getUint32(16, true);
-  if (payloadStart + payloadLength !== bytes.length) return null; // let the codec name the problem
-  return nativeCrc32(bytes.subarray(payloadStart)) >>> 0 === view.getUint32(20, true);
-}
+const fastCrc32 = typeof nativeCrc32 === 'function' ? (b: Uint8Array) => nativeCrc32(b) >>> 0 : undefined;
 
 /** Decodes GLWT bytes into a delta with exactly `specs` (the online weights). */
 export function decodeDelta(bytes: Uint8Array, specs: readonly WeightSpec[]): Checked<WeightMap> {
   let weights: WeightMap;
-  const b = toBytes(bytes);
   try {
-    const crc = payloadCrcOk(b);
-    if (crc === false) return { ok: false, code: 'bad_encoding', reason: 'payload checksum mismatch (corrupted weights)' };
-    // The header and its checksum are always checked by the codec; the payload's only when not done above.
-    weights = decodeWeights(b, { skipPayloadChecksum: crc === true }).weights;
+    weights = decodeWeights(toBytes(bytes), { crc32: fastCrc32 }).weights;
   } catch (e) {
     if (e instanceof WeightCodecError) return { ok: false, code: 'bad_encoding', reason: e.message };
     throw e;
@@ -121,7 +113,5 @@ export function decideNorm(norm: number, recent: readonly number[], c: NormGuard
 export function applyNormDecision(delta: WeightMap, d: NormDecision): WeightMap {
   return d.action === 'clip' ? scaled(delta, d.bound / d.norm) : delta;
 }
-
-export { l2NormOf };
 
 const fmt = (x: number) => (Math.abs(x) >= 1e4 || (x !== 0 && Math.abs(x) < 1e-3) ? x.toExponential(3) : x.toFixed(4));

@@ -9,7 +9,8 @@ import type { FederationControl, FederationServer } from '../socket/federation';
 import { tokenFingerprint } from '../socket/federation';
 import type { Db } from '../store/db';
 import type { ActionRequest, ActionResult, AdminAction } from './protocol';
-import { recordAdminAction, recordRevocation } from './store';
+import { recordRevocation } from '../store/revocations';
+import { recordAdminAction } from './store';
 
 export const ActionRequestSchema: z.ZodType<ActionRequest> = z.union([
   z.object({ action: z.enum(['pause', 'resume', 'checkpoint', 'flush']) }).strict(),

@@ -17,7 +17,8 @@ import { createActions, shortFingerprint } from './actions';
 import { serveDashboardAssets } from './assets';
 import type { AdminAction, AdminClientEvents, AdminServerEvents, ContributorNow, DashState, Rejection, Sample, Snapshot, Tick, VersionPoint } from './protocol';
 import { normBucket } from './protocol';
-import { initDashboardTables, normHistogram, pruneSamples, recentAdminActions, recordSample, revokedFingerprints, sampleHistory, stalenessHistogram } from './store';
+import { stalenessHistogram } from '../store/update-queries';
+import { initDashboardTables, normHistogram, pruneSamples, recentAdminActions, recordSample, sampleHistory } from './store';
 
 export interface DashboardOptions {
   /** Resource/traffic sample period (stored in SQLite). Default 5000 ms. */
@@ -43,13 +44,6 @@ export interface Dashboard {
 }
 
 type AdminNamespace = Namespace<AdminClientEvents, AdminServerEvents>;
-
-/** Loads revoked token fingerprints into `into` (call before the federation accepts connections). */
-export function loadRevocations(ctx: Pick<ServerContext, 'db'>, into: Set<string>): Set<string> {
-  initDashboardTables(ctx.db);
-  for (const f of revokedFingerprints(ctx.db)) into.add(f);
-  return into;
-}
 
 function sameToken(given: unknown, token: string): boolean {
   if (typeof given !== 'string') return false;

@@ -3,13 +3,14 @@
  * tables (created on first use):
  *
  *   admin_actions   every operator action: when, what, on what, by whom (dashboard/api + address), outcome
- *   revoked_tokens  SHA-256 fingerprints of revoked contributor tokens (never the token itself)
  *   server_samples  periodic resource and traffic samples: CPU, RSS, heap, event-loop lag, bytes in/out, contributors
  *
- * plus the read-side queries the dashboard charts that server/store/history.ts does not have
- * (histograms of staleness and update norms). Every function takes the handle and plain values.
+ * plus the histograms the dashboard charts (staleness and update norms), read through the update
+ * log's queries (server/store/update-queries.ts). Revoked tokens are the store's
+ * (server/store/revocations.ts). Every function takes the handle and plain values.
  */
 import type { Db } from '../store/db';
+import { acceptedNorms } from '../store/update-queries';
 import { normBucket, type AdminAction, type Sample } from './protocol';
 
 const SCHEMA = `
@@ -21,10 +22,6 @@ CREATE TABLE IF NOT EXISTS admin_actions (
   actor     TEXT NOT NULL,
   ok        INTEGER NOT NULL,
   detail    TEXT
-);
-CREATE TABLE IF NOT EXISTS revoked_tokens (
-  fingerprint TEXT PRIMARY KEY,
-  at          INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS server_samples (
   at            INTEGER PRIMARY KEY,
@@ -44,8 +41,6 @@ export function initDashboardTables(db: Db): void {
   db.exec(SCHEMA);
 }
 
-export type AdminActionName = 'pause' | 'resume' | 'checkpoint' | 'flush' | 'revoke';
-
 export function recordAdminAction(db: Db, a: Omit<AdminAction, 'id'>): AdminAction {
   const r = db.prepare('INSERT INTO admin_actions (at, action, target, actor, ok, detail) VALUES (?, ?, ?, ?, ?, ?)')
     .run(a.at, a.action, a.target, a.actor.slice(0, 200), a.ok ? 1 : 0, a.detail?.slice(0, 1000) ?? null);
@@ -56,14 +51,6 @@ export function recordAdminAction(db: Db, a: Omit<AdminAction, 'id'>): AdminActi
 export function recentAdminActions(db: Db, limit = 100): AdminAction[] {
   const rows = db.prepare('SELECT id, at, action, target, actor, ok, detail FROM admin_actions ORDER BY id DESC LIMIT ?').all(limit) as Array<Omit<AdminAction, 'ok'> & { ok: number }>;
   return rows.map((r) => ({ ...r, ok: !!r.ok }));
-}
-
-export function recordRevocation(db: Db, fingerprint: string, at = Date.now()): void {
-  db.prepare('INSERT OR IGNORE INTO revoked_tokens (fingerprint, at) VALUES (?, ?)').run(fingerprint, at);
-}
-
-export function revokedFingerprints(db: Db): string[] {
-  return db.prepare('SELECT fingerprint FROM revoked_tokens ORDER BY at').pluck().all() as string[];
 }
 
 export function recordSample(db: Db, s: Sample): void {
@@ -96,15 +83,10 @@ export function sampleHistory(db: Db, max = 2000): Sample[] {
     FROM (SELECT *, ROW_NUMBER() OVER (ORDER BY at DESC) - 1 AS back FROM server_samples) WHERE back % ? = 0 ORDER BY at`).all(k) as Sample[];
 }
 
-/** Folded deltas per staleness τ: [[τ, count], …] ascending. */
-export function stalenessHistogram(db: Db): Array<[number, number]> {
-  return db.prepare('SELECT staleness, COUNT(*) FROM updates WHERE staleness IS NOT NULL GROUP BY staleness ORDER BY staleness').raw().all() as Array<[number, number]>;
-}
-
 /** Accepted deltas per norm bucket (protocol.ts normBucket): [[bucket, count], …] ascending; zero norms are left out. */
 export function normHistogram(db: Db): Array<[number, number]> {
   const counts = new Map<number, number>();
-  for (const norm of db.prepare('SELECT norm FROM updates WHERE norm > 0').pluck().iterate() as Iterable<number>) {
+  for (const norm of acceptedNorms(db)) {
     const b = normBucket(norm);
     counts.set(b, (counts.get(b) ?? 0) + 1);
   }

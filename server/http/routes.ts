@@ -6,26 +6,25 @@
  *   GET  /api/encoder/{version|latest}/model.json   TensorFlow.js LayersModel of the product encoder
  *   GET  /api/encoder/{any}/weights.v{N}.bin        its weights (versioned name: a cached model.json never mixes versions)
  *   GET  /api/encoder/{version|latest}/encoder.safetensors
+ *   GET  /api/encoder/{version|latest}/encoder.onnx     ONNX, made on first request by Python + torch (404 with the reason without them)
+ *   GET  /api/encoder/{version|latest}/MODEL_CARD.md    the model card (server/model/model-card.ts)
  *   GET  /api/admin/history | /api/admin/rejections | /api/admin/buffer | /api/admin/contributors   (admin)
  *   POST /api/admin/plan                                                                             (admin)
  *   POST /api/admin/checkpoint | /api/admin/flush: the dashboard's action routes, else registerBareAdminActions
  */
 import type { Coordinator } from '../core/coordinator';
-import { exportLayersModel, type LayersArtifacts } from '../model/encoder-export';
-import { encodeSafetensors } from '../model/safetensors';
+import { buildEncoderFiles, type EncoderFiles } from '../model/encoder-files';
+import { exportFiles, modelCardOf, sha256 } from '../model/export-bundle';
+import { exportOnnx, findTorchPython, NO_TORCH, torchPythonIfKnown } from '../model/python';
+import { evalSplitOf } from '../model/run-facts';
 import { servePublicPage } from '../public/page';
 import type { Db } from '../store/db';
-import { contributorStats, evalHistory, latestEval, recentRejections, rejectionCounts, totals, versionHistory } from '../store/history';
-import { z } from 'zod';
-import { OptimizerPlan, describeZodError } from '../../shared/protocol/messages';
+import { evalHistory, latestEval, recentRejections, rejectionCounts, totals, versionHistory } from '../store/history';
+import { contributorStats } from '../store/update-queries';
+import { describeZodError } from '../../shared/protocol/messages';
+import { PlanChangeRequest, planChangeOfRequest } from '../core/plan-store';
+import type { WeightMap } from '../../shared/weights/weight-map';
 import { readBody, sendCached, sendJson, type Router } from './router';
-
-/** Body of POST /api/admin/plan. */
-const PlanChange = z.object({
-  localSteps: z.number().int().positive().max(100_000).optional(),
-  batchSize: z.number().int().positive().max(65_536).optional(),
-  optimizer: OptimizerPlan.optional(),
-}).strict();
 
 export interface RouteDeps {
   router: Router;
@@ -34,35 +33,63 @@ export interface RouteDeps {
   connectedContributors: () => number;
   statusFields: Map<string, () => unknown>;
   startedAt: number;
-}
-
-interface EncoderExport {
-  version: number;
-  source: string;
-  artifacts: LayersArtifacts;
+  /** Which images the evaluator scores on (/api/status `eval.split`), when it says. */
+  evalSplit?: () => unknown;
+  /** Aborted when the server closes: stops ONNX exports in flight (Python children). */
+  signal?: AbortSignal;
 }
 
 const EXPORT_CACHE = 4;
 
-export function registerRoutes(d: RouteDeps): void {
-  const { router, coordinator: coord, db } = d;
-  const exports = new Map<number, Promise<EncoderExport | null>>();
-
-  const exportOf = (version: number): Promise<EncoderExport | null> => {
-    let p = exports.get(version);
+/** A bounded per-version promise cache (newest versions kept); failed entries are forgotten. */
+function versionCache<T>(make: (version: number) => Promise<T>): (version: number) => Promise<T> {
+  const cache = new Map<number, Promise<T>>();
+  return (version) => {
+    let p = cache.get(version);
     if (!p) {
-      p = (async () => {
-        const enc = await coord.encoderWeights(version);
-        if (!enc) return null;
-        const artifacts = await exportLayersModel(coord.run.method, coord.run.methodConfig, enc.weights);
-        return { version: enc.version, source: enc.source, artifacts };
-      })();
-      p.catch(() => exports.delete(version));
-      exports.set(version, p);
-      while (exports.size > EXPORT_CACHE) exports.delete(Math.min(...exports.keys()));
+      p = make(version);
+      p.catch(() => cache.delete(version));
+      cache.set(version, p);
+      while (cache.size > EXPORT_CACHE) cache.delete(Math.min(...cache.keys()));
     }
     return p;
   };
+}
+
+export function registerRoutes(d: RouteDeps): void {
+  const { router, coordinator: coord, db } = d;
+
+  const exportOf = versionCache(async (version): Promise<EncoderFiles | null> => {
+    const enc = await coord.encoderWeights(version);
+    return enc && buildEncoderFiles(coord.run, enc);
+  });
+  // ONNX comes from a Python child (python/glimpse_encoder), generated on first request per
+  // version; `onnxDone` lets the public page show it without waiting for Python.
+  const onnxDone = new Map<number, Uint8Array | Error>();
+  const onnxOf = versionCache(async (version): Promise<Uint8Array | null> => {
+    const f = await exportOf(version);
+    if (!f || !(await findTorchPython())) return null;
+    try {
+      const bytes = await exportOnnx(f.safetensors, { signal: d.signal });
+      onnxDone.set(version, bytes);
+      return bytes;
+    } catch (e) {
+      onnxDone.set(version, e as Error);
+      throw e;
+    } finally {
+      while (onnxDone.size > EXPORT_CACHE) onnxDone.delete(Math.min(...onnxDone.keys()));
+    }
+  });
+  const dpStatus = () => {
+    try {
+      return d.statusFields.get('dp')?.() ?? null;
+    } catch {
+      return null;
+    }
+  };
+  // Not cached: its counts and evaluations grow after the version is made (cheap SQL).
+  const cardOf = (f: EncoderFiles, onnx: Uint8Array | null) =>
+    modelCardOf({ db, run: coord.run, files: f, onnx, parameters: f.weights.byteLength / 4, dp: dpStatus(), split: evalSplitOf(d.evalSplit?.()) });
 
   /** 'latest' or a non-negative integer; null when the segment is neither or the version is not kept. */
   const resolveVersion = (s: string): number | null => {
@@ -71,28 +98,24 @@ export function registerRoutes(d: RouteDeps): void {
     const v = Number(s);
     return v <= coord.version ? v : null;
   };
-
-  /** The bytes of model.json and encoder.safetensors as served (the public page hashes them). */
-  const modelJsonText = (ex: EncoderExport): string => JSON.stringify({
-    format: 'layers-model',
-    generatedBy: 'glimpse-server',
-    convertedBy: null,
-    modelTopology: ex.artifacts.modelTopology,
-    weightsManifest: [{ paths: [`weights.v${ex.version}.bin`], weights: ex.artifacts.weightSpecs }],
-    userDefinedMetadata: { glimpseVersion: ex.version, encoderSource: ex.source, runId: coord.run.runId, method: coord.run.method },
-  });
-  const safetensorsOf = (enc: { version: number; source: string; weights: Parameters<typeof encodeSafetensors>[0] }): Uint8Array => encodeSafetensors(enc.weights, {
-    format: 'glimpse-encoder', version: String(enc.version), source: enc.source, method: coord.run.method,
-    runId: coord.run.runId, encoderConfig: JSON.stringify(coord.run.methodConfig.encoder ?? null),
-  });
+  const notAvailable = (res: Parameters<Parameters<Router['get']>[1]>[1], version: string) =>
+    sendJson(res, 404, { error: `encoder version '${version}' is not available (current ${coord.version})` });
+  const cacheControl = (segment: string) => (segment === 'latest' ? 'no-cache' : 'public, max-age=31536000, immutable');
+  const etag = (version: number, kind: string) => `"encoder-${coord.run.runId.slice(0, 8)}-v${version}-${kind}"`;
+  const glimpseHeaders = (f: EncoderFiles) => ({ 'X-Glimpse-Version': String(f.version), 'X-Glimpse-Encoder-Source': f.source });
 
   servePublicPage(router, {
-    coordinator: coord, db, connectedContributors: d.connectedContributors,
-    files: async (version) => {
-      const ex = await exportOf(version);
-      const enc = await coord.encoderWeights(version);
-      if (!ex || !enc) return null;
-      return { source: ex.source, modelJson: modelJsonText(ex), weightsFile: `weights.v${ex.version}.bin`, weights: ex.artifacts.weightData, safetensors: safetensorsOf(enc) };
+    coordinator: coord, db, connectedContributors: d.connectedContributors, evalSplit: d.evalSplit,
+    // Never waits for Python: ONNX is listed once made (started here), else the row says why not.
+    bundle: async (version) => {
+      const f = await exportOf(version);
+      if (!f) return null;
+      const torch = torchPythonIfKnown();
+      if (torch !== null) onnxOf(version).catch(() => {});
+      const done = onnxDone.get(version);
+      const onnx = done instanceof Uint8Array ? done : null;
+      const onnxNote = torch === null ? NO_TORCH : done instanceof Error ? `ONNX export failed: ${done.message}` : onnx ? null : 'being made from the PyTorch module; reload in a few seconds';
+      return { source: f.source, encoderConfig: f.encoderConfig, files: exportFiles(f, onnx), onnxNote, card: await cardOf(f, onnx) };
     },
   });
 
@@ -115,6 +138,7 @@ export function registerRoutes(d: RouteDeps): void {
       totals: totals(db),
       encoder: { source: coord.hasTarget ? 'target' : 'online', latest: '/api/encoder/latest/model.json' },
       eval: latestEval(db),
+      transfer: transferOf(coord),
       uptimeMs: Date.now() - d.startedAt,
     };
     for (const [k, f] of d.statusFields) {
@@ -129,46 +153,54 @@ export function registerRoutes(d: RouteDeps): void {
 
   router.get('/api/encoder/:version/model.json', async (req, res, p) => {
     const v = resolveVersion(p.version);
-    const ex = v === null ? null : await exportOf(v);
-    if (!ex) return sendJson(res, 404, { error: `encoder version '${p.version}' is not available (current ${coord.version})` });
+    const f = v === null ? null : await exportOf(v);
+    if (!f) return notAvailable(res, p.version);
     sendCached(req, res, {
-      etag: `"encoder-${coord.run.runId.slice(0, 8)}-v${ex.version}-json"`,
-      contentType: 'application/json; charset=utf-8',
-      body: modelJsonText(ex),
+      etag: etag(f.version, 'json'), contentType: 'application/json; charset=utf-8', body: f.modelJson,
       // 'latest' must be revalidated; a numbered version never changes.
-      cacheControl: p.version === 'latest' ? 'no-cache' : 'public, max-age=31536000, immutable',
-      headers: { 'X-Glimpse-Version': String(ex.version), 'X-Glimpse-Encoder-Source': ex.source },
+      cacheControl: cacheControl(p.version), headers: glimpseHeaders(f),
     });
   }, { cors: true });
 
   router.get('/api/encoder/:version/encoder.safetensors', async (req, res, p) => {
     const v = resolveVersion(p.version);
-    const enc = v === null ? null : await coord.encoderWeights(v);
-    if (!enc) return sendJson(res, 404, { error: `encoder version '${p.version}' is not available (current ${coord.version})` });
-    const body = safetensorsOf(enc);
+    const f = v === null ? null : await exportOf(v);
+    if (!f) return notAvailable(res, p.version);
     sendCached(req, res, {
-      etag: `"encoder-${coord.run.runId.slice(0, 8)}-v${enc.version}-st"`,
-      contentType: 'application/octet-stream',
-      body,
-      cacheControl: p.version === 'latest' ? 'no-cache' : 'public, max-age=31536000, immutable',
-      headers: {
-        'X-Glimpse-Version': String(enc.version), 'X-Glimpse-Encoder-Source': enc.source,
-        'Content-Disposition': `attachment; filename="glimpse-encoder-v${enc.version}.safetensors"`,
-      },
+      etag: etag(f.version, 'st'), contentType: 'application/octet-stream', body: f.safetensors, cacheControl: cacheControl(p.version),
+      headers: { ...glimpseHeaders(f), 'Content-Disposition': `attachment; filename="glimpse-encoder-v${f.version}.safetensors"` },
     });
+  }, { cors: true });
+
+  router.get('/api/encoder/:version/encoder.onnx', async (req, res, p) => {
+    const v = resolveVersion(p.version);
+    const f = v === null ? null : await exportOf(v);
+    if (!f) return notAvailable(res, p.version);
+    const onnx = await onnxOf(f.version);
+    if (!onnx) return sendJson(res, 404, { error: `${NO_TORCH}; or export it offline: npx glimpse export --data-dir DIR --onnx --out DIR` });
+    sendCached(req, res, {
+      etag: etag(f.version, 'onnx'), contentType: 'application/octet-stream', body: onnx, cacheControl: cacheControl(p.version),
+      headers: { ...glimpseHeaders(f), 'Content-Disposition': `attachment; filename="glimpse-encoder-v${f.version}.onnx"` },
+    });
+  }, { cors: true });
+
+  router.get('/api/encoder/:version/MODEL_CARD.md', async (req, res, p) => {
+    const v = resolveVersion(p.version);
+    const f = v === null ? null : await exportOf(v);
+    if (!f) return notAvailable(res, p.version);
+    const card = await cardOf(f, await onnxOf(f.version).catch(() => null));
+    // The card's counts and evaluations grow after the version is made: always revalidate.
+    sendCached(req, res, { etag: `"card-${sha256(card).slice(0, 16)}"`, contentType: 'text/markdown; charset=utf-8', body: card, cacheControl: 'no-cache', headers: glimpseHeaders(f) });
   }, { cors: true });
 
   router.get('/api/encoder/:dir/:file', async (req, res, p) => {
     const m = /^weights\.v(\d{1,10})\.bin$/.exec(p.file);
     const v = m ? resolveVersion(m[1]) : null;
-    const ex = v === null ? null : await exportOf(v);
-    if (!ex) return sendJson(res, 404, { error: `no such encoder file '${p.file}'` });
+    const f = v === null ? null : await exportOf(v);
+    if (!f) return sendJson(res, 404, { error: `no such encoder file '${p.file}'` });
     sendCached(req, res, {
-      etag: `"encoder-${coord.run.runId.slice(0, 8)}-v${ex.version}-bin"`,
-      contentType: 'application/octet-stream',
-      body: ex.artifacts.weightData,
-      cacheControl: 'public, max-age=31536000, immutable',
-      headers: { 'X-Glimpse-Version': String(ex.version), 'X-Glimpse-Encoder-Source': ex.source },
+      etag: etag(f.version, 'bin'), contentType: 'application/octet-stream', body: f.weights,
+      cacheControl: 'public, max-age=31536000, immutable', headers: glimpseHeaders(f),
     });
   }, { cors: true });
 
@@ -187,9 +219,9 @@ export function registerRoutes(d: RouteDeps): void {
     } catch {
       return sendJson(res, 400, { error: 'body must be JSON' });
     }
-    const p = PlanChange.safeParse(body);
+    const p = PlanChangeRequest.safeParse(body);
     if (!p.success) return sendJson(res, 400, { error: describeZodError(p.error) });
-    sendJson(res, 200, { plan: coord.updatePlan({ localSteps: p.data.localSteps, batchSize: p.data.batchSize, clientOptimizer: p.data.optimizer }) });
+    sendJson(res, 200, { plan: coord.updatePlan(planChangeOfRequest(p.data)) });
   }, { admin: true });
 }
 
@@ -206,4 +238,21 @@ export function registerBareAdminActions(router: Router, coord: Coordinator): vo
     const v = await coord.flush();
     sendJson(res, 200, { ok: true, message: `flushed (version ${v})`, version: v });
   }, { admin: true });
+}
+
+/**
+ * What one contribution moves over the network, for contributors deciding whether to join (the
+ * extension's first-run page): the float32 values of one delta (the online weights) and of one
+ * pull (online + target), without the GLWT header's few hundred bytes; the local steps of one
+ * update; and the submission rate limit, which bounds how many updates a contributor can send.
+ */
+function transferOf(coord: Coordinator) {
+  const values = (m: WeightMap) => [...m.values()].reduce((n, t) => n + t.data.length, 0);
+  const online = values(coord.globalState.online);
+  return {
+    updateBytes: online * 4,
+    downloadBytes: (online + values(coord.globalState.target)) * 4,
+    localSteps: coord.plan().localSteps,
+    maxUpdatesPerMinute: coord.config.rateLimit?.perMinute ?? null,
+  };
 }

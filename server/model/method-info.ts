@@ -22,11 +22,12 @@ let tfReady: Promise<void> | null = null;
 /**
  * Loads tfjs once per process. The server never trains, so cpu is enough — but when it shares the
  * process with trainers (benchmarks, tests) it keeps whatever backend they already chose: switching
- * the global backend to cpu would silently make their training ~100× slower.
+ * the global backend to cpu would silently move their training to tfjs's slowest backend.
  */
 export async function loadTf(): Promise<void> {
   tfReady ??= (async () => {
     const tf = await import('@tensorflow/tfjs-core');
+    (await import('../../shared/backends/quiet-tfjs')).silenceTfjsNodeBanner();
     await import('@tensorflow/tfjs-backend-cpu');
     await import('@tensorflow/tfjs-layers');
     if (tf.engine().backendName == null) await tf.setBackend('cpu');

@@ -1,104 +1,72 @@
 /**
  * GET / — the public encoder page: which encoder this server offers (version, method, when it
- * last changed, its evaluation), where to download it (the version-pinned tfjs model.json and
- * weights, safetensors) with SHA-256 of each file, and a snippet that loads it with stock
- * TensorFlow.js. Server-rendered HTML, no script, nothing from the admin side (no contributor ids,
- * rejections or tokens): only what /api/status already tells anyone.
+ * last changed), its evaluation beside the raw-pixel and random-init baselines with the learning
+ * curve so far, where to download it (version-pinned tfjs model.json + weights, safetensors, ONNX
+ * where the server has Python with torch, the model card) with SHA-256 of each file, snippets for
+ * TensorFlow.js, PyTorch and ONNX Runtime, and the model card itself. Server-rendered HTML, no
+ * script, nothing from the admin side (no contributor ids, rejections or tokens).
  */
-import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Coordinator } from '../core/coordinator';
 import type { Router } from '../http/router';
 import { sendJson } from '../http/router';
+import type { EncoderConfig } from '../../shared/models/encoder';
 import type { Db } from '../store/db';
-import { latestEval, lastVersionRow } from '../store/history';
+import { lastVersionRow } from '../store/history';
+import { knnTop1, percent, probeRows, describeSplit, type Evaluation } from '../model/eval-summary';
+import type { ExportFile } from '../model/export-bundle';
+import { evalSplitOf, evaluationsUpTo } from '../model/run-facts';
+import { esc } from './escape';
+import { curveSeries, learningCurveLegend, learningCurveSvg } from './learning-curve';
+import { markdownToHtml } from './markdown';
+import { onnxSnippet, pytorchSnippet, tfjsSnippet, type SnippetInput } from './snippets';
+import { PAGE_STYLE } from './style';
 
-/** The served bytes of one encoder version (what the download routes send). */
-export interface EncoderFiles {
+export { esc };
+
+/** What the page shows of one encoder version (assembled by the routes: server/http/routes.ts). */
+export interface PageBundle {
   source: string;
-  modelJson: string;
-  weightsFile: string;
-  weights: Uint8Array;
-  safetensors: Uint8Array;
+  encoderConfig: EncoderConfig;
+  files: ExportFile[];
+  /** Why encoder.onnx is not listed (no Python with torch, being generated, failed), or null. */
+  onnxNote: string | null;
+  /** MODEL_CARD.md. */
+  card: string;
 }
 
 export interface PublicPageDeps {
   coordinator: Coordinator;
   db: Db;
   connectedContributors: () => number;
-  files(version: number): Promise<EncoderFiles | null>;
-}
-
-interface FileInfo {
-  name: string;
-  url: string;
-  bytes: number;
-  sha256: string;
-  note: string;
-}
-
-interface Digest {
-  version: number;
-  source: string;
-  files: FileInfo[];
-  inputSize: number;
-  channels: number;
-  embeddingDim: number;
-}
-
-const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
-
-export function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  /** What the evaluations were measured on (the evaluator's split), when it says. */
+  evalSplit?: () => unknown;
+  /** The version's files and model card, or null when the version is not kept. */
+  bundle(version: number): Promise<PageBundle | null>;
 }
 
 export function servePublicPage(router: Router, d: PublicPageDeps): void {
-  const digests = new Map<number, Promise<Digest | null>>();
-  const digestOf = (version: number): Promise<Digest | null> => {
-    let p = digests.get(version);
-    if (!p) {
-      p = (async () => {
-        const f = await d.files(version);
-        if (!f) return null;
-        const { resolveMethodConfig } = await import('../../shared/ssl/registry');
-        const enc = resolveMethodConfig(d.coordinator.run.method, d.coordinator.run.methodConfig).encoder;
-        const base = `/api/encoder/${version}`;
-        return {
-          version, source: f.source, inputSize: enc.inputSize, channels: enc.channels, embeddingDim: enc.widths[enc.widths.length - 1],
-          files: [
-            { name: 'model.json', url: `${base}/model.json`, bytes: Buffer.byteLength(f.modelJson), sha256: sha256(f.modelJson), note: 'TensorFlow.js LayersModel (tf.loadLayersModel)' },
-            { name: f.weightsFile, url: `${base}/${f.weightsFile}`, bytes: f.weights.byteLength, sha256: sha256(f.weights), note: 'its weights, fetched by model.json' },
-            { name: 'encoder.safetensors', url: `${base}/encoder.safetensors`, bytes: f.safetensors.byteLength, sha256: sha256(f.safetensors), note: 'the same weights as safetensors (PyTorch, JAX, …)' },
-          ],
-        };
-      })();
-      p.catch(() => digests.delete(version));
-      digests.set(version, p);
-      while (digests.size > 2) digests.delete(Math.min(...digests.keys()));
-    }
-    return p;
-  };
-
   router.get('/', async (req, res) => {
     const c = d.coordinator;
     const version = c.version;
-    let digest: Digest | null = null;
+    let bundle: PageBundle | null = null;
     let error: string | null = null;
     try {
-      digest = await digestOf(version);
+      bundle = await d.bundle(version);
     } catch (e) {
       error = (e as Error).message;
     }
-    if (!digest && !error) error = `version ${version} is not available`;
+    if (!bundle && !error) error = `version ${version} is not available`;
+    const evaluations = evaluationsUpTo(d.db, version, evalSplitOf(d.evalSplit?.()));
     const html = renderPublicPage({
       origin: originOf(req),
       version, method: c.run.method, runId: c.run.runId,
       updatedAt: lastVersionRow(d.db)?.createdAt ?? null,
-      evaluation: latestEval(d.db),
+      evaluations,
       contributors: d.connectedContributors(),
-      digest, error,
+      bundle, error,
     });
-    res.writeHead(digest ? 200 : 503, {
+    res.writeHead(bundle ? 200 : 503, {
       'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(html), 'Cache-Control': 'no-cache',
       'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'", 'X-Content-Type-Options': 'nosniff',
     });
@@ -120,46 +88,54 @@ export interface PublicPageInput {
   method: string;
   runId: string;
   updatedAt: number | null;
-  evaluation: { version: number; at: number; metrics: Record<string, number> } | null;
+  /** Evaluations of versions ≤ version, oldest first. */
+  evaluations: Evaluation[];
   contributors: number;
-  digest: Digest | null;
+  bundle: PageBundle | null;
   error: string | null;
 }
 
-const METHOD_NAMES: Record<string, string> = { byol: 'BYOL', simclr: 'SimCLR', moco: 'MoCo v2', rotation: 'RotNet', jigsaw: 'Jigsaw', inpainting: 'Context encoder', colorization: 'Colorization' };
+const METHOD_NAMES: Record<string, string> = { byol: 'BYOL', simclr: 'SimCLR', moco: 'MoCo v1', mocov2: 'MoCo v2', rotation: 'RotNet', jigsaw: 'Jigsaw', inpainting: 'Context encoder', colorization: 'Colorization' };
 
 function kib(n: number): string {
   return n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 / 1024).toFixed(2)} MiB`;
 }
 
+/** The latest evaluation: the encoder's kNN in bold, then every probe beside its baselines. */
+function evaluationHtml(ev: Evaluation | undefined): string {
+  if (!ev) return '<p id="evaluation" class="muted">Evaluation: not evaluated yet</p>';
+  const knn = knnTop1(ev.metrics);
+  const split = describeSplit(ev.split);
+  const rows = probeRows(ev.metrics).map((r) =>
+    `<tr><td>${esc(r.label)}</td><td class="num"><strong>${percent(r.encoder)}</strong></td><td class="num">${percent(r.randomInit)}</td><td class="num">${percent(r.rawPixels)}</td></tr>`);
+  return `<p id="evaluation" style="margin:16px 0 8px">Evaluation: ${knn !== null ? `<strong>${(knn * 100).toFixed(1)}%</strong> kNN top-1 accuracy` : 'no kNN score'}
+    <span class="muted">(measured on version ${ev.version}: k-nearest-neighbour classification of held-out Fashion-MNIST images by their embeddings${split ? `; ${esc(split)}` : ''})</span></p>
+    <table id="baselines"><thead><tr><th>Probe</th><th class="num">This encoder</th><th class="num">Random init</th><th class="num">Raw pixels</th></tr></thead><tbody>${rows.join('')}</tbody></table>
+    <p class="small muted" style="margin:6px 0 0">Baselines on the same split: the encoder is worth using where it beats raw pixels and its own random initialisation.</p>`;
+}
+
+function downloadsHtml(p: PublicPageInput, g: PageBundle | null): string {
+  if (!g) return `<tr><td colspan="3" class="muted">Downloads are unavailable right now: ${esc(p.error ?? 'unknown error')}</td></tr>`;
+  const base = `/api/encoder/${p.version}`;
+  const rows = g.files.map((f) => `<tr><td><a href="${esc(`${base}/${f.name}`)}" download>${esc(f.name)}</a><div class="muted small">${esc(f.note)}</div></td><td class="num">${kib(f.bytes)}</td><td><code class="hash">${f.sha256}</code></td></tr>`);
+  if (g.onnxNote) rows.push(`<tr><td>encoder.onnx<div class="muted small">${esc(g.onnxNote)}</div></td><td class="num">–</td><td class="muted small">–</td></tr>`);
+  rows.push(`<tr><td><a href="${base}/MODEL_CARD.md" download>MODEL_CARD.md</a><div class="muted small">the model card below, with these hashes</div></td><td class="num">${kib(Buffer.byteLength(g.card))}</td><td class="muted small">changes as the run goes on</td></tr>`);
+  return rows.join('');
+}
+
 export function renderPublicPage(p: PublicPageInput): string {
   const method = METHOD_NAMES[p.method] ?? p.method;
   const updated = p.updatedAt === null ? 'not yet trained (initial weights)' : `<time datetime="${new Date(p.updatedAt).toISOString()}">${new Date(p.updatedAt).toUTCString()}</time>`;
-  const ev = p.evaluation;
-  const knn = ev && Number.isFinite(ev.metrics.knn) ? ev.metrics.knn : null;
-  const evalHtml = ev
-    ? `${knn !== null ? `<strong>${(knn * 100).toFixed(1)}%</strong> kNN top-1 accuracy` : Object.entries(ev.metrics).map(([k, v]) => `${esc(k)} ${v.toFixed(3)}`).join(', ')}
-       <span class="muted">(measured on version ${ev.version}${knn !== null ? ', k-nearest-neighbour classification of held-out images by their embeddings' : ''})</span>`
-    : '<span class="muted">not evaluated yet</span>';
-  const g = p.digest;
-  const modelUrl = g ? `${p.origin}/api/encoder/${g.version}/model.json` : `${p.origin}/api/encoder/latest/model.json`;
-  const size = g?.inputSize ?? 32;
-  const dim = g?.embeddingDim ?? 'D';
-  const snippet = `import * as tf from '@tensorflow/tfjs';
-
-// Version ${p.version}; use …/api/encoder/latest/model.json for whatever is newest.
-const encoder = await tf.loadLayersModel('${modelUrl}');
-
-const img = document.querySelector('img');  // or a <canvas>, ImageData, <video>…
-const embedding = tf.tidy(() => {
-  const x = tf.browser.fromPixels(img).toFloat().div(255);          // [h, w, 3] in [0, 1]
-  const input = tf.image.resizeBilinear(x, [${size}, ${size}]).expandDims(0);  // [1, ${size}, ${size}, 3]
-  return encoder.predict(input);                                    // [1, ${dim}]
-});
-console.log(await embedding.data());`;
-  const rows = g
-    ? g.files.map((f) => `<tr><td><a href="${esc(f.url)}" download>${esc(f.name)}</a><div class="muted small">${esc(f.note)}</div></td><td class="num">${kib(f.bytes)}</td><td><code class="hash">${f.sha256}</code></td></tr>`).join('')
-    : `<tr><td colspan="3" class="muted">Downloads are unavailable right now: ${esc(p.error ?? 'unknown error')}</td></tr>`;
+  const g = p.bundle;
+  const e = g?.encoderConfig;
+  const snippet: SnippetInput = {
+    base: `${p.origin}/api/encoder/${g ? p.version : 'latest'}`, version: p.version,
+    inputSize: e?.inputSize ?? 32, channels: e?.channels ?? 3, embeddingDim: e ? e.widths[e.widths.length - 1] : 'D',
+  };
+  const series = curveSeries(p.evaluations);
+  const chart = series.length
+    ? `${learningCurveSvg(series)}${learningCurveLegend(series)}`
+    : '<p class="muted">No evaluations yet: the curve appears once the server has evaluated a version.</p>';
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -167,29 +143,7 @@ console.log(await embedding.data());`;
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>Glimpse encoder v${p.version}</title>
-<style>
-  :root { --bg: #f6f7f9; --panel: #fff; --border: #e2e5ea; --text: #1c2230; --muted: #667085; --accent: #3d71d9; --code: #f1f3f6; }
-  @media (prefers-color-scheme: dark) { :root { --bg: #111217; --panel: #181b1f; --border: #2a2e35; --text: #d8dbe2; --muted: #8e95a3; --accent: #6e9fff; --code: #1e2126; } }
-  * { box-sizing: border-box; }
-  body { margin: 0; background: var(--bg); color: var(--text); font: 15px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
-  main { max-width: 920px; margin: 0 auto; padding: 40px 22px 60px; }
-  h1 { font-size: 28px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 0 0 12px; }
-  .lead { color: var(--muted); margin: 0 0 26px; }
-  .card { background: var(--panel); border: 1px solid var(--border); border-radius: 8px; padding: 20px 22px; margin-bottom: 18px; }
-  .facts { display: grid; grid-template-columns: repeat(auto-fit, minmax(190px, 1fr)); gap: 14px 22px; }
-  .fact .k { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .05em; font-weight: 600; }
-  .fact .v { font-size: 17px; font-weight: 600; }
-  .muted { color: var(--muted); font-weight: 400; } .small { font-size: 12.5px; }
-  a { color: var(--accent); text-decoration: none; } a:hover { text-decoration: underline; }
-  table { width: 100%; border-collapse: collapse; }
-  th, td { text-align: left; padding: 8px 6px; border-bottom: 1px solid var(--border); vertical-align: top; }
-  th { font-size: 12px; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
-  tr:last-child td { border-bottom: none; } .num { text-align: right; white-space: nowrap; }
-  code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }
-  code.hash { word-break: break-all; }
-  pre { background: var(--code); border: 1px solid var(--border); border-radius: 6px; padding: 14px 16px; overflow-x: auto; margin: 0; line-height: 1.5; }
-  footer { color: var(--muted); font-size: 13px; margin-top: 26px; }
-</style>
+<style>${PAGE_STYLE}</style>
 </head>
 <body>
 <main>
@@ -202,24 +156,39 @@ console.log(await embedding.data());`;
       <div class="fact"><div class="k">Version</div><div class="v" id="version">v${p.version}</div></div>
       <div class="fact"><div class="k">Method</div><div class="v">${esc(method)}${g?.source === 'target' ? ' <span class="muted small">(EMA target encoder)</span>' : ''}</div></div>
       <div class="fact"><div class="k">Last updated</div><div class="v small">${updated}</div></div>
-      <div class="fact"><div class="k">Input → output</div><div class="v">${g ? `${g.inputSize}×${g.inputSize}×${g.channels} → ${g.embeddingDim}` : '–'}</div></div>
+      <div class="fact"><div class="k">Input → output</div><div class="v">${e ? `${e.inputSize}×${e.inputSize}×${e.channels} → ${e.widths[e.widths.length - 1]}` : '–'}</div></div>
     </div>
-    <p id="evaluation" style="margin:16px 0 0">Evaluation: ${evalHtml}</p>
+    ${evaluationHtml(p.evaluations.at(-1))}
+  </section>
+
+  <section class="card" aria-labelledby="curve">
+    <h2 id="curve">Learning curve</h2>
+    ${chart}
   </section>
 
   <section class="card" aria-labelledby="downloads">
     <h2 id="downloads">Downloads <span class="muted small">version ${p.version}; these URLs never change</span></h2>
     <table>
       <thead><tr><th>File</th><th class="num">Size</th><th>SHA-256</th></tr></thead>
-      <tbody>${rows}</tbody>
+      <tbody>${downloadsHtml(p, g)}</tbody>
     </table>
-    <p class="small muted" style="margin:12px 0 0">Always the newest: <a href="/api/encoder/latest/model.json">/api/encoder/latest/model.json</a> · <a href="/api/encoder/latest/encoder.safetensors">/api/encoder/latest/encoder.safetensors</a></p>
+    <p class="small muted" style="margin:12px 0 0">Always the newest: <a href="/api/encoder/latest/model.json">/api/encoder/latest/model.json</a> · <a href="/api/encoder/latest/encoder.safetensors">/api/encoder/latest/encoder.safetensors</a> · <a href="/api/encoder/latest/encoder.onnx">/api/encoder/latest/encoder.onnx</a></p>
   </section>
 
   <section class="card" aria-labelledby="use">
-    <h2 id="use">Use it with TensorFlow.js</h2>
-    <pre><code>${esc(snippet)}</code></pre>
-    <p class="small muted" style="margin:12px 0 0">Input: RGB in [0, 1] (the model centres it itself). The embedding is the encoder's pooled feature vector: compare images with cosine similarity, cluster them, or train a small classifier on top.</p>
+    <h2 id="use">Use it</h2>
+    <h3>TensorFlow.js</h3>
+    <pre id="snippet-tfjs"><code>${esc(tfjsSnippet(snippet))}</code></pre>
+    <h3>PyTorch</h3>
+    <pre id="snippet-pytorch"><code>${esc(pytorchSnippet(snippet))}</code></pre>
+    <h3>ONNX Runtime</h3>
+    <pre id="snippet-onnx"><code>${esc(onnxSnippet(snippet))}</code></pre>
+    <p class="small muted" style="margin:12px 0 0">Input: ${snippet.channels === 1 ? 'grayscale' : 'RGB'} in [0, 1] (the model centres it itself); TensorFlow.js takes NHWC, PyTorch and ONNX take NCHW. The embedding is the encoder's pooled feature vector: compare images with cosine similarity, cluster them, or train a small classifier on top.</p>
+  </section>
+
+  <section class="card model-card" aria-labelledby="model-card">
+    <h2 id="model-card">Model card</h2>
+    ${g ? markdownToHtml(g.card, 2) : '<p class="muted">unavailable</p>'}
   </section>
 
   <footer>${p.contributors} contributor${p.contributors === 1 ? '' : 's'} training now · run <code>${esc(p.runId.slice(0, 8))}</code> · <a href="/api/status">status (JSON)</a></footer>

@@ -26,7 +26,7 @@ export type FederationServer = Server<ClientToServerEvents, ServerToClientEvents
 type FederationSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 export interface FederationOptions {
-  contributorTokens: string[];
+  contributorTokens: readonly string[];
   /** Fingerprints (tokenFingerprint) of revoked contributor tokens; refused at the handshake. Shared, so revocations persist by whoever fills it. */
   revoked?: Set<string>;
   log: (line: string) => void;

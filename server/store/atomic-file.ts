@@ -1,7 +1,10 @@
 /**
  * Atomic, durable file replacement: temp file in the same directory → fsync → rename over the
- * target → fsync the directory. Without the fsyncs a crash can leave a zero-length or partial file
- * (shared/notes/server-facts.md). A reader sees the old file or the new one, never a mix.
+ * target → fsync the directory. Without the fsyncs a crash can leave a zero-length or partial file:
+ * rename is atomic but says nothing about when the data or the directory entry reach the disk
+ * (Pillai et al. 2014, "All File Systems Are Not Created Equal", OSDI; the crash test,
+ * test/server/crash.test.ts, kills the server between each pair of these steps). A reader sees the
+ * old file or the new one, never a mix.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';

@@ -44,7 +44,15 @@ export interface CheckpointMeta {
   lastStep: StepSummary | null;
   buffer: Array<Omit<BufferedUpdate, 'delta'>>;
   createdAt: number;
-  /** Free-form extra state (e.g. the run's plan) the server wants back. */
+  /** Names of the product encoder's weights (model/encoder-export.ts): what downloads and the evaluator serve. */
+  encoderNames: string[];
+  /** The method's preferred target EMA momentum, when it has one (core/run.ts). */
+  serverMomentum?: number;
+  /**
+   * Informational only, never read back: the settings of the start that wrote the checkpoint.
+   * (Checkpoints written before encoderNames/serverMomentum had fields kept them here; decoding
+   * moves them to their fields.)
+   */
   extra: Record<string, unknown>;
 }
 
@@ -83,7 +91,7 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
   // A plain Uint8Array: Node's Buffer#slice would not copy (see toBytes).
   const { weights, meta } = decodeWeights(toBytes(bytes), { copy: true });
   if (meta.kind !== 'glimpse-checkpoint' || typeof meta.state !== 'string') throw new Error('not a Glimpse checkpoint');
-  const m = JSON.parse(meta.state) as CheckpointMeta;
+  const m = withTypedRunFields(JSON.parse(meta.state) as CheckpointMeta);
   if (m.format !== CHECKPOINT_FORMAT) throw new Error(`unsupported checkpoint format ${m.format}`);
   const take = (key: string) => {
     const t = weights.get(key);
@@ -99,6 +107,14 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
   }
   const buffer: BufferedUpdate[] = m.buffer.map((u, i) => ({ ...u, delta: new Map(m.onlineNames.map((n) => [n, take(`buf/${i}/${n}`)])) }));
   return { meta: m, state: { version: m.version, online, target, optimizer: { step: m.optimizerStep, slots } }, buffer };
+}
+
+/** Older checkpoints kept `encoderNames` and `serverMomentum` in `extra`: read them from there. */
+function withTypedRunFields(m: CheckpointMeta): CheckpointMeta {
+  const extra = m.extra ?? {};
+  const encoderNames = m.encoderNames ?? (Array.isArray(extra.encoderNames) ? (extra.encoderNames as string[]) : []);
+  const serverMomentum = m.serverMomentum ?? (typeof extra.serverMomentum === 'number' ? extra.serverMomentum : undefined);
+  return { ...m, extra, encoderNames, serverMomentum };
 }
 
 export class CheckpointStore {

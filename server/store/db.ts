@@ -13,6 +13,10 @@
  *   rejections  one row per rejected submission with its code and reason
  *   evals       evaluator results per version and metric (e.g. knn_top1)
  *   sessions    connections: contributor, client kind, backend, connected/disconnected
+ *   revoked_tokens  SHA-256 fingerprints of revoked contributor tokens (revocations.ts)
+ *   meta        key/value: schema version, the admin's plan overrides (core/plan-store.ts)
+ *
+ * The `updates` table is the update log's: only update-log.ts and update-queries.ts touch it.
  */
 import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
@@ -70,6 +74,10 @@ CREATE TABLE IF NOT EXISTS evals (
   value     REAL NOT NULL,
   at        INTEGER NOT NULL,
   PRIMARY KEY (version, metric)
+);
+CREATE TABLE IF NOT EXISTS revoked_tokens (
+  fingerprint TEXT PRIMARY KEY,
+  at          INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS sessions (
   id               INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -1,9 +1,13 @@
 /**
- * Run history: the writes the server makes and the queries a dashboard charts. Pure-ish: every
- * function takes the database handle and plain values and returns plain rows.
+ * Run history: server steps, rejections, evaluations and sessions — the writes the server makes
+ * and the queries a dashboard charts. The `updates` table is the update log's (update-log.ts,
+ * update-queries.ts); history reaches it only through those. Pure-ish: every function takes the
+ * database handle and plain values and returns plain rows.
  */
 import type { Db } from './db';
 import type { StepSummary } from '../aggregation/fedbuff';
+import { markFolded } from './update-log';
+import { updateTotals } from './update-queries';
 
 export interface VersionRow {
   version: number;
@@ -30,30 +34,14 @@ export interface RejectionRow {
   reason: string;
 }
 
-export interface UpdateRow {
-  updateId: string;
-  contributorId: string;
-  baseVersion: number;
-  examples: number;
-  loss: number | null;
-  norm: number;
-  clipped: boolean;
-  receivedAt: number;
-  status: 'pending' | 'applied';
-  appliedVersion: number | null;
-  staleness: number | null;
-  weight: number | null;
-}
-
-/** Inserts the row of one server step and marks its updates applied (one transaction). */
+/** Inserts the row of one server step and marks its updates applied in the update log (one transaction). */
 export function recordStep(db: Db, s: StepSummary): void {
   const insertVersion = db.prepare(`INSERT OR REPLACE INTO versions
     (version, created_at, num_updates, contributors, examples, mean_loss, mean_norm, aggregate_norm, mean_staleness, max_staleness, ema_momentum, duration_ms)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  const markApplied = db.prepare(`UPDATE updates SET status = 'applied', applied_version = ?, staleness = ?, weight = ? WHERE update_id = ?`);
   db.transaction(() => {
     insertVersion.run(s.version, s.at, s.updates.length, s.contributors, s.examples, s.meanLoss, s.meanNorm, s.aggregateNorm, s.meanStaleness, s.maxStaleness, s.emaMomentum, s.durationMs);
-    for (const u of s.updates) markApplied.run(s.version, u.staleness, u.weight, u.updateId);
+    markFolded(db, s.version, s.updates);
   })();
 }
 
@@ -103,42 +91,6 @@ export function rejectionCounts(db: Db): Record<string, number> {
   return Object.fromEntries(rows.map((r) => [r.code, r.n]));
 }
 
-const updateCols = `update_id AS updateId, contributor_id AS contributorId, base_version AS baseVersion, examples, loss, norm,
-  clipped, received_at AS receivedAt, status, applied_version AS appliedVersion, staleness, weight`;
-
-function toUpdateRow(r: UpdateRow & { clipped: number | boolean }): UpdateRow {
-  return { ...r, clipped: !!r.clipped };
-}
-
-export function updatesOfVersion(db: Db, version: number): UpdateRow[] {
-  return (db.prepare(`SELECT ${updateCols} FROM updates WHERE applied_version = ? ORDER BY received_at`).all(version) as UpdateRow[]).map(toUpdateRow);
-}
-
-export function pendingUpdates(db: Db): UpdateRow[] {
-  return (db.prepare(`SELECT ${updateCols} FROM updates WHERE status = 'pending' ORDER BY received_at, rowid`).all() as UpdateRow[]).map(toUpdateRow);
-}
-
-export function getUpdate(db: Db, updateId: string): UpdateRow | null {
-  const r = db.prepare(`SELECT ${updateCols} FROM updates WHERE update_id = ?`).get(updateId) as UpdateRow | undefined;
-  return r ? toUpdateRow(r) : null;
-}
-
-export interface ContributorRow {
-  contributorId: string;
-  accepted: number;
-  applied: number;
-  examples: number;
-  meanLoss: number | null;
-  firstAt: number;
-  lastAt: number;
-}
-
-export function contributorStats(db: Db, limit = 1000): ContributorRow[] {
-  return db.prepare(`SELECT contributor_id AS contributorId, COUNT(*) AS accepted, SUM(status = 'applied') AS applied,
-    SUM(examples) AS examples, AVG(loss) AS meanLoss, MIN(received_at) AS firstAt, MAX(received_at) AS lastAt
-    FROM updates GROUP BY contributor_id ORDER BY lastAt DESC LIMIT ?`).all(limit) as ContributorRow[];
-}
-
 export interface EvalRow {
   version: number;
   metric: string;
@@ -161,7 +113,7 @@ export function latestEval(db: Db): { version: number; at: number; metrics: Reco
 }
 
 export function totals(db: Db): { accepted: number; applied: number; pending: number; rejected: number; versions: number } {
-  const u = db.prepare(`SELECT COUNT(*) AS accepted, COALESCE(SUM(status = 'applied'), 0) AS applied, COALESCE(SUM(status = 'pending'), 0) AS pending FROM updates`).get() as { accepted: number; applied: number; pending: number };
+  const u = updateTotals(db);
   const r = db.prepare('SELECT COUNT(*) AS n FROM rejections').get() as { n: number };
   const v = db.prepare('SELECT COUNT(*) AS n FROM versions').get() as { n: number };
   return { ...u, rejected: r.n, versions: v.n };

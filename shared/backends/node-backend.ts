@@ -18,6 +18,7 @@ import { bindSimd, setSimdKernels, tfjsMemory } from './wasm/simd/tfjs-binding';
 import { createEncoderShards, type EncoderShards } from '../parallel/encoder-shards';
 import { startNodeShardWorkers } from '../parallel/node-shard-workers';
 import { shardEncoders } from '../parallel/patch-encoder-data-parallel';
+import { silenceTfjsNodeBanner } from './quiet-tfjs';
 
 /** Directory (with trailing slash) holding tfjs-backend-wasm's .wasm binaries. */
 export function wasmBinaryDir(): string {
@@ -90,6 +91,7 @@ export async function initNodeBackend(preferred: 'wasm' | 'cpu' = 'wasm', o: Nod
   const threads = o.threads ?? 1;
   if (!(Number.isInteger(threads) && threads >= 1)) throw new Error(`threads must be a positive integer, got ${threads}`);
   const parallel = o.parallel ?? 'data';
+  silenceTfjsNodeBanner();
   registerGlimpseWasmKernels();
   if (!wasmPathsSet) {
     setWasmPaths(wasmBinaryDir());

@@ -2,18 +2,19 @@
  * The contributor loop, platform-neutral: connect → plan → pull the global weights → train K
  * local steps on the contributor's own images → submit the delta → pull the new version → repeat.
  * It survives the server going away (FederationClient reconnects; the loop backs off and resumes
- * from the current version) and follows the protocol's answers: a stale or unknown base version
- * means pull and train again, 'busy' and 'rate_limited' mean wait, other rejections are reported and skipped.
+ * from the current version) and follows the protocol's answers as ./after-rejection.ts says (the
+ * table the extension's loop uses too): pull the newest version, wait, or go on to the next round.
  * Node contributors (scripts/glimpse.ts) run it; it needs no Node-only API.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { FederationClient, FederationError } from '../protocol/client';
 import type { Plan, SubmitAck } from '../protocol/messages';
-import { abortableSleep, isRetryLater, retryDelayMs, submitPatiently } from '../protocol/patience';
+import { abortableSleep, submitPatiently } from '../protocol/patience';
 import { createMethod, resolveMethodConfig } from '../ssl/registry';
 import type { SslMethod, MethodConfig } from '../ssl/method';
 import { runLocalRound } from '../train/local-round';
 import type { WeightMap } from '../weights/weight-map';
+import { afterRejection } from './after-rejection';
 
 /** Images of the plan's input size: [batch, size, size, 3] in [0, 1]. */
 export type ImageSampler = (batchSize: number, size: number) => Float32Array;
@@ -102,9 +103,9 @@ export async function runContributor(o: ContributorOptions): Promise<Contributor
         else summary.rejected++;
         o.onRound?.(report);
         if (!ack.ok) {
-          if (isRetryLater(ack)) await abortableSleep(retryDelayMs(ack), o.signal);
-          // Stale/unknown/unavailable base: the next iteration pulls the newest version.
-          if (['too_stale', 'unknown_version', 'version_unavailable', 'wrong_weights'].includes(ack.code)) global = null;
+          const next = afterRejection(ack);
+          if (next.waitMs) await abortableSleep(next.waitMs, o.signal);
+          if (next.repull) global = null; // the next iteration pulls the newest version
         }
       } catch (e) {
         if (!(e instanceof FederationError) || e.code === 'unauthorized') throw e;

@@ -2,26 +2,28 @@
  * The exponential moving average that maintains a momentum/target network, over name-keyed
  * Float32Arrays so the server (and any client that wants to) can run it without tfjs.
  *
- * BYOL (Grill et al. 2020), eq. 1:  ξ ← τ·ξ + (1 − τ)·θ.
- * BYOL §3.2 ramps τ from τ_base to 1 with a cosine schedule:
- *   τ_k = 1 − (1 − τ_base)·(cos(πk/K) + 1)/2,   k = current step, K = total steps.
+ * BYOL (Grill et al. 2020), eq. 1:  ξ ← m·ξ + (1 − m)·θ.
+ * BYOL §3.2 ramps m from m_base to 1 with a cosine schedule:
+ *   m_k = 1 − (1 − m_base)·(cos(πk/K) + 1)/2,   k = current step, K = total steps.
+ * BYOL writes the momentum τ; here it is m (as MoCo writes it), because on the server's path τ is
+ * an update's staleness (server/aggregation/staleness.ts).
  * In Glimpse one "step" of this EMA is one server aggregation step (one model version).
  */
 import type { MomentumPair } from '../ssl/method';
 import type { WeightMap } from '../weights/weight-map';
 
 export interface EmaSchedule {
-  /** τ_base, the momentum at step 0 (BYOL uses 0.996 per optimizer step; per server step 0.99 is a good default). */
+  /** m_base, the momentum at step 0 (BYOL uses 0.996 per optimizer step; per server step 0.99 is a good default). */
   base: number;
-  /** 'constant' keeps τ = base; 'cosine' ramps it to 1 over `rampSteps` (BYOL §3.2). */
+  /** 'constant' keeps m = base; 'cosine' ramps it to 1 over `rampSteps` (BYOL §3.2). */
   kind: 'constant' | 'cosine';
-  /** K of the cosine ramp, in server steps; after it τ stays 1. */
+  /** K of the cosine ramp, in server steps; after it m stays 1. */
   rampSteps?: number;
 }
 
 export const DEFAULT_EMA: EmaSchedule = { base: 0.99, kind: 'constant' };
 
-/** The momentum τ_k for server step k (0-based). */
+/** The momentum m_k for server step k (0-based). */
 export function emaMomentum(step: number, s: EmaSchedule): number {
   if (!(s.base >= 0 && s.base <= 1)) throw new RangeError(`EMA momentum must be in [0, 1], got ${s.base}`);
   if (s.kind === 'constant') return s.base;

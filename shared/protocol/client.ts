@@ -44,7 +44,7 @@ export interface FederationClientOptions {
   /** Stable pseudonymous id; default: random per client object. */
   clientId?: string;
   capabilities?: Hello['capabilities'];
-  /** Ack timeout of hello/pull (ms). Default 30 s. */
+  /** Ack timeout of hello/pull, and how long the first connect() may take (ms). Default 30 s. */
   requestTimeoutMs?: number;
   /** Ack timeout of a submission (ms); uploads of big deltas on slow links need time. Default 120 s. */
   submitTimeoutMs?: number;
@@ -52,6 +52,11 @@ export interface FederationClientOptions {
   submitAttempts?: number;
   /** Reconnect automatically (socket.io-client's backoff). Default true. */
   reconnection?: boolean;
+  /**
+   * Failed attempts after which the first connect() gives up (default: keep trying until
+   * requestTimeoutMs). A caller that tells "server down" from "refused" by itself asks for 1–2.
+   */
+  connectAttempts?: number;
 }
 
 /** A request the server refused; `code` is one of the protocol's REJECT_CODES. */
@@ -66,8 +71,11 @@ export interface SubmitDeltaInput {
   baseVersion: number;
   examples: number;
   metrics?: LocalMetrics;
-  /** Online weight names → local − global values. */
-  delta: WeightMap;
+  /**
+   * Online weight names → local − global values; or those already GLWT-encoded (a browser
+   * worker encodes its delta itself), sent as they are.
+   */
+  delta: WeightMap | Uint8Array;
   /** Defaults to a fresh random UUID. Reuse it to resubmit the same update. */
   updateId?: string;
 }
@@ -97,7 +105,7 @@ export class FederationClient {
   private listeners: Listeners = { version: new Set(), plan: new Set(), reconnect: new Set(), disconnect: new Set(), error: new Set() };
   private latestVersion = -1;
   readonly clientId: string;
-  private readonly o: Required<Omit<FederationClientOptions, 'token' | 'capabilities' | 'clientId'>> & FederationClientOptions;
+  private readonly o: Required<Omit<FederationClientOptions, 'token' | 'capabilities' | 'clientId' | 'connectAttempts'>> & FederationClientOptions;
 
   constructor(options: FederationClientOptions) {
     this.o = { requestTimeoutMs: 30_000, submitTimeoutMs: 120_000, submitAttempts: 3, reconnection: true, ...options };
@@ -166,10 +174,13 @@ export class FederationClient {
         this.socket = null;
         reject(e);
       };
+      let failures = 0;
       const onError = (err: Error & { data?: { code?: string } }) => {
         const unauthorized = err.data?.code === 'unauthorized' || /unauthorized/.test(err.message);
         // Auth failures are final; transport errors are retried by socket.io-client when reconnection is on.
-        if (unauthorized || !this.o.reconnection) fail(new FederationError(unauthorized ? 'unauthorized' : 'connect_failed', err.message));
+        if (unauthorized || !this.o.reconnection || ++failures >= (this.o.connectAttempts ?? Infinity)) {
+          fail(new FederationError(unauthorized ? 'unauthorized' : 'connect_failed', err.message));
+        }
       };
       // The transport can close before the Socket.IO handshake completes: neither 'connect' nor
       // 'connect_error' fires then, only 'disconnect'.
@@ -239,12 +250,20 @@ export class FederationClient {
 
   /** The global weights (online + target when the method has one) of a version. */
   async pullWeights(version: number | 'latest' = 'latest'): Promise<{ version: number; weights: WeightMap }> {
+    const pulled = await this.pullEncoded(version);
+    // copy: the receive buffer may be misaligned or shared; the caller owns the result.
+    return { version: pulled.version, weights: decodeWeights(pulled.bytes, { copy: true }).weights };
+  }
+
+  /**
+   * The same weights still GLWT-encoded, as received: for a caller that hands them on (the
+   * extension transfers them to its training worker, which decodes and checks them there).
+   */
+  async pullEncoded(version: number | 'latest' = 'latest'): Promise<{ version: number; bytes: Uint8Array }> {
     const ack = (await this.request('weights:pull', { version }, this.o.requestTimeoutMs)) as PullAck;
     if (!ack.ok) throw new FederationError(ack.code, ack.reason);
-    // copy: the receive buffer may be misaligned or shared; the caller owns the result.
-    const { weights } = decodeWeights(toBytes(ack.weights), { copy: true });
     if (ack.version > this.latestVersion) this.latestVersion = ack.version;
-    return { version: ack.version, weights };
+    return { version: ack.version, bytes: toBytes(ack.weights) };
   }
 
   /**
@@ -256,7 +275,7 @@ export class FederationClient {
     const updateId = input.updateId ?? randomId();
     const payload = {
       updateId, baseVersion: input.baseVersion, examples: input.examples, metrics: input.metrics ?? {},
-      delta: encodeWeights(input.delta, { meta: { baseVersion: input.baseVersion } }),
+      delta: input.delta instanceof Uint8Array ? input.delta : encodeWeights(input.delta, { meta: { baseVersion: input.baseVersion } }),
     };
     return this.submitRaw(payload);
   }

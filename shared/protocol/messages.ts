@@ -147,8 +147,6 @@ export type SubmitAck =
     }
   | (Failure & { version: number; /** With 'rate_limited': ms until a submission is admitted again. */ retryAfterMs?: number });
 
-export const StatusRequest = z.object({}).passthrough();
-
 export interface VersionEvent {
   version: number;
   /** Epoch ms of the server step. */

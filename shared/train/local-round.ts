@@ -49,6 +49,11 @@ export interface LocalRoundOptions {
   /** Seeds the augmentations; step i uses seed + i. */
   seed: number;
   onStep?: (step: number, loss: number, ms: number) => void;
+  /**
+   * Awaited after each step, given that step's compute time: a host that caps its CPU share
+   * rests here (the extension's duty cycle). Time spent here is not in `msPerStep`.
+   */
+  afterStepRest?: (stepMs: number) => Promise<void>;
 }
 
 export interface LocalRoundResult {
@@ -140,6 +145,7 @@ async function runSteps(o: StepLoop): Promise<RoundMetrics> {
   const vars = mainVariables(o.method);
   const losses: number[] = [];
   const t0 = performance.now();
+  let restedMs = 0;
   try {
     for (let i = 0; i < o.steps; i++) {
       const ts = performance.now();
@@ -156,13 +162,19 @@ async function runSteps(o: StepLoop): Promise<RoundMetrics> {
       if (!Number.isFinite(loss)) throw new Error(`loss became ${loss} at step ${i}`);
       losses.push(loss);
       o.afterEachStep?.();
-      o.onStep?.(i, loss, performance.now() - ts);
+      const stepMs = performance.now() - ts;
+      o.onStep?.(i, loss, stepMs);
+      if (o.afterStepRest) {
+        const tr = performance.now();
+        await o.afterStepRest(stepMs);
+        restedMs += performance.now() - tr;
+      }
     }
   } finally {
     optimizer.dispose();
     for (const a of auxOptimizers) a.dispose();
   }
-  return { losses, examples: o.steps * o.batchSize, msPerStep: (performance.now() - t0) / o.steps, backend: tf.getBackend() };
+  return { losses, examples: o.steps * o.batchSize, msPerStep: (performance.now() - t0 - restedMs) / o.steps, backend: tf.getBackend() };
 }
 
 /** Loads the global weights, trains `steps` local steps, returns the online delta and metrics. */

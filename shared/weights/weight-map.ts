@@ -63,13 +63,6 @@ export function zerosLike(map: WeightMap): WeightMap {
   return out;
 }
 
-/** Entries of `map` whose names satisfy `keep`. Shares the arrays (no copy). */
-export function pickWeights(map: WeightMap, keep: (name: string) => boolean): WeightMap {
-  const out: WeightMap = new Map();
-  for (const [name, t] of map) if (keep(name)) out.set(name, t);
-  return out;
-}
-
 /** `a − b` per name, for names of `a` (which `b` must all have). */
 export function subtractWeights(a: WeightMap, b: WeightMap): WeightMap {
   const out: WeightMap = new Map();
@@ -81,29 +74,4 @@ export function subtractWeights(a: WeightMap, b: WeightMap): WeightMap {
     out.set(name, { shape: [...ta.shape], data: d });
   }
   return out;
-}
-
-/** Global L2 norm over every entry. */
-export function l2Norm(map: WeightMap): number {
-  let s = 0;
-  for (const t of map.values()) {
-    const d = t.data;
-    for (let i = 0; i < d.length; i++) s += d[i] * d[i];
-  }
-  return Math.sqrt(s);
-}
-
-/** True when every value of every entry is finite (no NaN, no ±Inf). */
-export function allFinite(map: WeightMap): boolean {
-  for (const t of map.values()) {
-    const d = t.data;
-    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return false;
-  }
-  return true;
-}
-
-export function totalParams(map: WeightMap): number {
-  let n = 0;
-  for (const t of map.values()) n += t.data.length;
-  return n;
 }

@@ -1,7 +1,7 @@
 /** The backend setting → the worker's try order, and emulated GPUs ranked after wasm. */
 import { describe, expect, it } from 'vitest';
 import { rankSoftwareLast } from '../../shared/backends/browser-backend';
-import { backendChoice } from '../../extension/worker/trainer-api';
+import { backendChoice } from '../../extension/common/backend-choice';
 import { DEFAULT_SETTINGS, parseSettings } from '../../extension/common/settings';
 
 describe('backend choice', () => {

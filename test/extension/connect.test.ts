@@ -14,7 +14,10 @@ describe('connectFederation', () => {
       const conn = await connectFederation({ serverUrl: srv.url, token: 'ext-token-0001', backend: 'wasm', clientId: 'ext-test' });
       expect(conn.plan.method).toBe('byol');
       const { version, weights } = await conn.pull();
-      const online = onlineOnly(decodeWeights(new Uint8Array(weights)).weights);
+      const pulled = decodeWeights(new Uint8Array(weights));
+      // The server's own encoding, handed on unchanged (a re-encoding here would drop its meta).
+      expect(pulled.meta).toMatchObject({ version, runId: conn.plan.runId, method: 'byol' });
+      const online = onlineOnly(pulled.weights);
       const delta = (seed: number) => encodeWeights(randomDelta(online, seed)).slice().buffer as ArrayBuffer;
       const metrics = { loss: 1, steps: 2, msPerStep: 5, backend: 'wasm' };
       expect(await conn.submit({ updateId: 'ext-1', baseVersion: version, examples: 8, metrics, delta: delta(1) })).toEqual({ accepted: true, version: 0 });

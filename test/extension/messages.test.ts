@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dispatch, senderKind, toBackgroundSchema, toOffscreenSchema, type HandlerMap, type ToBackground } from '../../extension/common/messages';
-import { DEFAULT_SETTINGS, EMPTY_STATS } from '../../extension/common/settings';
+import { DEFAULT_SETTINGS } from '../../extension/common/settings';
+import { EMPTY_STATS } from '../../extension/common/stats';
 
 const ext = { id: 'abc', origin: 'chrome-extension://abc/' };
 
@@ -9,6 +10,14 @@ describe('message schemas', () => {
     expect(toBackgroundSchema.safeParse({ to: 'background', type: 'images:seen', urls: ['https://a.com/x.png', 'data:image/png;base64,AAAA'] }).success).toBe(true);
     expect(toBackgroundSchema.safeParse({ to: 'background', type: 'settings:update', patch: { paused: true } }).success).toBe(true);
     expect(toOffscreenSchema.safeParse({ to: 'offscreen', type: 'offscreen:wake' }).success).toBe(true);
+  });
+
+  it("a settings patch parses to exactly the fields it names: no defaults filled in (zod's .partial() keeps .default()s)", () => {
+    const pause = toBackgroundSchema.parse({ to: 'background', type: 'settings:update', patch: { paused: true } });
+    expect(pause).toEqual({ to: 'background', type: 'settings:update', patch: { paused: true } });
+    const two = toBackgroundSchema.parse({ to: 'background', type: 'settings:update', patch: { denyList: [' *.Bank.com'], dailyBudgetMinutes: 120 } });
+    expect(two).toMatchObject({ patch: { denyList: ['bank.com'], dailyBudgetMinutes: 120 } });
+    expect(Object.keys((two as { patch: object }).patch).sort()).toEqual(['dailyBudgetMinutes', 'denyList']);
   });
 
   it('rejects unknown types, wrong recipients, bad URLs and oversized batches', () => {
@@ -35,7 +44,8 @@ describe('dispatch', () => {
     'images:seen': { from: ['content'], handle: (m) => ({ forwarded: m.urls.length }) },
     'status:get': { from: ['extension-page'], handle: () => ({ settings: DEFAULT_SETTINGS, stats: EMPTY_STATS, budgetLeftMs: 0 }) },
     'settings:update': { from: ['extension-page'], handle: () => (calls.push('settings'), { settings: DEFAULT_SETTINGS }) },
-    'trainer:lease': { from: ['extension-page'], handle: () => ({ ok: false, reason: 'x' }) },
+    'trainer:lease': { from: ['extension-page'], handle: () => ({ ok: false, code: 'paused', reason: 'x' }) },
+    'buffer:clear': { from: ['extension-page'], handle: () => ({ buffered: 0 }) },
     'trainer:report': { from: ['extension-page'], handle: () => ({ ok: true }) },
   };
   const content = { kind: senderKind({ id: 'abc', url: 'https://page.com/', tab: {} }, ext.id, ext.origin), incognito: false };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { addUsage, budgetLeftMs, hostMatches, httpHost, mayObservePage, mayTrain } from '../../extension/common/policy';
-import { DEFAULT_SETTINGS, localDay, parseSettings, usageToday, type Settings } from '../../extension/common/settings';
+import { DEFAULT_SETTINGS, applyPatch, coresAllowed, localDay, parseSettings, usageToday, type Settings } from '../../extension/common/settings';
 
 const on: Settings = { ...DEFAULT_SETTINGS, optedIn: true, serverUrl: 'http://127.0.0.1:8080', idleOnly: false };
 
@@ -35,8 +35,8 @@ describe('training policy', () => {
   it('needs opt-in, no pause and a server', () => {
     const u = { day: today, computeMs: 0 };
     expect(mayTrain(DEFAULT_SETTINGS, u, 'idle').ok).toBe(false);
-    expect(mayTrain({ ...on, paused: true }, u, 'idle')).toEqual({ ok: false, reason: 'paused' });
-    expect(mayTrain({ ...on, serverUrl: '' }, u, 'idle')).toEqual({ ok: false, reason: 'no server configured' });
+    expect(mayTrain({ ...on, paused: true }, u, 'idle')).toEqual({ ok: false, code: 'paused', reason: 'paused' });
+    expect(mayTrain({ ...on, serverUrl: '' }, u, 'idle')).toEqual({ ok: false, code: 'no-server', reason: 'no server configured' });
     expect(mayTrain(on, u, 'active')).toEqual({ ok: true });
   });
 
@@ -61,6 +61,25 @@ describe('training policy', () => {
   });
 });
 
+describe('device conditions', () => {
+  const u = { day: localDay(Date.now()), computeMs: 0 };
+  it('rests on battery (when asked to) and whenever the browser asks to save data', () => {
+    expect(mayTrain(on, u, 'idle', { onBattery: true, saveData: false })).toMatchObject({ ok: false, code: 'on-battery' });
+    expect(mayTrain({ ...on, pauseOnBattery: false }, u, 'idle', { onBattery: true, saveData: false }).ok).toBe(true);
+    expect(mayTrain({ ...on, pauseOnBattery: false }, u, 'idle', { onBattery: false, saveData: true })).toMatchObject({ ok: false, code: 'data-saver' });
+    expect(mayTrain(on, u, 'idle', { onBattery: false, saveData: false }).ok).toBe(true);
+  });
+
+  it('a condition the browser does not expose never blocks', () => {
+    expect(mayTrain(on, u, 'idle', { onBattery: null, saveData: null }).ok).toBe(true);
+    expect(mayTrain(on, u, 'idle').ok).toBe(true);
+  });
+
+  it('the budget check comes before the device: a used-up day says so', () => {
+    expect(mayTrain({ ...on, dailyBudgetMinutes: 0 }, u, 'idle', { onBattery: true, saveData: true })).toMatchObject({ code: 'budget-used' });
+  });
+});
+
 describe('settings parsing', () => {
   it('falls back to defaults field by field', () => {
     const s = parseSettings({ paused: 'yes', serverUrl: 'http://h:1', denyList: ['*.Bank.com'], dailyBudgetMinutes: -5 });
@@ -69,5 +88,20 @@ describe('settings parsing', () => {
     expect(s.denyList).toEqual(['bank.com']);
     expect(s.dailyBudgetMinutes).toBe(DEFAULT_SETTINGS.dailyBudgetMinutes);
     expect(parseSettings(undefined)).toEqual(DEFAULT_SETTINGS);
+  });
+
+  it('a patch changes only the fields it names (a Pause click keeps every other setting)', () => {
+    const mine: Settings = { ...on, denyList: ['mybank.com'], dailyBudgetMinutes: 120, token: 'tok', cpuPercent: 30 };
+    expect(applyPatch(mine, { paused: true })).toEqual({ ...mine, paused: true });
+    expect(applyPatch(mine, { paused: false, denyList: ['a.org'] })).toEqual({ ...mine, paused: false, denyList: ['a.org'] });
+    expect(() => applyPatch(mine, { serverUrl: 'not a url' })).toThrow();
+    expect(() => applyPatch(mine, { unknownField: 1 })).toThrow();
+  });
+
+  it('cores: the setting, capped by the device, or half of the device', () => {
+    expect(coresAllowed({ maxCores: 0 }, 8)).toBe(4);
+    expect(coresAllowed({ maxCores: 0 }, 1)).toBe(1);
+    expect(coresAllowed({ maxCores: 3 }, 8)).toBe(3);
+    expect(coresAllowed({ maxCores: 16 }, 8)).toBe(8);
   });
 });

@@ -13,11 +13,11 @@ const TINY = {
 };
 const plan: TrainerPlan = { method: 'byol', methodConfig: TINY, batchSize: 4, optimizer: { kind: 'sgd', learningRate: 0.05 }, backends: ['cpu'] };
 
-function globalWeights(): ArrayBuffer {
+function globalWeights(version?: number): ArrayBuffer {
   const m = createMethod('byol', TINY);
   const w = initialGlobalWeights(m);
   m.dispose();
-  const bytes = encodeWeights(w);
+  const bytes = encodeWeights(w, version === undefined ? {} : { meta: { version } });
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 }
 
@@ -70,6 +70,16 @@ describe('trainer worker API (called directly, cpu backend)', () => {
     expect(r3.numTensors).toBe(r2.numTensors);
     await api.dispose();
   });
+
+  it('stamps the delta with the base version of the weights it was given (ready to send as it is)', async () => {
+    const api = createTrainerApi(async () => (await tf.setBackend('cpu'), 'cpu'));
+    await api.init(plan);
+    await api.setWeights(globalWeights(7));
+    await api.train(images(4), 1, 1);
+    expect(decodeWeights(new Uint8Array(await api.getDelta())).meta).toEqual({ baseVersion: 7 });
+    await api.dispose();
+  });
+
 
   it('rejects pixels that are not whole images and weights of another model', async () => {
     const api = createTrainerApi(async () => (await tf.setBackend('cpu'), 'cpu'));

@@ -10,8 +10,9 @@ import type { TrainerReport } from '../../extension/common/messages';
 import { Contributor, type TrainerRemote } from '../../extension/offscreen/contributor';
 import type { FederationConnection } from '../../extension/offscreen/federation';
 import { ImageBuffer } from '../../extension/offscreen/image-buffer';
+import { KEEP_SIZE as KEEP } from '../../extension/offscreen/resize';
 import { TrainerRestartedError, watchTrainer, type WorkerHandle } from '../../extension/offscreen/trainer-watchdog';
-import type { BackendName } from '../../extension/worker/trainer-api';
+import type { BackendName } from '../../extension/common/backend-choice';
 import type { Plan } from '../../shared/protocol/messages';
 
 type Behaviour = 'ok' | 'hang' | 'device-lost' | 'bad-input';
@@ -117,7 +118,7 @@ describe('trainer watchdog', () => {
   it('the contributor loop sets up again on the new worker and keeps submitting', async () => {
     const f = fleet(['hang']);
     const buffer = await ImageBuffer.open('watchdog', undefined, new IDBFactory());
-    for (const u of ['a', 'b', 'c']) await buffer.add(u, 2, new Uint8Array(12));
+    for (const u of ['a', 'b', 'c']) await buffer.add(u, KEEP, new Uint8Array(KEEP * KEEP * 3));
     const reports: TrainerReport[] = [];
     const submitted: number[] = [];
     let connects = 0;
@@ -135,7 +136,7 @@ describe('trainer watchdog', () => {
     const trainer = watchTrainer({ spawn: f.spawn, deadlines: { trainBaseMs: 50, trainPerStepMs: 0 }, onRestart: () => c?.trainerRestarted() });
     c = new Contributor({
       policy: { lease: async () => ({ ok: true, serverUrl: 'http://s', token: '', budgetMs: 1e6, backend: 'auto' }), report: async (r) => void reports.push(r) },
-      buffer, trainer, connect: async () => (connects++, conn()), load: async () => new Uint8Array(12), clientId: 'w', idleWaitMs: 10, roundGapMs: 10,
+      buffer, trainer, connect: async () => (connects++, conn()), load: async (_u, size) => new Uint8Array(size * size * 3), clientId: 'w', idleWaitMs: 10, roundGapMs: 10,
     });
     const running = c.run();
     const end = Date.now() + 5000;

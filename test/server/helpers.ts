@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FederationClient, type FederationClientOptions } from '../../shared/protocol/client';
 import type { WeightMap } from '../../shared/weights/weight-map';
-import { startServer, type RunningServer } from '../../server/server';
-import type { ServerConfig } from '../../server/config';
+import { startServer, type RunningServer, type StartOptions } from '../../server/server';
 import { mulberry32 } from '../../shared/data/rng';
 
 /** A BYOL model with ~9k parameters: the real architecture, tiny widths. */
@@ -16,7 +15,7 @@ export function tempDir(prefix = 'glimpse-test-'): { dir: string; cleanup: () =>
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export async function startTiny(config: ServerConfig = {}): Promise<RunningServer & { cleanup: () => Promise<void> }> {
+export async function startTiny(config: StartOptions = {}): Promise<RunningServer & { cleanup: () => Promise<void> }> {
   const t = config.dataDir ? null : tempDir();
   const s = await startServer({
     port: 0, host: '127.0.0.1', method: 'byol', methodConfig: TINY_METHOD_CONFIG, log: false, localSteps: 2, batchSize: 8,

@@ -2,8 +2,9 @@
  * /metrics: the Prometheus exposition of a running server (own registry, counters and histograms
  * fed by server events, gauges read at scrape time), the byte counter, and the test parser.
  */
+import { once } from 'node:events';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { register as globalRegistry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sendJson } from '../../server/http/router';
@@ -77,9 +78,11 @@ describe('GET /metrics', () => {
     expect(m.value('process_resident_memory_bytes')).toBeGreaterThan(0);
     expect(m.types.get('nodejs_eventloop_lag_seconds')).toBe('gauge');
 
+    const gone = new Promise((r) => srv.events.on('client:disconnected', r));
     srv.coordinator.pause();
     c.close();
-    await new Promise((r) => setTimeout(r, 100));
+    await gone;
+    await srv.coordinator.settled();
     const after = await scrape(srv.url);
     expect(after.value('glimpse_aggregation_paused')).toBe(1);
     expect(after.value('glimpse_contributors_connected', { client_kind: 'node', backend: 'cpu' })).toBeUndefined();
@@ -130,6 +133,9 @@ describe('trackTraffic', () => {
   it('counts the bytes of open and closed connections', async () => {
     const http = createServer((_q, res) => res.end('x'.repeat(10_000)));
     const t = trackTraffic(http);
+    // trackTraffic's 'close' listener is attached first, so it has run when these resolve.
+    const socketsClosed: Array<Promise<unknown>> = [];
+    http.on('connection', (s: Socket) => socketsClosed.push(once(s, 'close')));
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`;
     expect(t.totals()).toEqual({ bytesIn: 0, bytesOut: 0, connections: 0 });
@@ -139,7 +145,7 @@ describe('trackTraffic', () => {
     expect(open.bytesIn).toBeGreaterThan(5_000);
     http.closeAllConnections();
     await new Promise<void>((r) => http.close(() => r()));
-    await new Promise((r) => setTimeout(r, 20)); // sockets emit 'close' after the server's callback
+    await Promise.all(socketsClosed); // sockets emit 'close' after the server's callback
     const closed = t.totals();
     expect(closed.connections).toBe(0);
     expect(closed.bytesOut).toBe(open.bytesOut);

@@ -1,6 +1,7 @@
 /** `seed`: a new run's version 0 is reproducible; without it every run starts from fresh weights. */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, resolveConfig } from '../../server/config';
+import { resolveConfig } from '../../server/config';
+import { ConfigError } from '../../server/errors';
 import { parseCli } from '../../server/cli';
 import { connectClient, sameBits, startTiny } from './helpers';
 

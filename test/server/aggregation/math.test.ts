@@ -67,7 +67,7 @@ describe('server optimizers (Reddi et al. 2021)', () => {
   });
 
   it('FedAdam: m, v, x + η·m/(√v + τ) over two steps', () => {
-    const c = { kind: 'fedadam' as const, lr: 0.1, beta1: 0.9, beta2: 0.99, tau: 1e-3 };
+    const c = { kind: 'fedadam' as const, lr: 0.1, beta1: 0.9, beta2: 0.99, epsilon: 1e-3 };
     let st = initServerOptimizer(c, specs);
     let x = x0;
     const want = { m: [0, 0], v: [0, 0], x: [1, -1] };

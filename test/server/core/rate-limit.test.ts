@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRateLimiter } from '../../../server/core/rate-limit';
-import { ConfigError, resolveConfig } from '../../../server/config';
+import { resolveConfig } from '../../../server/config';
+import { ConfigError } from '../../../server/errors';
 import { initNodeBackend } from '../../../shared/backends/node-backend';
 import { runContributor, type RoundReport } from '../../../shared/contributor/loop';
 import { FederationClient } from '../../../shared/protocol/client';

@@ -26,7 +26,8 @@ describe('admin hooks', () => {
     expect(coord.pause()).toBe(false);
     expect(coord.pausedAt).toBeTypeOf('number');
     for (let i = 0; i < 3; i++) expect(await c.submitDelta({ baseVersion: 0, examples: 4, delta: randomDelta(on, i) })).toMatchObject({ ok: true, status: 'accepted' });
-    await new Promise((r) => setTimeout(r, 50));
+    // A fold would have started when the last ack was sent: once no step runs, none did.
+    await coord.settled();
     expect(coord.version).toBe(0);
     expect(coord.bufferFill).toBe(3);
     const v1 = c.waitForVersion(0, 10_000);

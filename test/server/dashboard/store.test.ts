@@ -1,16 +1,17 @@
 /**
- * The dashboard's history tables and queries: admin actions, revocations, thinned resource
- * samples, and the staleness / update-norm histograms over the run's updates.
+ * The dashboard's history tables and queries: admin actions, thinned resource samples, and the
+ * staleness / update-norm histograms over the run's updates (read through the update log).
  */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { StepSummary } from '../../../server/aggregation/fedbuff';
 import { bucketStart, normBucket } from '../../../server/dashboard/protocol';
 import {
-  initDashboardTables, normHistogram, pruneSamples, recentAdminActions, recordAdminAction, recordRevocation, recordSample, revokedFingerprints, sampleHistory, stalenessHistogram,
+  initDashboardTables, normHistogram, pruneSamples, recentAdminActions, recordAdminAction, recordSample, sampleHistory,
 } from '../../../server/dashboard/store';
 import { openDatabase } from '../../../server/store/db';
 import { recordStep } from '../../../server/store/history';
+import { stalenessHistogram } from '../../../server/store/update-queries';
 import { tempDir } from '../helpers';
 
 describe('dashboard store', () => {
@@ -58,13 +59,6 @@ describe('dashboard store', () => {
     expect(rows.map((a) => [a.action, a.ok])).toEqual([['revoke', false], ['pause', true]]);
     expect(rows[0].detail).toHaveLength(1000);
     expect(recentAdminActions(db, 1)).toHaveLength(1);
-  });
-
-  it('keeps revoked fingerprints once', () => {
-    recordRevocation(db, 'f1', 5);
-    recordRevocation(db, 'f2', 6);
-    recordRevocation(db, 'f1', 7);
-    expect(revokedFingerprints(db)).toEqual(['f1', 'f2']);
   });
 
   it('thins long sample histories to a bounded size, newest always kept', () => {

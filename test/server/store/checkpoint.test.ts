@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { initServerOptimizer } from '../../../server/aggregation/server-optimizer';
 import { writeFileAtomic } from '../../../server/store/atomic-file';
-import { CheckpointStore, checkpointName, type Checkpoint } from '../../../server/store/checkpoint';
+import { CheckpointStore, checkpointName, decodeCheckpoint, encodeCheckpoint, type Checkpoint, type CheckpointMeta } from '../../../server/store/checkpoint';
 import type { WeightMap } from '../../../shared/weights/weight-map';
 import { randomDelta, sameBits, tempDir } from '../helpers';
 
@@ -13,7 +13,7 @@ const online: WeightMap = new Map([
 ]);
 
 function checkpoint(version: number): Checkpoint {
-  const cfg = { kind: 'fedadam' as const, lr: 0.01, beta1: 0.9, beta2: 0.99, tau: 1e-3 };
+  const cfg = { kind: 'fedadam' as const, lr: 0.01, beta1: 0.9, beta2: 0.99, epsilon: 1e-3 };
   const optimizer = initServerOptimizer(cfg, [{ name: 'enc/kernel', shape: [3, 4] }, { name: 'enc/bias', shape: [4] }]);
   optimizer.slots.m = randomDelta(online, version);
   const target: WeightMap = new Map([...online].map(([k, v]) => [`target/${k}`, { shape: v.shape, data: new Float32Array(v.data).map((x) => x * 2) }]));
@@ -22,7 +22,7 @@ function checkpoint(version: number): Checkpoint {
       format: 1, runId: 'run', version, method: 'byol', methodConfig: { encoder: { widths: [8] } },
       momentumPairs: [...online.keys()].map((k) => ({ online: k, target: `target/${k}` })), serverOptimizer: cfg, optimizerStep: version,
       onlineNames: [...online.keys()], targetNames: [...target.keys()], recentNorms: [1, 2], folded: [{ version, ids: ['u1'] }],
-      lastStep: null, buffer: [], createdAt: 0, extra: { encoderNames: ['enc/kernel'] },
+      lastStep: null, buffer: [], createdAt: 0, encoderNames: ['enc/kernel'], extra: {},
     },
     state: { version, online, target, optimizer },
     buffer: [{ updateId: 'b1', contributorId: 'c', baseVersion: version, examples: 3, loss: null, norm: 1, clipped: false, receivedAt: 5, delta: randomDelta(online, 9) }],
@@ -45,6 +45,14 @@ describe('checkpoints', () => {
     expect(sameBits(back.buffer[0].delta, c.buffer[0].delta)).toBe(true);
     expect(back.buffer[0]).toMatchObject({ updateId: 'b1', examples: 3 });
     expect(back.meta.folded).toEqual([{ version: 1, ids: ['u1'] }]);
+  });
+
+  it('keeps the run fields typed, and reads them from `extra` in checkpoints written before they had fields', () => {
+    const c = checkpoint(1);
+    expect(decodeCheckpoint(encodeCheckpoint({ ...c, meta: { ...c.meta, serverMomentum: 0.999 } })).meta).toMatchObject({ encoderNames: ['enc/kernel'], serverMomentum: 0.999 });
+    const { encoderNames: _names, ...legacy } = c.meta;
+    const old = { ...legacy, extra: { encoderNames: ['enc/kernel'], serverMomentum: 0.99 } } as unknown as CheckpointMeta;
+    expect(decodeCheckpoint(encodeCheckpoint({ ...c, meta: old })).meta).toMatchObject({ encoderNames: ['enc/kernel'], serverMomentum: 0.99 });
   });
 
   it('skips a corrupted newest checkpoint and keeps the newest N', async () => {

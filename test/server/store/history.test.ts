@@ -2,8 +2,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../server/store/db';
 import {
-  contributorStats, evalHistory, latestEval, pendingUpdates, recentRejections, recordEval, recordRejection, recordStep, rejectionCounts, totals, updatesOfVersion, versionHistory,
+  evalHistory, latestEval, recentRejections, recordEval, recordRejection, recordStep, rejectionCounts, totals, versionHistory,
 } from '../../../server/store/history';
+import { contributorStats, pendingUpdates, updatesOfVersion } from '../../../server/store/update-queries';
 import { tempDir } from '../helpers';
 
 describe('history', () => {

@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { crossEntropyWithIndex } from '../../../shared/ssl/losses';
 import type { SslMethod } from '../../../shared/ssl/method';
 import { createMethod } from '../../../shared/ssl/registry';
-import { rot90, rotationBatch } from '../../../shared/ssl/rotation';
+import { ROTATIONS, rot90, rotationBatch } from '../../../shared/ssl/rotation';
 import { expectNoTensorGrowth, expectOfflineRound, expectServerRound, fashionSource, firstAndLastLoss, fixedSource, TINY, useWasm } from './method-helpers';
 
 describe('rotation prediction (Gidaris et al. 2018)', () => {
@@ -32,12 +31,31 @@ describe('rotation prediction (Gidaris et al. 2018)', () => {
   });
 
   it('loss −(1/K) Σ_y log F^y matches a hand-computed value', () => {
-    // logits for 4 rotated copies of one image; log-softmax of the true class, averaged.
-    const logits = [[2, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 0], [1, 0, 0, 3]];
-    const labels = [0, 1, 2, 3];
-    const want = -labels.reduce((s, y, i) => s + logits[i][y] - Math.log(logits[i].reduce((a, v) => a + Math.exp(v), 0)), 0) / 4;
-    const got = crossEntropyWithIndex(tf.tensor2d(logits), tf.tensor1d(labels, 'int32'));
-    expect(got.dataSync()[0]).toBeCloseTo(want, 5);
+    // Rotation's own loss on its own prepared batch, against the formula computed here in plain
+    // numbers: F's logits = features · W + b with a known classifier W, b; labels are the
+    // rotation index, rotation-major (all 0°, then all 90°, …).
+    const m = rotation();
+    const [dense] = m.online.models[1].layers.filter((l) => l.getWeights().length === 2);
+    const [kernel] = dense.getWeights();
+    const [dim, k] = kernel.shape;
+    const W = Array.from({ length: dim * k }, (_, i) => Math.sin(i * 1.7) * 0.3);
+    const b = [0.5, -0.25, 0, 0.75];
+    dense.setWeights([tf.tensor2d(W, [dim, k]), tf.tensor1d(b)]);
+    const images = tf.tidy(() => tf.randomUniform([2, 16, 16, 3], 0, 1, 'float32', 5)) as tf.Tensor4D;
+    const prepared = m.prepare(images, 3);
+    const features = (m.encoder.apply(prepared[0], { training: true }) as tf.Tensor2D).arraySync();
+    const batch = images.shape[0];
+    let want = 0;
+    features.forEach((f, row) => {
+      const logits = b.map((bj, j) => bj + f.reduce((a, v, i) => a + v * W[i * k + j], 0));
+      const y = Math.floor(row / batch);
+      want -= logits[y] - Math.log(logits.reduce((a, v) => a + Math.exp(v), 0));
+    });
+    want /= features.length;
+    const got = m.loss(prepared);
+    expect(features.length).toBe(ROTATIONS * batch);
+    expect(got.dataSync()[0]).toBeCloseTo(want, 4);
+    tf.dispose([images, got, ...prepared]);
   });
 
   it('a short run lowers the loss', async () => {

@@ -1,0 +1,73 @@
+/**
+ * Writes checkpoints of the global state (store/checkpoint.ts holds the format): it assembles the
+ * metadata a restart needs (the run's identity, the norm guard's window, the update ids folded
+ * into the last versions, the last step's summary) and runs every checkpoint-directory job — a
+ * write, a prune — one at a time, so a prune never races a write.
+ */
+import type { BufferedUpdate, GlobalState, StepSummary } from '../aggregation/fedbuff';
+import type { ResolvedConfig } from '../config';
+import { CHECKPOINT_FORMAT, type CheckpointMeta, type CheckpointStore } from '../store/checkpoint';
+import type { ServerEvents } from './events';
+import type { RoundPlan } from './plan-store';
+import type { RunInfo } from './run';
+
+/** What a checkpoint records besides the state and the buffer. */
+export interface CheckpointContext {
+  recentNorms: readonly number[];
+  folded: CheckpointMeta['folded'];
+  lastStep: StepSummary | null;
+  /** The live round plan (recorded for the operator's information). */
+  plan: Readonly<RoundPlan>;
+}
+
+export class Checkpointer {
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly store: CheckpointStore,
+    private readonly run: RunInfo,
+    private readonly config: ResolvedConfig,
+    private readonly events: ServerEvents,
+  ) {}
+
+  /** Writes the checkpoint of `state` with `buffer` (snapshotted now); resolves once it is durable. */
+  write(state: GlobalState, buffer: readonly BufferedUpdate[], ctx: CheckpointContext): Promise<void> {
+    const meta: CheckpointMeta = {
+      format: CHECKPOINT_FORMAT,
+      runId: this.run.runId,
+      version: state.version,
+      method: this.run.method,
+      methodConfig: this.run.methodConfig,
+      momentumPairs: this.run.momentumPairs,
+      serverOptimizer: this.config.aggregation.serverOptimizer,
+      optimizerStep: state.optimizer.step,
+      onlineNames: [...state.online.keys()],
+      targetNames: [...state.target.keys()],
+      recentNorms: [...ctx.recentNorms],
+      folded: ctx.folded,
+      lastStep: ctx.lastStep,
+      buffer: [],
+      createdAt: Date.now(),
+      encoderNames: this.run.encoderNames,
+      serverMomentum: this.run.serverMomentum,
+      extra: { config: { aggregation: this.config.aggregation, localSteps: ctx.plan.localSteps, batchSize: ctx.plan.batchSize } },
+    };
+    const snapshot = [...buffer];
+    return this.serially(async () => {
+      const t0 = performance.now();
+      const bytes = await this.store.write({ meta, state, buffer: snapshot });
+      this.events.emit('checkpoint:written', { version: state.version, bytes, ms: performance.now() - t0, buffered: snapshot.length });
+    });
+  }
+
+  /** Deletes all but the newest checkpoints, after the writes queued before it. */
+  prune(): Promise<void> {
+    return this.serially(() => this.store.prune());
+  }
+
+  private serially<T>(job: () => Promise<T>): Promise<T> {
+    const p = this.chain.then(job, job);
+    this.chain = p.catch(() => {});
+    return p;
+  }
+}
