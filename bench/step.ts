@@ -1,281 +1,171 @@
 /**
- * Training-step throughput of Glimpse's SSL methods on each Node backend, against PyTorch.
+ * Training-step throughput of Glimpse's SSL methods in Node, side by side in one run:
+ *   - stock tfjs-cpu (the slow reference; one step in a child process, it takes minutes),
+ *   - wasm + Glimpse's SIMD kernels on one thread, and on N threads both ways (node-backend.ts):
+ *     'data' (encoder passes split across workers) and 'kernels' (each kernel on a worker pool),
+ *   - PyTorch 1.13 (bench/peers/torch_step.py) on 1 and 2 threads: the better one is the peer,
+ *     since Debian's PyTorch spins OpenMP threads that collapse when anything else runs,
+ * plus a per-kernel GFLOP/s table of the encoder's convolutions next to the 128-bit SIMD ceiling
+ * (measured in the same run) and the fallback kernels.
  *
- *   npm run bench:step [-- --skip-cpu] [--skip-torch] [--steps 5] [--batch 32] [--methods byol,simclr]
+ *   npm run bench:step [-- --steps 5] [--batch 32] [--methods byol,simclr] [--threads N]
+ *                      [--runs 5] [--skip-cpu] [--skip-torch] [--skip-kernels] [--no-fallback]
  *                      [--cpu-json FILE]   (reuse the output of an earlier `--child cpu` run)
+ *                      [--smoke]           (batch 8, 2 steps, 2 runs, no stock cpu: checks it runs)
+ *   npm run bench:step -- --backends      (one row per tfjs backend available here; see step/backends.ts)
  *
- * One step = `trainStep` of shared/train/local-round.ts: two augmented views of `batch` images
- * (2·batch encoder forward/backward passes, plus a 2·batch target forward for BYOL), Adam 1e-3.
- * - wasm: Glimpse's kernels (shared/backends/wasm-kernels.ts); one warm-up step, then the
- *   median of `--steps`. Also profiled per kernel (top kernels in the report).
- * - cpu: stock tfjs (no Glimpse kernel or gradient), in a child process; one step only, it takes
- *   minutes.
- * - PyTorch: bench/peers/torch_step.py, the same architecture and batch, 2 threads (and 1,
- *   which is what a 2-core machine shared with anything else effectively gives it), no
- *   augmentation. The wasm/PyTorch ratio therefore compares wasm's step *minus its
- *   augmentation time* (measured separately) with PyTorch's step.
- * Prints a table and writes bench/reports/step.json. Timings on a shared machine are noisy.
+ * The wasm/PyTorch ratio compares wasm's step *minus its augmentation time* (PyTorch gets
+ * pre-made views). Steps are timed in wall time (what matters on a quiet machine) and in process
+ * CPU time (what a single-threaded step costs when the machine is shared). Writes
+ * bench/reports/step.json (or step-backends.json).
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { augment, BYOL_VIEW_1, BYOL_VIEW_2, SIMCLR_VIEW, type ViewParams } from '../shared/augment';
 import { initNodeBackend } from '../shared/backends/node-backend';
-import { trainableVariables } from '../shared/models/weights-io';
-import { createMethod } from '../shared/ssl/registry';
-import { DEFAULT_OPTIMIZER, makeOptimizer, trainStep } from '../shared/train/local-round';
+import { BACKEND_ROW_SOURCES, type BackendRow } from './step/backends';
+import { kernelTable, type KernelTable } from './step/kernel-table';
+import { runCpuChild, runTorch, type TorchResult } from './step/peers';
+import { printBackendRows, printKernelTable, printSteps, stepRows } from './step/print';
+import { measureSteps, type MethodSteps } from './step/train-steps';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const REPORT = path.join(HERE, 'reports', 'step.json');
-const TORCH = path.join(HERE, 'peers', 'torch_step.py');
-const PYTHON = '/usr/bin/python3';
+const REPORTS = path.join(HERE, 'reports');
 
 interface Args {
-  skipCpu: boolean;
-  skipTorch: boolean;
   steps: number;
   batch: number;
   methods: string[];
+  threads: number;
+  runs: number;
+  skipCpu: boolean;
+  skipTorch: boolean;
+  skipKernels: boolean;
+  fallback: boolean;
+  backends: boolean;
   child: 'cpu' | null;
-  /** Reuse a stock-cpu measurement (the JSON line of `--child cpu`) instead of re-running it. */
   cpuJson: string | null;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { skipCpu: false, skipTorch: false, steps: 5, batch: 32, methods: ['byol', 'simclr'], child: null, cpuJson: null };
+  const a: Args = {
+    steps: 5, batch: 32, methods: ['byol', 'simclr'], threads: os.availableParallelism(), runs: 5,
+    skipCpu: false, skipTorch: false, skipKernels: false, fallback: true, backends: false, child: null, cpuJson: null,
+  };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     if (k === '--skip-cpu') a.skipCpu = true;
     else if (k === '--skip-torch') a.skipTorch = true;
+    else if (k === '--skip-kernels') a.skipKernels = true;
+    else if (k === '--no-fallback') a.fallback = false;
+    else if (k === '--backends') a.backends = true;
     else if (k === '--steps') a.steps = Number(argv[++i]);
     else if (k === '--batch') a.batch = Number(argv[++i]);
+    else if (k === '--threads') a.threads = Number(argv[++i]);
+    else if (k === '--runs') a.runs = Number(argv[++i]);
     else if (k === '--methods') a.methods = argv[++i].split(',');
     else if (k === '--child') a.child = argv[++i] as 'cpu';
     else if (k === '--cpu-json') a.cpuJson = argv[++i];
+    else if (k === '--smoke') Object.assign(a, { batch: 8, steps: 2, runs: 2, skipCpu: true });
     else throw new Error(`unknown argument '${k}'`);
   }
-  if (!(a.steps >= 1 && a.batch >= 1)) throw new Error('--steps and --batch must be >= 1');
+  if (!(a.steps >= 1 && a.batch >= 1 && a.runs >= 1 && Number.isInteger(a.threads) && a.threads >= 1)) {
+    throw new Error('--steps, --batch, --runs and --threads must be positive integers');
+  }
   return a;
 }
 
-interface MethodTiming {
-  /** Every timed step, ms. */
-  stepsMs: number[];
-  msPerStep: number;
-  /** Augmenting the two views of one batch (part of every step), ms. */
-  augmentMs: number;
-  /** msPerStep − augmentMs: what PyTorch's step is compared with. */
-  computeMs: number;
-  imagesPerSecond: number;
-  computeImagesPerSecond: number;
-  /** Kernel → ms in one profiled step (wasm only), largest first. */
-  topKernels?: Array<{ kernel: string; ms: number; calls: number }>;
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-/** The views each method augments (as in shared/ssl/{byol,simclr}.ts). */
-function viewsOf(method: string, size: number): [ViewParams, ViewParams] {
-  const small = { outputSize: size, cropScale: [0.2, 1] as const };
-  if (method === 'byol') return [{ ...BYOL_VIEW_1, ...small }, { ...BYOL_VIEW_2, ...small }];
-  return [{ ...SIMCLR_VIEW, ...small }, { ...SIMCLR_VIEW, ...small }];
-}
-
-function images(batch: number): tf.Tensor4D {
-  return tf.randomUniform([batch, 32, 32, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
-}
-
-async function measure(name: string, batch: number, steps: number, warmup: boolean, profile: boolean): Promise<MethodTiming> {
-  const method = createMethod(name);
-  const optimizer = makeOptimizer(DEFAULT_OPTIMIZER);
-  const vars = trainableVariables(method.online.models);
-  const x = images(batch);
-  try {
-    if (warmup) trainStep(method, optimizer, vars, x, 0);
-    const stepsMs: number[] = [];
-    for (let i = 0; i < steps; i++) {
-      const t0 = performance.now();
-      trainStep(method, optimizer, vars, x, 1 + i);
-      stepsMs.push(performance.now() - t0);
-    }
-    const [v1, v2] = viewsOf(name, 32);
-    const augMs: number[] = [];
-    for (let i = 0; i < Math.max(3, Math.min(steps, 5)); i++) {
-      const t0 = performance.now();
-      tf.tidy(() => {
-        augment(x, v1, 2 * i + 1).dataSync();
-        augment(x, v2, 2 * i + 2).dataSync();
-      });
-      augMs.push(performance.now() - t0);
-    }
-    const msPerStep = median(stepsMs);
-    const augmentMs = median(augMs);
-    const computeMs = msPerStep - augmentMs;
-    const t: MethodTiming = {
-      stepsMs, msPerStep, augmentMs, computeMs,
-      imagesPerSecond: batch / (msPerStep / 1000),
-      computeImagesPerSecond: batch / (computeMs / 1000),
-    };
-    if (profile) t.topKernels = await profileStep(() => trainStep(method, optimizer, vars, x, 99));
-    return t;
-  } finally {
-    x.dispose();
-    optimizer.dispose();
-    method.dispose();
-  }
-}
-
-/** Per-kernel time of one step; wrapper ops (custom gradients) are left out to avoid double counting. */
-async function profileStep(step: () => void): Promise<MethodTiming['topKernels']> {
-  const info = await tf.profile(step);
-  const by = new Map<string, { ms: number; calls: number }>();
-  for (const k of info.kernels) {
-    if (k.name.endsWith('__op') || k.name === 'unnamed scope') continue;
-    const e = by.get(k.name) ?? { ms: 0, calls: 0 };
-    e.ms += Number(k.kernelTimeMs);
-    e.calls++;
-    by.set(k.name, e);
-  }
-  return [...by].map(([kernel, e]) => ({ kernel, ...e })).sort((a, b) => b.ms - a.ms).slice(0, 10);
-}
+type CpuResult = Record<string, { msPerStep: number; minCpuMs: number }>;
 
 /** Stock cpu backend, in this process (child mode): no Glimpse kernel or gradient registered. */
-async function runCpuChild(a: Args): Promise<void> {
+async function runCpuChildMode(a: Args): Promise<void> {
   await tf.setBackend('cpu');
-  const out: Record<string, MethodTiming> = {};
+  const out: CpuResult = {};
   for (const m of a.methods) {
     process.stderr.write(`cpu: one ${m} step (minutes)…\n`);
-    out[m] = await measure(m, a.batch, 1, false, false);
+    const r = await measureSteps(m, a.batch, 1, [{ name: 'cpu', mode: 'single', activate: async () => {} }], false);
+    out[m] = { msPerStep: r.byConfig.cpu.msPerStep, minCpuMs: r.byConfig.cpu.minCpuMs };
   }
   process.stdout.write(JSON.stringify(out) + '\n');
 }
 
-function runCpu(a: Args): Record<string, MethodTiming> | { error: string } {
-  const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', 'cpu', '--batch', String(a.batch), '--methods', a.methods.join(',')], {
-    encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24,
-  });
-  const line = r.stdout.trim().split('\n').pop() ?? '';
-  try {
-    return JSON.parse(line);
-  } catch {
-    return { error: `cpu child failed (status ${r.status})` };
+function stockCpu(a: Args): CpuResult | null {
+  if (a.cpuJson) return JSON.parse(fs.readFileSync(a.cpuJson, 'utf8').trim().split('\n').pop() ?? '');
+  if (a.skipCpu) return null;
+  const r = runCpuChild<CpuResult>(fileURLToPath(import.meta.url), ['--batch', String(a.batch), '--methods', a.methods.join(',')]);
+  if ('error' in r) {
+    process.stderr.write(`cpu skipped: ${r.error}\n`);
+    return null;
   }
+  return r as CpuResult;
 }
 
-interface TorchResult {
-  torch: string;
-  threads: number;
-  byol: { msPerStep: number; imagesPerSecond: number };
-  simclr: { msPerStep: number; imagesPerSecond: number };
+function machine(loadBefore: number[]) {
+  return { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadavgBefore: loadBefore, loadavgAfter: os.loadavg() };
 }
 
-function runTorch(a: Args, threads: number): TorchResult | { error: string } {
-  if (!fs.existsSync(PYTHON)) return { error: `${PYTHON} not found` };
-  const r = spawnSync(PYTHON, [TORCH, '--threads', String(threads), '--batch', String(a.batch), '--steps', String(a.steps)], { encoding: 'utf8', maxBuffer: 1 << 24 });
-  try {
-    return JSON.parse(r.stdout.trim().split('\n').pop() ?? '');
-  } catch {
-    return { error: `torch_step.py failed (status ${r.status}): ${r.stderr.slice(-300)}` };
+function write(file: string, report: unknown): void {
+  fs.mkdirSync(REPORTS, { recursive: true });
+  fs.writeFileSync(path.join(REPORTS, file), JSON.stringify(report, null, 2) + '\n');
+  console.log(`\nwrote ${path.relative(process.cwd(), path.join(REPORTS, file))}`);
+}
+
+async function backendsMode(a: Args, loadBefore: number[]): Promise<void> {
+  const rows: BackendRow[] = [];
+  for (const source of BACKEND_ROW_SOURCES) {
+    process.stderr.write(`backends: ${source.name}…\n`);
+    rows.push(...(await source.rows({ batch: a.batch, steps: a.steps, methods: a.methods, threads: a.threads, cpu: async () => stockCpu(a) })));
   }
+  printBackendRows(rows);
+  write('step-backends.json', { date: new Date().toISOString(), machine: machine(loadBefore), tfjs: tf.version_core, rows });
 }
-
-const fmt = (x: number | undefined, d = 1) => (x == null || !Number.isFinite(x) ? '—' : x.toFixed(d));
 
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
-  if (a.child === 'cpu') return runCpuChild(a);
+  if (a.child === 'cpu') return runCpuChildMode(a);
   const loadBefore = os.loadavg();
+  if ((await initNodeBackend('wasm')) !== 'wasm') throw new Error('wasm backend failed to initialise');
+  if (a.backends) return backendsMode(a, loadBefore);
 
-  const backend = await initNodeBackend('wasm');
-  if (backend !== 'wasm') throw new Error(`wasm backend failed to initialise (got ${backend})`);
-  const wasm: Record<string, MethodTiming> = {};
-  for (const m of a.methods) {
-    process.stderr.write(`wasm: ${m}, warm-up + ${a.steps} steps…\n`);
-    wasm[m] = await measure(m, a.batch, a.steps, true, true);
+  let kernels: KernelTable | null = null;
+  if (!a.skipKernels) {
+    process.stderr.write(`kernels: encoder convs at ${2 * a.batch} images, min of ${a.runs}…\n`);
+    kernels = await kernelTable({ images: 2 * a.batch, threads: a.threads, runs: a.runs, fallback: a.fallback });
   }
-  // 2 threads is the reference; 1 thread too, because 2-thread PyTorch collapses (up to 10x)
-  // when anything else runs on a 2-core machine, while single-threaded wasm barely notices.
-  let torch: TorchResult | { error: string } | null = null;
+  const configs = [
+    { name: 'wasm', threads: 1, parallel: 'data' as const },
+    ...(a.threads > 1 ? (['data', 'kernels'] as const).map((parallel) => ({ name: `wasm ${a.threads}T ${parallel}`, threads: a.threads, parallel })) : []),
+  ].map((c) => ({
+    name: c.name,
+    mode: c.threads === 1 ? ('single' as const) : c.parallel,
+    activate: async () => void (await initNodeBackend('wasm', { threads: c.threads, parallel: c.parallel })),
+  }));
+  const steps: MethodSteps[] = [];
+  for (const m of a.methods) {
+    process.stderr.write(`${m}: ${configs.map((c) => c.name).join(' and ')} in turn, warm-up + ${a.steps} steps each…\n`);
+    steps.push(await measureSteps(m, a.batch, a.steps, configs));
+  }
+  let torch2: TorchResult | { error: string } | null = null;
   let torch1: TorchResult | { error: string } | null = null;
   if (!a.skipTorch) {
     process.stderr.write('PyTorch reference (2 threads, then 1)…\n');
-    torch = runTorch(a, 2);
-    if ('error' in torch) process.stderr.write(`PyTorch skipped: ${torch.error}\n`);
-    else torch1 = runTorch(a, 1);
+    torch2 = runTorch(2, a.batch, a.steps);
+    if ('error' in torch2) process.stderr.write(`PyTorch skipped: ${torch2.error}\n`);
+    else torch1 = runTorch(1, a.batch, a.steps);
   }
-  let cpu: Record<string, MethodTiming> | { error: string } | null = null;
-  if (a.cpuJson) {
-    cpu = JSON.parse(fs.readFileSync(a.cpuJson, 'utf8').trim().split('\n').pop() ?? '');
-  } else if (!a.skipCpu) {
-    cpu = runCpu(a);
-    if ('error' in cpu) process.stderr.write(`cpu skipped: ${cpu.error}\n`);
-  }
+  const cpu = stockCpu(a);
 
-  const torchOk = torch && !('error' in torch) ? torch : null;
-  const torch1Ok = torch1 && !('error' in torch1) ? torch1 : null;
-  const cpuOk = cpu && !('error' in cpu) ? cpu : null;
-  const rows = a.methods.map((m) => {
-    const w = wasm[m];
-    const t = torchOk ? (torchOk as unknown as Record<string, { msPerStep: number; imagesPerSecond: number }>)[m] : undefined;
-    const c = cpuOk?.[m];
-    const t1 = torch1Ok ? (torch1Ok as unknown as Record<string, { msPerStep: number; imagesPerSecond: number }>)[m] : undefined;
-    return {
-      method: m,
-      wasmMsPerStep: w.msPerStep,
-      wasmImagesPerSecond: w.imagesPerSecond,
-      wasmAugmentMs: w.augmentMs,
-      wasmComputeImagesPerSecond: w.computeImagesPerSecond,
-      torchMsPerStep: t?.msPerStep,
-      torchImagesPerSecond: t?.imagesPerSecond,
-      torch1ThreadImagesPerSecond: t1?.imagesPerSecond,
-      cpuMsPerStep: c?.msPerStep,
-      cpuImagesPerSecond: c?.imagesPerSecond,
-      /** Throughput ratio, wasm (without augmentation) over PyTorch 2 threads. */
-      wasmOverTorch: t ? t.msPerStep / w.computeMs : undefined,
-      /** The same against single-threaded PyTorch. */
-      wasmOverTorch1Thread: t1 ? t1.msPerStep / w.computeMs : undefined,
-      /** Throughput ratio, wasm over stock cpu (both full steps with augmentation). */
-      wasmOverCpu: c ? c.msPerStep / w.msPerStep : undefined,
-    };
-  });
-
-  console.log(`\nbatch ${a.batch} (2 views → ${2 * a.batch} encoder passes), images/s = batch / step time\n`);
-  console.log('method  | wasm ms/step | wasm img/s | aug ms | wasm img/s w/o aug | PyTorch-2T img/s | PyTorch-1T img/s | cpu img/s | wasm/PyTorch-2T | wasm/PyTorch-1T | wasm/cpu');
-  console.log('--------|-------------:|-----------:|-------:|-------------------:|-----------------:|-----------------:|----------:|----------------:|----------------:|---------:');
-  for (const r of rows) {
-    console.log(
-      `${r.method.padEnd(7)} | ${fmt(r.wasmMsPerStep, 0).padStart(12)} | ${fmt(r.wasmImagesPerSecond).padStart(10)} | ${fmt(r.wasmAugmentMs, 0).padStart(6)} | ` +
-        `${fmt(r.wasmComputeImagesPerSecond).padStart(18)} | ${fmt(r.torchImagesPerSecond).padStart(16)} | ${fmt(r.torch1ThreadImagesPerSecond).padStart(16)} | ` +
-        `${fmt(r.cpuImagesPerSecond, 3).padStart(9)} | ${fmt(r.wasmOverTorch, 3).padStart(15)} | ${fmt(r.wasmOverTorch1Thread, 3).padStart(15)} | ${fmt(r.wasmOverCpu, 0).padStart(8)}`,
-    );
-  }
-  for (const m of a.methods) {
-    const top = wasm[m].topKernels ?? [];
-    console.log(`\nwasm ${m}, top kernels of one step: ` + top.slice(0, 8).map((k) => `${k.kernel} ${k.ms.toFixed(0)} ms`).join(', '));
-  }
-
-  const report = {
-    date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadavgBefore: loadBefore, loadavgAfter: os.loadavg() },
-    batch: a.batch,
-    steps: a.steps,
-    tfjs: tf.version_core,
-    rows,
-    wasm,
-    cpu,
-    torch,
-    torch1Thread: torch1,
-  };
-  fs.mkdirSync(path.dirname(REPORT), { recursive: true });
-  fs.writeFileSync(REPORT, JSON.stringify(report, null, 2) + '\n');
-  console.log(`\nwrote ${path.relative(process.cwd(), REPORT)}`);
+  const rows = stepRows(steps, configs.map((c) => c.name), torch1, torch2, cpu);
+  printSteps(a.batch, rows);
+  for (const s of steps) console.log(`\nwasm ${s.method}, top kernels of one step (wall ms): ` + s.topKernels.slice(0, 8).map((k) => `${k.kernel} ${k.ms.toFixed(0)}`).join(', '));
+  if (kernels) printKernelTable(kernels);
+  write('step.json', { date: new Date().toISOString(), machine: machine(loadBefore), batch: a.batch, steps: a.steps, threads: a.threads, tfjs: tf.version_core, rows, wasm: steps, kernels, cpu, torch: torch2, torch1Thread: torch1 });
 }
 
-main().catch((e) => {
+main().then(() => process.exit(0), (e) => {
   console.error(e);
   process.exit(1);
 });

@@ -78,7 +78,8 @@ async function main() {
 
   const children: ChildProcess[] = [];
   for (let i = 1; i <= n; i++) {
-    const args = ['--import', 'tsx', CONTRIBUTOR, 'contribute', '--server', server.url, '--shard', `${i}/${n}`, '--seed', String(i)];
+    // Several contributors share this machine's cores: one thread each.
+    const args = ['--import', 'tsx', CONTRIBUTOR, 'contribute', '--server', server.url, '--shard', `${i}/${n}`, '--seed', String(i), '--threads', '1'];
     if (skew !== undefined) args.push('--non-iid', String(skew));
     if (data) args.push('--data', data);
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -26,6 +26,8 @@ const HELP = `Usage: glimpse contribute [options]
   --data DIR|fixture  Fashion-MNIST location (default: the Debian package, else the committed fixture)
   --rounds N          stop after N submitted rounds (default: run until Ctrl+C)
   --backend wasm|cpu  tfjs backend (default wasm, falls back to cpu)
+  --threads N         cores one training step uses on wasm (default: all, here ${availableParallelism()});
+                      run several contributors on one machine with --threads 1 each
   --name NAME         prefix of the progress lines (default: the shard or folder)
   --seed N`;
 
@@ -35,7 +37,7 @@ async function contribute(argv: string[]) {
     options: {
       server: { type: 'string' }, token: { type: 'string' }, images: { type: 'string' }, shard: { type: 'string' },
       'non-iid': { type: 'string' }, data: { type: 'string' }, rounds: { type: 'string' }, backend: { type: 'string' },
-      name: { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean' },
+      threads: { type: 'string' }, name: { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean' },
     },
   });
   if (values.help) return console.log(HELP);
@@ -43,7 +45,8 @@ async function contribute(argv: string[]) {
   if (!/^https?:\/\/[^/]+/.test(url)) throw new UsageError(`--server must be an http(s) URL, got '${url}'`);
   const seed = intFlag(values.seed, 'seed', 0);
   const rounds = values.rounds === undefined ? undefined : intFlag(values.rounds, 'rounds', 0, 1);
-  const backend = await initNodeBackend(choiceFlag(values.backend, 'backend', ['wasm', 'cpu'] as const, 'wasm'));
+  const threads = intFlag(values.threads, 'threads', availableParallelism(), 1);
+  const backend = await initNodeBackend(choiceFlag(values.backend, 'backend', ['wasm', 'cpu'] as const, 'wasm'), { threads });
   const { sample, describe, short } = await makeSampler(values, seed);
   const name = values.name ?? short;
   const say = (line: string) => console.log(`[${name}] ${line}`);
@@ -61,7 +64,7 @@ async function contribute(argv: string[]) {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  say(`contributing ${describe} to ${url} on ${backend}`);
+  say(`contributing ${describe} to ${url} on ${backend}${backend === 'wasm' && threads > 1 ? ` (${threads} threads)` : ''}`);
   const summary = await runContributor({
     client, sample, seed, maxRounds: rounds, signal: abort.signal, log: say,
     onRound: (r) => say(

@@ -5,6 +5,7 @@
  *
  *   npm run pretrain -- [--method byol|simclr] [--steps 150] [--batch 32] [--data DIR|fixture]
  */
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { initNodeBackend } from '../shared/backends/node-backend';
@@ -28,6 +29,7 @@ const HELP = `Usage: npm run pretrain -- [options]
                      $GLIMPSE_FASHION_MNIST_DIR), or 'fixture' for the committed 2k/1k subset
   --eval-train N     kNN memory-bank size (default 5000)  --eval-test N  queries (default 1000)
   --backend wasm|cpu (default wasm)   --out DIR  where to save the encoder (default .glimpse/pretrain)
+  --threads N        cores one step uses on wasm (default: all)
   --seed N`;
 
 async function main() {
@@ -35,7 +37,7 @@ async function main() {
     options: {
       method: { type: 'string' }, steps: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' },
       momentum: { type: 'string' }, data: { type: 'string' }, 'eval-train': { type: 'string' }, 'eval-test': { type: 'string' },
-      backend: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean' },
+      backend: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, threads: { type: 'string' }, help: { type: 'boolean' },
     },
   });
   if (values.help) return console.log(HELP);
@@ -45,7 +47,8 @@ async function main() {
   const lr = numFlag(values.lr, 'lr', 1e-3, 0, 10);
   const momentum = numFlag(values.momentum, 'momentum', 0.99, 0, 1);
   const seed = intFlag(values.seed, 'seed', 1);
-  const backend = await initNodeBackend(choiceFlag(values.backend, 'backend', ['wasm', 'cpu'] as const, 'wasm'));
+  const threads = intFlag(values.threads, 'threads', availableParallelism(), 1);
+  const backend = await initNodeBackend(choiceFlag(values.backend, 'backend', ['wasm', 'cpu'] as const, 'wasm'), { threads });
 
   const { train, test, source } = loadTrainingData(values.data, (line) => console.log(`note: ${line}`));
   const evalSet = makeEvalSet(train, test, { trainCount: intFlag(values['eval-train'], 'eval-train', 5000, 10), testCount: intFlag(values['eval-test'], 'eval-test', 1000, 10) });

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Glimpse needs on a Debian/Ubuntu machine, then the pinned npm packages.
-#   scripts/setup.sh          for the main job (npm start): dataset-fashion-mnist
+#   scripts/setup.sh          for the main job (npm start): dataset-fashion-mnist, and clang-16 +
+#                             lld-16 that build the WebAssembly SIMD kernels on npm ci
 #   scripts/setup.sh --test   for the tests (npm test) too: chromium, python3-torch, python3-pytest
 #                             and the pip/setuptools/wheel that `pip install ./python` uses
 # apt-get runs through sudo only when this is not root (a root-only machine has no sudo), and only
@@ -8,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(dataset-fashion-mnist)
+packages=(dataset-fashion-mnist clang-16 lld-16)
 case "${1:-}" in
   --test) packages+=(chromium python3-torch python3-pytest python3-pip python3-setuptools python3-wheel) ;;
   '') ;;

@@ -8,12 +8,13 @@ Encoder for 32x32x3: x*2-1 -> stem conv3x3(32, no bias) -> LN(C) -> ReLU -> 3 st
 shortcut identity or conv1x1 -> LN, add, ReLU) -> global average pool -> 128-d.
 LN is per-position LayerNorm over channels with affine (tfjs-layers LayerNormalization axis -1).
 Heads (BYOL projector and predictor, SimCLR projector; registry default headNorm 'batch'):
-Dense(512, no bias) -> BatchNorm -> ReLU -> Dense(128); the BYOL target runs in inference mode
-(training: false in byol.ts). Adam(1e-3). Batch 32 images -> 2 views -> 64 encoder passes (+ 64 target passes
+Dense(512, no bias) -> BatchNorm -> ReLU -> Dense(128); the BYOL target runs in training mode
+like the online net (byol.ts), without gradient. Adam(1e-3). Batch 32 images -> 2 views -> 64 encoder passes (+ 64 target passes
 without gradient for BYOL).
 
 Usage: /usr/bin/python3 bench/peers/torch_step.py [--threads 2] [--batch 32] [--steps 5]
-Prints one JSON object on stdout.
+Prints one JSON object on stdout: per method the median wall ms per step, and the process CPU ms of
+each step (on a machine shared with other work, single-thread CPU time is what the step costs).
 """
 import argparse
 import json
@@ -98,7 +99,7 @@ def nt_xent(z1, z2, tau=0.5):
 
 def make_byol():
     enc, proj, pred = Encoder(), mlp(128, 512, 128), mlp(128, 512, 128)
-    tenc, tproj = Encoder().eval(), mlp(128, 512, 128).eval()
+    tenc, tproj = Encoder(), mlp(128, 512, 128)
     opt = torch.optim.Adam(list(enc.parameters()) + list(proj.parameters()) + list(pred.parameters()), lr=1e-3)
 
     def step(v1, v2):
@@ -137,13 +138,14 @@ def measure(step, batch, steps):
     v1 = torch.rand(batch, 3, 32, 32)
     v2 = torch.rand(batch, 3, 32, 32)
     step(v1, v2)  # warm-up
-    times = []
+    times, cpu = [], []
     for _ in range(steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step(v1, v2)
         times.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
     ms = statistics.median(times)
-    return {"msPerStep": ms, "imagesPerSecond": batch / (ms / 1000), "stepsMs": times}
+    return {"msPerStep": ms, "imagesPerSecond": batch / (ms / 1000), "stepsMs": times, "cpuMs": cpu}
 
 
 def main():

@@ -7,9 +7,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { setWasmPaths, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { registerTileGradient } from './tile-gradient';
-import { registerGlimpseWasmKernels } from './wasm-kernels';
+import { registerGlimpseWasmKernels } from './wasm/register-all-kernels';
+import { hasRelaxedSimd, simdFileName, type SimdVariant } from './wasm/simd/module';
+import { bindSimd } from './wasm/simd/tfjs-binding';
 
 export type BrowserBackend = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
@@ -20,6 +22,13 @@ export interface BrowserBackendOptions {
    * 'allow' (default): it is tried where `order` puts it.
    */
   softwareGpu?: 'last' | 'allow';
+  /**
+   * URL prefix (trailing slash) serving Glimpse's SIMD kernels (dist/wasm/glimpse-simd*.wasm,
+   * built by scripts/build-wasm.ts), e.g. the extension's `chrome.runtime.getURL('wasm/')`.
+   * When set and the wasm backend is chosen, its conv and LayerNorm kernels run on them;
+   * otherwise (or if loading fails) on the XNNPACK-based kernels.
+   */
+  simdDir?: string;
 }
 
 /**
@@ -41,7 +50,7 @@ export async function initBrowserBackend(
     for (const name of order) if ((name === 'webgpu' || name === 'webgl') && (await isSoftwareGpu(name))) software.push(name);
     effective = rankSoftwareLast(order, software);
   }
-  for (const name of effective) if (await activate(name, wasmDir)) return tf.getBackend();
+  for (const name of effective) if (await activate(name, wasmDir, o.simdDir)) return tf.getBackend();
   throw new Error(`none of the backends ${order.join(', ')} could be initialised`);
 }
 
@@ -53,7 +62,26 @@ export function rankSoftwareLast(order: readonly BrowserBackend[], software: rea
   return cpuAt < 0 ? [...rest, ...soft] : [...rest.slice(0, cpuAt), ...soft, ...rest.slice(cpuAt)];
 }
 
-async function activate(name: BrowserBackend, wasmDir: string | undefined): Promise<boolean> {
+/**
+ * Binds the single-thread SIMD kernels to the active wasm backend (relaxed-SIMD FMA where this
+ * engine validates it). Returns the variant, or null when they could not be loaded.
+ */
+export async function bindBrowserSimd(simdDir: string): Promise<SimdVariant | null> {
+  for (const relaxed of hasRelaxedSimd() ? [true, false] : [false]) {
+    const variant: SimdVariant = { relaxed, threads: false };
+    try {
+      const response = await fetch(simdDir + simdFileName(variant));
+      if (!response.ok) continue;
+      await bindSimd(tf.backend() as unknown as BackendWasm, await WebAssembly.compile(await response.arrayBuffer()), variant);
+      return variant;
+    } catch {
+      // try the next variant
+    }
+  }
+  return null;
+}
+
+async function activate(name: BrowserBackend, wasmDir: string | undefined, simdDir: string | undefined): Promise<boolean> {
   try {
     if (name === 'wasm') {
       // In extension workers SharedArrayBuffer exists without cross-origin isolation, so tfjs
@@ -64,6 +92,7 @@ async function activate(name: BrowserBackend, wasmDir: string | undefined): Prom
     }
     if (await tf.setBackend(name)) {
       await tf.ready();
+      if (name === 'wasm' && simdDir) await bindBrowserSimd(simdDir);
       return true;
     }
   } catch {

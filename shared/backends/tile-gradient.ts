@@ -2,8 +2,8 @@
  * A fast gradient for Tile, registered for every backend (gradients are per op, not per backend).
  * tfjs-core's own adds one Slice + Add per repetition: tfjs-layers' LayerNormalization tiles gamma
  * and beta [1, 1, 1, C] over the whole activation, so one training step ran tens of thousands of
- * kernels (65 536 slices for a [1,1,1,32] gamma over [64,32,32,32]; ~31k on the extension's tiny
- * encoder under WebGPU, over half of the step).
+ * kernels (65 536 slices for a [1,1,1,32] gamma over [64,32,32,32]), each with a fixed dispatch
+ * cost that dwarfs its arithmetic.
  *
  * dx = dy summed over the repetitions. The broadcast case (every tiled axis of x has size 1) is
  * one sum over those axes — cheap on every backend; a general tiling reshapes dy to

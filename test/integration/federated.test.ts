@@ -18,7 +18,7 @@ const ROUNDS = 6;
 
 function contribute(url: string, shard: string, seed: number): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', CONTRIBUTOR, 'contribute', '--server', url, '--shard', shard, '--non-iid', '1', '--data', 'fixture', '--rounds', String(ROUNDS), '--seed', String(seed)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, ['--import', 'tsx', CONTRIBUTOR, 'contribute', '--server', url, '--shard', shard, '--non-iid', '1', '--data', 'fixture', '--rounds', String(ROUNDS), '--seed', String(seed), '--threads', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     p.stderr.on('data', (d) => (out += d));

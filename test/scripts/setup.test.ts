@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-const ALL = 'dataset-fashion-mnist chromium python3-torch python3-pytest python3-pip python3-setuptools python3-wheel';
+const ALL = 'dataset-fashion-mnist clang-16 lld-16 chromium python3-torch python3-pytest python3-pip python3-setuptools python3-wheel';
 
 describe('scripts/setup.sh', () => {
   const root = mkdtempSync(join(tmpdir(), 'glimpse-setup-'));
@@ -47,20 +47,20 @@ describe('scripts/setup.sh', () => {
   });
 
   it('as root: installs just the missing packages with apt-get, no sudo', () => {
-    const r = setup(['--test'], { installed: 'dataset-fashion-mnist chromium python3-pip python3-setuptools python3-wheel', uid: 0, sudo: true });
+    const r = setup(['--test'], { installed: 'dataset-fashion-mnist clang-16 lld-16 chromium python3-pip python3-setuptools python3-wheel', uid: 0, sudo: true });
     expect(r.status, r.stderr).toBe(0);
     expect(r.log).toEqual(['apt-get update -qq', 'apt-get install -y -qq python3-torch python3-pytest', 'npm ci --no-audit --no-fund']);
-    // The main job needs only the dataset.
-    expect(setup([], { installed: '', uid: 0, sudo: false }).log).toEqual(['apt-get update -qq', 'apt-get install -y -qq dataset-fashion-mnist', 'npm ci --no-audit --no-fund']);
+    // The main job needs the dataset and the compilers of the SIMD kernels.
+    expect(setup([], { installed: '', uid: 0, sudo: false }).log).toEqual(['apt-get update -qq', 'apt-get install -y -qq dataset-fashion-mnist clang-16 lld-16', 'npm ci --no-audit --no-fund']);
   });
 
   it('as a user: through sudo; without sudo a one-line error and nothing run', () => {
     const r = setup([], { installed: '', uid: 1000, sudo: true });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.log).toEqual(['sudo apt-get update -qq', 'sudo apt-get install -y -qq dataset-fashion-mnist', 'npm ci --no-audit --no-fund']);
+    expect(r.log).toEqual(['sudo apt-get update -qq', 'sudo apt-get install -y -qq dataset-fashion-mnist clang-16 lld-16', 'npm ci --no-audit --no-fund']);
     const no = setup([], { installed: '', uid: 1000, sudo: false });
     expect(no.status).toBe(1);
-    expect(no.stderr.trim()).toBe('setup: need root or sudo to install: dataset-fashion-mnist');
+    expect(no.stderr.trim()).toBe('setup: need root or sudo to install: dataset-fashion-mnist clang-16 lld-16');
     expect(no.log).toEqual([]);
     expect(setup(['--bogus'], { installed: ALL, uid: 0, sudo: false }).status).toBe(2);
   });

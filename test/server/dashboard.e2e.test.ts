@@ -49,7 +49,7 @@ describe('admin dashboard, metrics and encoder page in Chromium', () => {
     });
     for (let i = 1; i <= 2; i++) {
       const child = spawn(process.execPath, [
-        '--import', 'tsx', 'scripts/glimpse.ts', 'contribute', '--server', server.url, '--token', TOKENS[i - 1],
+        '--import', 'tsx', 'scripts/glimpse.ts', 'contribute', '--threads', '1', '--server', server.url, '--token', TOKENS[i - 1],
         '--shard', `${i}/2`, '--data', 'fixture', '--rounds', '1000', '--seed', String(i),
       ], { stdio: ['ignore', 'pipe', 'pipe'] });
       const keep = (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean).slice(-5));
