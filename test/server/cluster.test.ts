@@ -31,6 +31,7 @@ const TOTAL = 90;
 const K = 3;
 const LEASE_MS = 1500;
 const ADMIN = 'cluster-test-admin-token-0123456789';
+const TOKENS = ['contributor-token-one', 'contributor-token-two'];
 
 function coordinates(online: WeightMap): Array<[string, number]> {
   const out: Array<[string, number]> = [];
@@ -62,6 +63,8 @@ describe.skipIf(!!missing)('several server nodes on Redis', () => {
   const procs: Proc[] = [];
   const closers: Array<() => unknown> = [];
   let redisUrl = '';
+  /** Nodes still running after the flood test, for the admin test. */
+  let live: { ing1: { url: string }; aggC: { url: string } } | null = null;
   afterAll(async () => {
     for (const c of closers.reverse()) await Promise.resolve(c()).catch(() => {});
     for (const p of procs.reverse()) await p.kill('SIGKILL');
@@ -100,7 +103,7 @@ describe.skipIf(!!missing)('several server nodes on Redis', () => {
     const common = [
       '--redis', url, '--method', 'byol', '--method-config', JSON.stringify(TINY_METHOD_CONFIG), '--buffer-size', String(K),
       '--staleness-exponent', '0', '--max-staleness', '100000', '--server-opt', 'fedavg', '--norm-multiple', '1e9',
-      '--admin-token', ADMIN, '--local-steps', '1', '--batch-size', '1', '--lease-ms', String(LEASE_MS),
+      '--admin-token', ADMIN, '--local-steps', '1', '--batch-size', '1', '--lease-ms', String(LEASE_MS), '--tokens', TOKENS.join(','),
     ];
     const node = async (name: string, role: string) => {
       const p = await startNode([...common, '--role', role, '--node-id', name, '--data-dir', `${tmp.dir}/${name}`]);
@@ -126,7 +129,7 @@ describe.skipIf(!!missing)('several server nodes on Redis', () => {
     closers.push(() => (watching = false));
 
     const client = async (nodeUrl: string) => {
-      const c = new FederationClient({ url: nodeUrl, clientKind: 'node', backend: 'cpu', requestTimeoutMs: 4000, submitTimeoutMs: 4000, submitAttempts: 1 });
+      const c = new FederationClient({ url: nodeUrl, token: TOKENS[0], clientKind: 'node', backend: 'cpu', requestTimeoutMs: 4000, submitTimeoutMs: 4000, submitAttempts: 1 });
       await c.connect();
       closers.push(() => c.close());
       return c;
@@ -212,6 +215,7 @@ describe.skipIf(!!missing)('several server nodes on Redis', () => {
       const status = async () => (await (await fetch(`${aggB.url}/api/status`)).json()) as { aggregating: boolean };
       await until('the resumed agg-b to step down', async () => !(await status()).aggregating, 15_000);
       expect(aggC.proc.exitCode).toBeNull();
+      live = { ing1, aggC };
       return takeoverMs;
     })();
 
@@ -249,4 +253,27 @@ describe.skipIf(!!missing)('several server nodes on Redis', () => {
     expect(versionsSeen.length).toBeGreaterThan(0);
     console.log(`cluster: ${TOTAL} acked, ${folded} folded into version ${final.version}, ${pending.size} pending; takeover after SIGKILL ${takeoverMs} ms (lease ${LEASE_MS} ms)`);
   }, 120_000);
+
+  it('shares admin actions across nodes: a plan change reaches clients of other nodes, a revocation disconnects them', async () => {
+    expect(live, 'the flood test left its nodes running').not.toBeNull();
+    const { ing1, aggC } = live!;
+    const admin = (url: string, path: string, body: unknown) =>
+      fetch(`${url}${path}`, { method: 'POST', headers: { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const c = new FederationClient({ url: ing1.url, token: TOKENS[1], clientKind: 'node', backend: 'cpu', requestTimeoutMs: 4000 });
+    closers.push(() => c.close());
+    await c.connect();
+    const planned = new Promise<number>((resolve) => c.on('plan', (p) => resolve(p.localSteps)));
+    expect((await admin(aggC.url, '/api/admin/plan', { localSteps: 7 })).status).toBe(200);
+    expect(await planned).toBe(7);
+    const status = async (url: string) => (await (await fetch(`${url}/api/status`)).json()) as { plan: { localSteps: number } };
+    expect((await until('ing-1 to apply the plan', async () => (await status(ing1.url)).plan.localSteps === 7, 5000))).toBe(true);
+    expect((await admin(ing1.url, '/api/admin/plan', { localSteps: 0 })).status).toBe(400);
+
+    const dropped = new Promise<string>((resolve) => c.on('disconnect', resolve));
+    expect((await admin(aggC.url, '/api/admin/revoke', { token: TOKENS[1] })).status).toBe(200);
+    expect(await dropped).toBe('io server disconnect');
+    const again = new FederationClient({ url: ing1.url, token: TOKENS[1], clientKind: 'node', backend: 'cpu', requestTimeoutMs: 4000, connectAttempts: 1 });
+    closers.push(() => again.close());
+    await expect(again.connect()).rejects.toMatchObject({ code: 'unauthorized' });
+  }, 30_000);
 });
