@@ -16,6 +16,11 @@ describe('glimpse-server CLI', () => {
     expect(parseCli(['--rate-limit', '30', '--rate-burst', '3'], {})).toMatchObject({ rateLimit: { perMinute: 30, burst: 3 } });
     expect(parseCli(['--rate-limit', '0.5'], {})).toMatchObject({ rateLimit: { perMinute: 0.5 } });
     expect(parseCli([], {})).not.toHaveProperty('rateLimit');
+    // Several nodes on Redis (docs/deploy.md); without --redis none of it is set.
+    expect(parseCli(['--redis', 'redis://10.0.0.5:6379', '--role', 'ingest', '--lease-ms', '2000', '--node-id', 'n1'], {}))
+      .toMatchObject({ redis: 'redis://10.0.0.5:6379', role: 'ingest', leaseMs: 2000, nodeId: 'n1' });
+    expect(parseCli([], { GLIMPSE_REDIS_URL: 'redis://r:6379' })).toMatchObject({ redis: 'redis://r:6379' });
+    expect(parseCli([], {})).not.toHaveProperty('redis');
   });
 
   it('rejects bad flags with one-line messages', () => {
@@ -25,6 +30,9 @@ describe('glimpse-server CLI', () => {
     expect(() => parseCli(['--bogus'], {})).toThrow(/Unknown option '--bogus'/);
     expect(() => parseCli(['--rate-burst', '2'], {})).toThrow('--rate-burst needs --rate-limit');
     expect(() => parseCli(['--rate-limit', 'lots'], {})).toThrow("--rate-limit expects a number, got 'lots'");
+    expect(() => parseCli(['--role', 'ingest'], {})).toThrow('--role, --lease-ms and --node-id need --redis');
+    expect(() => parseCli(['--redis', 'redis://r', '--role', 'leader'], {})).toThrow("--role must be ingest, aggregator or both, got 'leader'");
+    expect(() => parseCli(['--redis', 'r:6379'], {})).toThrow("--redis expects a redis:// or rediss:// URL, got 'r:6379'");
   });
 
   it('exits with status 2 and one line on stderr for a bad flag', () => {
