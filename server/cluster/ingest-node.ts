@@ -116,7 +116,8 @@ export class IngestNode {
 
   /** The global weights of a version as GLWT bytes: read from Redis once per version, then from memory. */
   async pull(version: number | 'latest'): Promise<Pulled> {
-    if (version !== 'latest' && version > this.current) await this.refresh();
+    // A client may hear of a version (the adapter's broadcast) before this node does (pub/sub): ask the head.
+    if (version === 'latest' || version > this.current) await this.refresh().catch(() => {});
     const v = version === 'latest' ? this.current : version;
     if (v > this.current) return { code: 'unknown_version', reason: `version ${v} does not exist yet (current ${this.current})` };
     let p = this.pulls.get(v);
