@@ -69,7 +69,7 @@ export async function startClusterNode(options: ClusterOptions): Promise<Running
   const log = config.log;
   const events = new ServerEvents(log);
   await mkdir(config.dataDir, { recursive: true });
-  const shared = await SharedState.connect(url, redisPrefix);
+  const shared = await SharedState.connect(url, redisPrefix, log);
   const db = openDatabase(join(config.dataDir, 'glimpse.db'));
   const cleanup: Array<() => Promise<void> | void> = [() => void db.close(), () => shared.close()];
   const undo = async () => {

@@ -98,9 +98,24 @@ const KEEP_VERSIONS = 3;
 /** How long an accepted update id is remembered for dedupe. */
 const SEEN_TTL_S = 7 * 24 * 3600;
 
+/**
+ * ioredis reconnects by itself; without a listener it prints every connection error. Log them
+ * instead, at most one line per connection every 10 s while Redis is unreachable.
+ */
+function quietErrors(conn: Redis, log: (line: string) => void): Redis {
+  let last = 0;
+  conn.on('error', (e: Error) => {
+    if (Date.now() - last < 10_000) return;
+    last = Date.now();
+    log(`redis: ${e.message}`);
+  });
+  return conn;
+}
+
 export class SharedState {
   readonly k;
-  private constructor(readonly redis: Redis, prefix: string) {
+  private constructor(readonly redis: Redis, prefix: string, private readonly log: (line: string) => void) {
+    quietErrors(redis, log);
     const p = `{${prefix}}:`;
     this.k = {
       deltas: `${p}deltas`, head: `${p}head`, lease: `${p}lease`, fence: `${p}fence`, plan: `${p}plan`, revoked: `${p}revoked`, events: `${p}events`,
@@ -109,20 +124,22 @@ export class SharedState {
   }
 
   /** Connects (fails fast when Redis is not reachable: a node without its shared state must not start). */
-  static async connect(url: string, prefix = 'glimpse'): Promise<SharedState> {
+  static async connect(url: string, prefix = 'glimpse', log: (line: string) => void = () => {}): Promise<SharedState> {
     const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3, connectTimeout: 5000 });
+    let first: Error | null = null;
+    redis.on('error', (e: Error) => (first ??= e));
     try {
       await redis.connect();
     } catch (e) {
       redis.disconnect();
-      throw new Error(`cannot reach Redis at ${url}: ${(e as Error).message}`);
+      throw new Error(`cannot reach Redis at ${url}: ${(first ?? (e as Error)).message}`);
     }
-    return new SharedState(redis, prefix);
+    return new SharedState(redis, prefix, log);
   }
 
   /** A second connection for blocking reads or subscriptions (those hold their connection). */
   duplicate(): Redis {
-    return this.redis.duplicate();
+    return quietErrors(this.redis.duplicate(), this.log);
   }
 
   /** Dedupe and rate limit before the costly checks; also returns how many updates wait to be folded. */

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCli } from '../../server/cli';
@@ -48,5 +49,20 @@ describe('glimpse-server CLI', () => {
     rmSync(dir, { recursive: true, force: true });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^glimpse-server: cannot build method 'nope': unknown SSL method 'nope' \(known: .*byol/m);
+  });
+
+  it('exits with status 1 and one line when --redis cannot be reached', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'glimpse-cli-'));
+    // A port that was free a moment ago: nothing listens there.
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'server/cli.ts', '--redis', `redis://127.0.0.1:${port}`, '--port', '0', '--data-dir', dir], { encoding: 'utf8', timeout: 60_000 });
+    rmSync(dir, { recursive: true, force: true });
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([`glimpse-server: cannot reach Redis at redis://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}`]);
   });
 });
