@@ -53,14 +53,13 @@ export class IngestNode {
   }
 
   /** Waits (up to `waitMs`) until the run exists in Redis — an aggregator creates it — and joins it. */
-  static async open(config: ResolvedConfig, db: Db, shared: SharedState, events: ServerEvents, waitMs: number): Promise<IngestNode> {
+  static async open(config: ResolvedConfig, db: Db, shared: SharedState, events: ServerEvents, plans: PlanStore, waitMs: number): Promise<IngestNode> {
     const until = Date.now() + waitMs;
     for (;;) {
       const head = await shared.head();
       const bytes = head && (await shared.checkpoint(head.version));
       if (head && bytes) {
         const { run } = runOfCheckpoint(config, decodeCheckpoint(bytes));
-        const plans = new PlanStore(db, config);
         const change = PlanChange.safeParse(await shared.planChange());
         if (change.success && Object.keys(change.data).length) plans.update(change.data);
         return new IngestNode(config, db, run, head.version, shared, events, plans);

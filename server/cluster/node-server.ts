@@ -21,7 +21,7 @@ import { z } from 'zod';
 import { bearerMatches, resolveAdminToken } from '../admin-token';
 import { resolveConfig, type ServerConfig } from '../config';
 import { ServerEvents } from '../core/events';
-import { PlanChangeRequest, planChangeOfRequest } from '../core/plan-store';
+import { PlanChangeRequest, PlanStore, planChangeOfRequest } from '../core/plan-store';
 import { readBody, Router, sendJson } from '../http/router';
 import { attachFederation, tokenFingerprint, type FederationServer } from '../socket/federation';
 import { federationIoOptions } from '../socket/io-options';
@@ -76,16 +76,17 @@ export async function startClusterNode(options: ClusterOptions): Promise<Running
     for (const f of cleanup.reverse()) await Promise.resolve(f()).catch(() => {});
   };
   try {
-    let node: IngestNode | null = null;
-    const aggregator = role === 'ingest' ? null : new ClusterAggregator(shared, config, events, () => planOf(node), (t) => lease?.fenced(t));
+    // One plan store for the node: the aggregator records the live plan in its checkpoints.
+    const plans = new PlanStore(db, config);
+    const aggregator = role === 'ingest' ? null : new ClusterAggregator(shared, config, events, () => plans.plan, (t) => lease?.fenced(t));
     const lease = aggregator && new AggregatorLease(shared, { node: nodeId, ttlMs: leaseMs, log, acquired: (t) => aggregator.lead(t), lost: () => void aggregator.stop() });
     if (aggregator && lease) {
       lease.start();
       cleanup.push(() => aggregator.stop(), () => lease.stop());
     }
-    node = await IngestNode.open(config, db, shared, events, joinTimeoutMs);
+    const node = await IngestNode.open(config, db, shared, events, plans, joinTimeoutMs);
     const sub = await shared.subscribe((e) => {
-      node!.onEvent(e);
+      node.onEvent(e);
       if (e.kind === 'revoked') federation.disconnectFingerprint(e.fingerprint);
     });
     cleanup.push(() => void sub.disconnect());
@@ -128,7 +129,7 @@ export async function startClusterNode(options: ClusterOptions): Promise<Running
       leading: () => lease?.held ?? null,
       close() {
         closed ??= (async () => {
-          await node!.close();
+          await node.close();
           await undo();
         })();
         return closed;
@@ -138,11 +139,6 @@ export async function startClusterNode(options: ClusterOptions): Promise<Running
     await undo();
     throw e;
   }
-}
-
-function planOf(node: IngestNode | null) {
-  const p = node?.plan();
-  return { localSteps: p?.localSteps ?? 0, batchSize: p?.batchSize ?? 0, clientOptimizer: p?.optimizer ?? { kind: 'adam' as const, learningRate: 0 }, maxExamples: p?.maxExamples ?? 0 };
 }
 
 async function readJsonBody(req: Parameters<typeof readBody>[0]): Promise<unknown> {
