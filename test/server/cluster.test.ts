@@ -22,7 +22,7 @@ import type { WeightMap } from '../../shared/weights/weight-map';
 import { SharedState } from '../../server/cluster/shared-state';
 import { decodeCheckpoint } from '../../server/store/checkpoint';
 import { redisMissing, startNode, startRedis, type Proc } from '../helpers/cluster-procs';
-import { TINY_METHOD_CONFIG, onlineOnly, tempDir } from './helpers';
+import { TINY_METHOD_CONFIG, onlineOnly, sameBits, tempDir } from './helpers';
 
 const missing = redisMissing();
 if (missing) console.log(`skipping the multi-node tests: ${missing}`);
@@ -256,6 +256,10 @@ describe.skipIf(!!missing)('several server nodes on Redis', () => {
       expect(Math.abs(moved - expected), `update ${k} (${pending.has(ids[k]) ? 'pending' : 'folded'}) moved its coordinate by ${moved}`).toBeLessThan(1e-5);
       if (!pending.has(ids[k])) folded++;
     }
+    // Every node serves the weights it reads from Redis: a pull of 'latest' is the head's state.
+    const pulled = await onIng1[1].pullWeights('latest');
+    expect(pulled.version).toBe(final.version);
+    expect(sameBits(onlineOnly(pulled.weights), state.online)).toBe(true);
     expect(folded + pending.size).toBe(TOTAL);
     expect(pending.size).toBe(TOTAL % K);
     expect(final.version).toBe(folded / K);
