@@ -22,6 +22,9 @@ import type { Coordinator } from '../core/coordinator';
 import type { ServerEvents } from '../core/events';
 import { closeSession, openSession } from '../store/history';
 
+/** What the endpoint needs from the server: the Coordinator, or a cluster node (cluster/ingest-node.ts). */
+export type FederationCore = Pick<Coordinator, 'db' | 'plan' | 'pull' | 'submit' | 'version'>;
+
 export type FederationServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 type FederationSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
@@ -40,6 +43,8 @@ export interface FederationControl {
    * many sockets were dropped.
    */
   revokeToken(token: string): { fingerprint: string; disconnected: number };
+  /** Disconnects this node's sockets whose token has this fingerprint (a revocation made on another node). */
+  disconnectFingerprint(fingerprint: string): number;
 }
 
 /** SHA-256 hex of a token: what history and admin views store instead of the secret. */
@@ -96,7 +101,7 @@ function guarded<A extends unknown[]>(
   };
 }
 
-export function attachFederation(io: FederationServer, coord: Coordinator, events: ServerEvents, o: FederationOptions): FederationControl {
+export function attachFederation(io: FederationServer, coord: FederationCore, events: ServerEvents, o: FederationOptions): FederationControl {
   const revoked = o.revoked ?? new Set<string>();
   io.use((socket, next) => {
     if (o.contributorTokens.length === 0) return next();
@@ -197,6 +202,18 @@ export function attachFederation(io: FederationServer, coord: Coordinator, event
         }
       }
       return { fingerprint, disconnected };
+    },
+    disconnectFingerprint(fingerprint) {
+      revoked.add(fingerprint);
+      let disconnected = 0;
+      for (const socket of io.of('/').sockets.values()) {
+        const auth = HandshakeAuth.safeParse(socket.handshake.auth ?? {});
+        if (auth.success && auth.data.token !== undefined && tokenFingerprint(auth.data.token) === fingerprint) {
+          socket.disconnect(true);
+          disconnected++;
+        }
+      }
+      return disconnected;
     },
   };
 }
