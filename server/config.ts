@@ -64,6 +64,10 @@ export interface ServerConfig {
   allowedOrigins?: string[];
   /** Socket.IO maxHttpBufferSize; default derived from the model's delta size. */
   maxMessageBytes?: number;
+  /** A connection that has not sent `session:hello` after this many ms is closed. Default 10 000. */
+  helloTimeoutMs?: number;
+  /** Connections one address may hold open; default 32 on an open server, unlimited with contributor tokens. `false` = unlimited. */
+  maxConnectionsPerAddress?: number | false;
   /** Log sink; default console.log with a timestamp. `false` silences the server. */
   log?: ((line: string) => void) | false;
 }
@@ -94,6 +98,9 @@ export interface ResolvedFields {
   adminToken: string | undefined;
   allowedOrigins: string[] | undefined;
   maxMessageBytes: number | undefined;
+  helloTimeoutMs: number;
+  /** null: no cap (a token server, or `false`). */
+  maxConnectionsPerAddress: number | null;
   log: (line: string) => void;
 }
 
@@ -138,6 +145,8 @@ export function resolveConfig(c: ServerConfig): ResolvedConfig {
     adminToken: c.adminToken,
     allowedOrigins: c.allowedOrigins && [...c.allowedOrigins],
     maxMessageBytes: c.maxMessageBytes,
+    helloTimeoutMs: c.helloTimeoutMs ?? 10_000,
+    maxConnectionsPerAddress: c.maxConnectionsPerAddress === false ? null : (c.maxConnectionsPerAddress ?? ((c.contributorTokens?.length ?? 0) > 0 ? null : 32)),
     log: c.log === false ? () => {} : (c.log ?? ((line) => console.log(`${new Date().toISOString()} ${line}`))),
   };
   validate(r);
@@ -172,6 +181,9 @@ function validate(r: ResolvedFields): void {
   check(a.maxBuffered >= a.bufferSize, 'maxBuffered must be ≥ bufferSize');
   check(a.flushAfterMs >= 0, 'flushAfterMs must be ≥ 0');
   check(r.maxMessageBytes === undefined || r.maxMessageBytes >= 1024, 'maxMessageBytes must be ≥ 1024');
+  check(Number.isInteger(r.helloTimeoutMs) && r.helloTimeoutMs >= 100 && r.helloTimeoutMs <= 600_000, `hello timeout must be an integer in 100..600000 ms, got ${r.helloTimeoutMs}`);
+  const cap = r.maxConnectionsPerAddress;
+  check(cap === null || (Number.isInteger(cap) && cap >= 1), `max connections per address must be an integer ≥ 1, got ${cap}`);
   check(r.contributorTokens.every((t) => t.length >= 8), 'contributor tokens must be at least 8 characters');
   const rl = r.rateLimit;
   check(rl === null || (Number.isFinite(rl.perMinute) && rl.perMinute > 0), `rate limit must be a positive number of submissions per minute, got ${rl?.perMinute}`);

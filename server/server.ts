@@ -16,6 +16,8 @@ import { ServerEvents } from './core/events';
 import { registerBareAdminActions, registerRoutes } from './http/routes';
 import { Router, sendJson } from './http/router';
 import type { ServerContext, ServerPlugin } from './plugins';
+import { addressCap } from './socket/address-cap';
+import { boundedParser } from './socket/bounded-parser';
 import { attachFederation, type FederationControl, type FederationServer } from './socket/federation';
 import { recordEval } from './store/history';
 import { revokedFingerprints } from './store/revocations';
@@ -99,7 +101,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const traffic = trackTraffic(http);
 
   const maxHttpBufferSize = coordinator.maxMessageBytes();
+  const cap = config.maxConnectionsPerAddress === null ? null : addressCap(config.maxConnectionsPerAddress);
   const io: FederationServer = new Server(http, {
+    // Every packet is judged by its size and shape before it is parsed (socket/payload-budget.ts),
+    // and maxHttpBufferSize holds for a whole message, attachments included.
+    parser: boundedParser({ maxMessageBytes: maxHttpBufferSize }),
+    // An Engine.IO connection that joins no namespace is closed as soon as one that never says hello.
+    connectTimeout: config.helloTimeoutMs,
     // Weights travel over WebSocket only: long-polling blew up heap use on big messages (socket.io #2872).
     transports: ['websocket'],
     maxHttpBufferSize,
@@ -115,11 +123,14 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       const origin = req.headers.origin;
       // Same-origin pages (the admin dashboard) are always allowed.
       const sameOrigin = !!origin && !!req.headers.host && origin.replace(/^https?:\/\//, '') === req.headers.host;
-      cb(null, !config.allowedOrigins || !origin || sameOrigin || config.allowedOrigins.includes(origin));
+      const originOk = !config.allowedOrigins || !origin || sameOrigin || config.allowedOrigins.includes(origin);
+      const capOk = cap?.admits(req) ?? true;
+      cb(!originOk ? 'origin not allowed' : capOk ? null : 'too many connections from this address', originOk && capOk);
     },
   });
+  cap?.track(io.engine);
   const revoked = new Set(revokedFingerprints(coordinator.db));
-  const federation = attachFederation(io, coordinator, events, { contributorTokens: config.contributorTokens, revoked, log });
+  const federation = attachFederation(io, coordinator, events, { contributorTokens: config.contributorTokens, revoked, log, preHello: { helloTimeoutMs: config.helloTimeoutMs } });
 
   const statusFields = new Map<string, () => unknown>();
   const startedAt = Date.now();
