@@ -9,6 +9,7 @@ import { DEFAULT_EMA, type EmaSchedule } from '../shared/federation/ema';
 import type { OptimizerConfig } from '../shared/train/local-round';
 import { DEFAULT_SERVER_OPTIMIZER, validateServerOptimizer, type ServerOptimizerConfig } from './aggregation/server-optimizer';
 import { DEFAULT_NORM_GUARD, type NormGuardConfig } from './aggregation/validate';
+import { planOutOfBounds } from './core/plan-bounds';
 import type { RateLimitConfig } from './core/rate-limit';
 import { ConfigError } from './errors';
 
@@ -171,6 +172,8 @@ function validate(r: ResolvedFields): void {
   check(Number.isInteger(r.localSteps) && r.localSteps >= 1, `local steps must be a positive integer, got ${r.localSteps}`);
   check(Number.isInteger(r.batchSize) && r.batchSize >= 1, `batch size must be a positive integer, got ${r.batchSize}`);
   check(Number.isInteger(a.bufferSize) && a.bufferSize >= 1, `buffer size (K) must be a positive integer, got ${a.bufferSize}`);
+  const outOfBounds = planOutOfBounds({ learningRate: r.clientOptimizer.learningRate, weightDecay: r.clientOptimizer.weightDecay, localSteps: r.localSteps, batchSize: r.batchSize });
+  check(outOfBounds === null, `plan: ${outOfBounds}`);
   check(a.stalenessExponent >= 0 && Number.isFinite(a.stalenessExponent), `staleness exponent must be ≥ 0, got ${a.stalenessExponent}`);
   check(Number.isInteger(a.maxStaleness) && a.maxStaleness >= 0, `max staleness must be an integer ≥ 0, got ${a.maxStaleness}`);
   check(a.ema.base >= 0 && a.ema.base <= 1, `EMA momentum must be in [0, 1], got ${a.ema.base}`);
