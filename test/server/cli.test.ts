@@ -16,6 +16,9 @@ describe('glimpse-server CLI', () => {
     expect(parseCli(['--rate-limit', '30', '--rate-burst', '3'], {})).toMatchObject({ rateLimit: { perMinute: 30, burst: 3 } });
     expect(parseCli(['--rate-limit', '0.5'], {})).toMatchObject({ rateLimit: { perMinute: 0.5 } });
     expect(parseCli([], {})).not.toHaveProperty('rateLimit');
+    expect(parseCli(['--hello-timeout', '3000', '--max-connections-per-address', '8'], {})).toMatchObject({ helloTimeoutMs: 3000, maxConnectionsPerAddress: 8 });
+    expect(parseCli(['--max-connections-per-address', '0'], {})).toMatchObject({ maxConnectionsPerAddress: false });
+    expect(parseCli([], {})).not.toHaveProperty('maxConnectionsPerAddress');
   });
 
   it('rejects bad flags with one-line messages', () => {
