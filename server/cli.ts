@@ -52,6 +52,7 @@ Usage: glimpse-server [options]
   --origins <a,b,…>         allowed Socket.IO Origins               [any]
   --rate-limit <n>          submissions per minute per contributor (token, else address)  [off]
   --rate-burst <n>          submissions back to back before the limit applies  [⌈n/6⌉]
+  --max-message-bytes <n>   largest Socket.IO message, attachments included  [from the model: delta × 1.25 + 64 KiB]
   --hello-timeout <ms>      close connections that have not said hello by then  [10000]
   --max-connections-per-address <n>  open connections per address (0 = no cap)  [32 on an open server, no cap with --tokens]
   --log-format <f>          json (one object per line) | pretty     [GLIMPSE_LOG_FORMAT, pretty on a terminal, else json]
@@ -89,7 +90,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig | 'h
         'norm-mode': { type: 'string' }, 'flush-after': { type: 'string' }, 'keep-checkpoints': { type: 'string' },
         tokens: { type: 'string' }, 'admin-token': { type: 'string' }, origins: { type: 'string' }, quiet: { type: 'boolean' },
         'rate-limit': { type: 'string' }, 'rate-burst': { type: 'string' }, seed: { type: 'string' },
-        'hello-timeout': { type: 'string' }, 'max-connections-per-address': { type: 'string' },
+        'hello-timeout': { type: 'string' }, 'max-message-bytes': { type: 'string' }, 'max-connections-per-address': { type: 'string' },
         'log-format': { type: 'string' }, 'log-level': { type: 'string' }, eval: { type: 'string' }, 'eval-every': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -159,6 +160,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig | 'h
     allowedOrigins: list(v.origins),
     rateLimit: perMinute === undefined ? undefined : drop({ perMinute, burst }),
     helloTimeoutMs: num('hello-timeout', v['hello-timeout'], true),
+    maxMessageBytes: num('max-message-bytes', v['max-message-bytes'], true),
     maxConnectionsPerAddress: connectionCap === 0 ? (false as const) : connectionCap,
     log: v.quiet ? (false as const) : undefined,
     logFormat: logFormat as LogFormat | undefined,

@@ -17,7 +17,7 @@ describe('glimpse-server CLI', () => {
     expect(parseCli(['--rate-limit', '0.5'], {})).toMatchObject({ rateLimit: { perMinute: 0.5 } });
     expect(parseCli([], {})).not.toHaveProperty('rateLimit');
     expect(parseCli(['--hello-timeout', '3000', '--max-connections-per-address', '8'], {})).toMatchObject({ helloTimeoutMs: 3000, maxConnectionsPerAddress: 8 });
-    expect(parseCli(['--max-connections-per-address', '0'], {})).toMatchObject({ maxConnectionsPerAddress: false });
+    expect(parseCli(['--max-connections-per-address', '0', '--max-message-bytes', '3000000'], {})).toMatchObject({ maxConnectionsPerAddress: false, maxMessageBytes: 3_000_000 });
     expect(parseCli([], {})).not.toHaveProperty('maxConnectionsPerAddress');
   });
 
