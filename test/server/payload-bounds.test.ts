@@ -40,15 +40,17 @@ describe('payload shape is bounded before parsing (failure 2)', () => {
   let srv: Srv;
   beforeAll(async () => {
     // A message limit as big as a real model's, so a 2 MB hello gets past Engine.IO as it did.
-    srv = await startTiny({ maxMessageBytes: 4_000_000 });
+    // The hello deadline is not under test here: a loaded machine may take seconds to encode 2 MB.
+    srv = await startTiny({ maxMessageBytes: 4_000_000, helloTimeoutMs: 120_000 });
   });
   afterAll(() => srv.cleanup());
 
   it('a hello whose capabilities hold 180,000 keys (2 MB) is refused bad_request, unparsed; the socket can then say hello', async () => {
+    // Built before connecting: on a loaded machine it must not eat into the hello deadline.
+    const capabilities: Record<string, number> = {};
+    for (let i = 0; i < 180_000; i++) capabilities[`k${i}`] = 1;
     const s = await open(srv.url);
     try {
-      const capabilities: Record<string, number> = {};
-      for (let i = 0; i < 180_000; i++) capabilities[`k${i}`] = 1;
       const a = await s.timeout(20_000).emitWithAck('session:hello', hello({ capabilities }));
       expect(a).toMatchObject({ ok: false, code: 'bad_request', reason: expect.stringMatching(/session:hello payload over its budget: \d+ characters/) });
       expect(await s.timeout(5000).emitWithAck('session:hello', hello({ capabilities: { cores: 2 } }))).toMatchObject({ ok: true });
@@ -72,9 +74,10 @@ describe('payload shape is bounded before parsing (failure 2)', () => {
   });
 
   it('an unknown event of 2 MB is dropped without an answer; the connection carries on', async () => {
+    const blob = Object.fromEntries(Array.from({ length: 150_000 }, (_, i) => [`k${i}`, 1]));
     const s = await open(srv.url);
     try {
-      s.emit('no:such:event', { blob: Object.fromEntries(Array.from({ length: 150_000 }, (_, i) => [`k${i}`, 1])) });
+      s.emit('no:such:event', { blob });
       await expect(s.timeout(1000).emitWithAck('no:such:event', { a: 1 })).rejects.toThrow(/timed out/);
       expect(await s.timeout(5000).emitWithAck('session:hello', hello())).toMatchObject({ ok: true });
       expect(s.connected).toBe(true);
