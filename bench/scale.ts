@@ -77,7 +77,9 @@ async function measure(topology: 'single' | 'cluster'): Promise<Result> {
   const loads: ChildProcess[] = [];
   try {
     const model = a.model === 'default' ? [] : ['--method-config', JSON.stringify(TINY_METHOD_CONFIG)];
-    const common = ['--method', 'byol', ...model, '--max-staleness', '1000000', '--buffer-size', '10', '--quiet', '--admin-token', 'scale-bench-admin-token-0123456789'];
+    const common = ['--method', 'byol', ...model, '--max-staleness', '1000000', '--buffer-size', '10', '--quiet', '--admin-token', 'scale-bench-admin-token-0123456789',
+      // Every load client connects from loopback, and 10,000 handshakes queue up: no per-address cap, a lenient hello deadline.
+      '--max-connections-per-address', '0', '--hello-timeout', '120000'];
     let serving: Array<Proc & { url: string }>;
     if (topology === 'single') {
       serving = [await startNode([...common, '--data-dir', `${tmp.dir}/single`], { nice: NICE, timeoutMs: 120_000 })];

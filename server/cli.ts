@@ -57,6 +57,9 @@ Usage: glimpse-server [options]
   --origins <a,b,…>         allowed Socket.IO Origins               [any]
   --rate-limit <n>          submissions per minute per contributor (token, else address)  [off]
   --rate-burst <n>          submissions back to back before the limit applies  [⌈n/6⌉]
+  --max-message-bytes <n>   largest Socket.IO message, attachments included  [from the model: delta × 1.25 + 64 KiB]
+  --hello-timeout <ms>      close connections that have not said hello by then  [10000]
+  --max-connections-per-address <n>  open connections per address (0 = no cap)  [32 on an open server, no cap with --tokens]
   --log-format <f>          json (one object per line) | pretty     [GLIMPSE_LOG_FORMAT, pretty on a terminal, else json]
   --log-level <l>           trace | debug | info | warn | error      [GLIMPSE_LOG_LEVEL, info]
   --eval <data>             kNN-evaluate the encoder on Fashion-MNIST: default | fixture | <dir>  [off]
@@ -96,6 +99,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig | 'h
         'norm-mode': { type: 'string' }, 'flush-after': { type: 'string' }, 'keep-checkpoints': { type: 'string' },
         tokens: { type: 'string' }, 'admin-token': { type: 'string' }, origins: { type: 'string' }, quiet: { type: 'boolean' },
         'rate-limit': { type: 'string' }, 'rate-burst': { type: 'string' }, seed: { type: 'string' },
+        'hello-timeout': { type: 'string' }, 'max-message-bytes': { type: 'string' }, 'max-connections-per-address': { type: 'string' },
         'log-format': { type: 'string' }, 'log-level': { type: 'string' }, eval: { type: 'string' }, 'eval-every': { type: 'string' },
         redis: { type: 'string' }, role: { type: 'string' }, 'lease-ms': { type: 'string' }, 'node-id': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -136,6 +140,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig | 'h
   if (logFormat !== undefined && logFormat !== 'json' && logFormat !== 'pretty') throw new UsageError(`--log-format must be json or pretty, got '${logFormat}'`);
   const logLevel = v['log-level'] ?? env.GLIMPSE_LOG_LEVEL;
   if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
+  const connectionCap = num('max-connections-per-address', v['max-connections-per-address'], true);
   const perMinute = num('rate-limit', v['rate-limit']);
   const burst = num('rate-burst', v['rate-burst'], true);
   if (burst !== undefined && perMinute === undefined) throw new UsageError('--rate-burst needs --rate-limit');
@@ -169,6 +174,9 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig | 'h
     adminToken: v['admin-token'] ?? undefined,
     allowedOrigins: list(v.origins),
     rateLimit: perMinute === undefined ? undefined : drop({ perMinute, burst }),
+    helloTimeoutMs: num('hello-timeout', v['hello-timeout'], true),
+    maxMessageBytes: num('max-message-bytes', v['max-message-bytes'], true),
+    maxConnectionsPerAddress: connectionCap === 0 ? (false as const) : connectionCap,
     log: v.quiet ? (false as const) : undefined,
     logFormat: logFormat as LogFormat | undefined,
     logLevel,

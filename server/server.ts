@@ -16,6 +16,7 @@ import { ServerEvents } from './core/events';
 import { registerBareAdminActions, registerRoutes } from './http/routes';
 import { Router, sendJson } from './http/router';
 import type { ServerContext, ServerPlugin } from './plugins';
+import { addressCap } from './socket/address-cap';
 import { federationIoOptions } from './socket/io-options';
 import { attachFederation, type FederationControl, type FederationServer } from './socket/federation';
 import { recordEval } from './store/history';
@@ -100,9 +101,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const traffic = trackTraffic(http);
 
   const maxHttpBufferSize = coordinator.maxMessageBytes();
-  const io: FederationServer = new Server(http, federationIoOptions(config, maxHttpBufferSize));
+  const cap = config.maxConnectionsPerAddress === null ? null : addressCap(config.maxConnectionsPerAddress);
+  const io: FederationServer = new Server(http, federationIoOptions(config, maxHttpBufferSize, cap));
+  cap?.track(io.engine);
   const revoked = new Set(revokedFingerprints(coordinator.db));
-  const federation = attachFederation(io, coordinator, events, { contributorTokens: config.contributorTokens, revoked, log });
+  const federation = attachFederation(io, coordinator, events, { contributorTokens: config.contributorTokens, revoked, log, preHello: { helloTimeoutMs: config.helloTimeoutMs } });
 
   const statusFields = new Map<string, () => unknown>();
   const startedAt = Date.now();

@@ -24,6 +24,7 @@ import { ServerEvents } from '../core/events';
 import { PlanChangeRequest, PlanStore, planChangeOfRequest } from '../core/plan-store';
 import { readBody, Router, sendJson } from '../http/router';
 import { attachFederation, tokenFingerprint, type FederationServer } from '../socket/federation';
+import { addressCap } from '../socket/address-cap';
 import { federationIoOptions } from '../socket/io-options';
 import { openDatabase } from '../store/db';
 import { ClusterAggregator } from './aggregator';
@@ -104,10 +105,12 @@ export async function startClusterNode(options: ClusterOptions): Promise<Running
     http.headersTimeout = 66_000;
     const adapterConn = shared.duplicate();
     cleanup.push(() => void adapterConn.disconnect());
+    const cap = config.maxConnectionsPerAddress === null ? null : addressCap(config.maxConnectionsPerAddress);
     const io: FederationServer = new Server(http, {
-      ...federationIoOptions(config, node.maxMessageBytes()),
+      ...federationIoOptions(config, node.maxMessageBytes(), cap),
       adapter: createAdapter(adapterConn, { streamName: `{${redisPrefix ?? 'glimpse'}}:socket.io`, blockTimeInMs: 1000 }),
     });
+    cap?.track(io.engine);
     cleanup.push(() => new Promise<void>((r) => io.close(() => r())));
     const revoked = new Set(await shared.revokedFingerprints());
     const federation = attachFederation(io, node, events, { contributorTokens: config.contributorTokens, revoked, log });

@@ -22,6 +22,9 @@ describe('glimpse-server CLI', () => {
       .toMatchObject({ redis: 'redis://10.0.0.5:6379', role: 'ingest', leaseMs: 2000, nodeId: 'n1' });
     expect(parseCli([], { GLIMPSE_REDIS_URL: 'redis://r:6379' })).toMatchObject({ redis: 'redis://r:6379' });
     expect(parseCli([], {})).not.toHaveProperty('redis');
+    expect(parseCli(['--hello-timeout', '3000', '--max-connections-per-address', '8'], {})).toMatchObject({ helloTimeoutMs: 3000, maxConnectionsPerAddress: 8 });
+    expect(parseCli(['--max-connections-per-address', '0', '--max-message-bytes', '3000000'], {})).toMatchObject({ maxConnectionsPerAddress: false, maxMessageBytes: 3_000_000 });
+    expect(parseCli([], {})).not.toHaveProperty('maxConnectionsPerAddress');
   });
 
   it('rejects bad flags with one-line messages', () => {
