@@ -69,7 +69,7 @@ export interface RobustResult {
 }
 
 /** Step 1: one averaged delta per contributor, in order of first appearance. */
-export function perContributor(specs: readonly WeightSpec[], inputs: readonly RobustInput[]): Array<{ contributorId: string; x: WeightMap }> {
+export function perContributor(specs: readonly WeightSpec[], inputs: ReadonlyArray<{ contributorId: string; delta: WeightMap }>): Array<{ contributorId: string; x: WeightMap }> {
   const groups = new Map<string, WeightMap[]>();
   for (const u of inputs) groups.set(u.contributorId, [...(groups.get(u.contributorId) ?? []), u.delta]);
   return [...groups].map(([contributorId, ds]) => ({ contributorId, x: ds.length === 1 ? ds[0] : weightedSum(specs, ds.map((delta) => ({ delta, weight: 1 / ds.length }))) }));
