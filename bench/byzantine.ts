@@ -3,7 +3,7 @@
  * each attack (bench/byzantine-attacks.ts) for plain FedAvg and each robust rule, next to a clean
  * run, plus DP-FedAvg's cost (clean, DP on vs off).
  *
- *   npm run bench:byzantine [-- --versions 6] [--clients 10] [--attackers 2] [--alpha 0.3]
+ *   npm run bench:byzantine [-- --versions 5] [--clients 10] [--attackers 2] [--alpha 0.3]
  *        [--rules none,centered-clip,trimmed-mean,median] [--attacks clean,sign-flip,…] [--no-dp]
  *        [--dp-noise 1] [--local-steps 3] [--batch 16] [--widths 8,16,16] [--method simclr]
  *        [--eval-train 1000] [--eval-test 500] [--data DIR|fixture] [--cost-only]
@@ -18,7 +18,7 @@
  * Prints a table and writes bench/reports/byzantine.json.
  */
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -63,7 +63,7 @@ async function main() {
   const method = v.method ?? 'simclr';
   const methodConfig = { encoder: { widths, stemWidth: widths[0] } as Partial<EncoderConfig> };
   const o: Opts = {
-    method, methodConfig, versions: intFlag(v.versions, 'versions', 6, 1), clients: intFlag(v.clients, 'clients', 10, 2),
+    method, methodConfig, versions: intFlag(v.versions, 'versions', 5, 1), clients: intFlag(v.clients, 'clients', 10, 2),
     attackers: intFlag(v.attackers, 'attackers', 2, 0), localSteps: intFlag(v['local-steps'], 'local-steps', 3, 1), batch: intFlag(v.batch, 'batch', 16, 2),
     alpha: numFlag(v.alpha, 'alpha', 0.3, 1e-6), dpNoise: numFlag(v['dp-noise'], 'dp-noise', 1, 1e-6),
   };
@@ -84,6 +84,10 @@ async function main() {
     return () => new ImageBatchSource(toModelInput(mine.images, mine.count, mine.height, mine.width, 32), mine.count, 32, 3, i + 1);
   });
 
+  const probe = createMethod(method, o.methodConfig);
+  const randomInit = evaluateEncoder(probe.encoder, evalSet).knn;
+  probe.dispose();
+  console.log(`random init kNN ${(randomInit * 100).toFixed(2)}%; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   const rows: Row[] = [];
   const runs: Array<[string, Attack, number | null]> = [];
   for (const rule of rules) for (const attack of attacks) runs.push([rule, attack, null]);
@@ -104,8 +108,9 @@ async function main() {
     }
   }
   printTable(rows, attacks);
+  console.log(`(random init ${(randomInit * 100).toFixed(1)}%; load average at the end ${loadavg().map((x) => x.toFixed(1)).join(' ')})`);
   await mkdir(path.dirname(REPORT), { recursive: true });
-  await writeFile(REPORT, JSON.stringify({ date: new Date().toISOString(), source, backend, ...o, evalTrain: evalSet.train.count, evalTest: evalSet.test.count, rows }, null, 2) + '\n');
+  await writeFile(REPORT, JSON.stringify({ date: new Date().toISOString(), source, backend, ...o, evalTrain: evalSet.train.count, evalTest: evalSet.test.count, randomInit, loadAverage: loadavg(), rows }, null, 2) + '\n');
   console.log(`report: ${REPORT}`);
 }
 
