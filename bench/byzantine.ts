@@ -47,6 +47,8 @@ const REPORT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'reports'
 interface Opts {
   method: string; methodConfig: Record<string, unknown>; versions: number; clients: number; attackers: number;
   localSteps: number; batch: number; alpha: number; dpNoise: number;
+  /** Centered clipping's settings for this bench (defaults: the server's). */
+  cc: { bucketSize?: number; center?: 'previous' | 'zero' };
 }
 interface Row { rule: string; attack: Attack; knn: number; versions: number; seconds: number; flagged: number; honestNorm: number }
 
@@ -56,7 +58,7 @@ async function main() {
       versions: { type: 'string' }, clients: { type: 'string' }, attackers: { type: 'string' }, alpha: { type: 'string' }, rules: { type: 'string' },
       attacks: { type: 'string' }, 'no-dp': { type: 'boolean' }, 'dp-noise': { type: 'string' }, 'local-steps': { type: 'string' }, batch: { type: 'string' },
       widths: { type: 'string' }, method: { type: 'string' }, 'eval-train': { type: 'string' }, 'eval-test': { type: 'string' }, data: { type: 'string' },
-      'cost-only': { type: 'boolean' },
+      'cost-only': { type: 'boolean' }, 'bucket-size': { type: 'string' }, 'cc-center': { type: 'string' },
     },
   });
   const widths = (v.widths ?? '8,16,16').split(',').map(Number);
@@ -66,6 +68,7 @@ async function main() {
     method, methodConfig, versions: intFlag(v.versions, 'versions', 5, 1), clients: intFlag(v.clients, 'clients', 10, 2),
     attackers: intFlag(v.attackers, 'attackers', 2, 0), localSteps: intFlag(v['local-steps'], 'local-steps', 3, 1), batch: intFlag(v.batch, 'batch', 16, 2),
     alpha: numFlag(v.alpha, 'alpha', 0.3, 1e-6), dpNoise: numFlag(v['dp-noise'], 'dp-noise', 1, 1e-6),
+    cc: { ...(v['bucket-size'] ? { bucketSize: intFlag(v['bucket-size'], 'bucket-size', 2, 1) } : {}), ...(v['cc-center'] ? { center: v['cc-center'] as 'previous' | 'zero' } : {}) },
   };
   if (o.attackers >= o.clients) throw new Error('--attackers must be fewer than --clients');
   const rules = (v.rules ?? ROBUST_KINDS.join(',')).split(',') as RobustKind[];
@@ -123,7 +126,7 @@ async function federatedRun(
   const tokens = Array.from({ length: o.clients }, (_, i) => `bench-contributor-${i}`);
   const server = await startServer({
     port: 0, dataDir, method: o.method, methodConfig: o.methodConfig, localSteps: o.localSteps, batchSize: o.batch, contributorTokens: tokens,
-    aggregation: { bufferSize: o.clients, maxStaleness: 2, robust: { kind: rule }, dp, ...(rule === 'none' ? { normGuard: { maxNorm: 1e30, medianMultiple: 1e30, window: 64, minHistory: 3, mode: 'clip' } } : {}) },
+    aggregation: { bufferSize: o.clients, maxStaleness: 2, robust: { kind: rule, ...o.cc }, dp, ...(rule === 'none' ? { normGuard: { maxNorm: 1e30, medianMultiple: 1e30, window: 64, minHistory: 3, mode: 'clip' } } : {}) },
     log: false, dashboard: false, metrics: false,
   });
   const clients = tokens.map((token, i) => new FederationClient({ url: server.url, clientKind: 'node', backend: tf.getBackend(), token, clientId: `c${i}` }));

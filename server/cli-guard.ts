@@ -5,12 +5,13 @@
 import type { DpConfig } from './aggregation/dp-fedavg';
 import { ROBUST_KINDS, type RobustConfig } from './aggregation/robust';
 
-export const GUARD_FLAGS = ['robust', 'bucket-size', 'trim', 'cc-iterations', 'norm-floor', 'dp-clip', 'dp-noise', 'dp-delta'] as const;
+export const GUARD_FLAGS = ['robust', 'bucket-size', 'trim', 'cc-iterations', 'cc-center', 'norm-floor', 'dp-clip', 'dp-noise', 'dp-delta'] as const;
 
 export const GUARD_USAGE = `  --robust <rule>           centered-clip | trimmed-mean | median | none  [centered-clip on an open server, none with --tokens]
   --bucket-size <s>         centered clipping's bucket size (non-IID)  [2]
   --trim <β>                trimmed mean's fraction cut from each end  [0.2]
   --cc-iterations <n>       centered-clipping iterations            [1]
+  --cc-center <c>           centered clipping around: previous (the last aggregate) | zero  [previous]
   --norm-floor <x>          the norm guard's relative bound never falls below x  [0.01]
   --dp-clip <C>             client-level DP-FedAvg: clip each contributor's update to C (turns DP on)  [off]
   --dp-noise <σ>            DP noise multiplier: N(0, σ²C²) on each aggregate's sum  [1]
@@ -33,7 +34,10 @@ export function guardOptions(v: Values): { robust?: Partial<RobustConfig>; dp?: 
   const out: { robust?: Partial<RobustConfig>; dp?: DpConfig; floor?: number } = {};
   const kind = v.robust;
   if (kind !== undefined && !(ROBUST_KINDS as readonly unknown[]).includes(kind)) throw new GuardUsageError(`--robust must be one of ${ROBUST_KINDS.join(', ')}, got '${String(kind)}'`);
+  const center = v['cc-center'];
+  if (center !== undefined && center !== 'previous' && center !== 'zero') throw new GuardUsageError(`--cc-center must be previous or zero, got '${String(center)}'`);
   const robust = Object.fromEntries(Object.entries({
+    center,
     kind, bucketSize: num('bucket-size', v['bucket-size'], true), trim: num('trim', v.trim), iterations: num('cc-iterations', v['cc-iterations'], true),
   }).filter(([, x]) => x !== undefined)) as Partial<RobustConfig>;
   if (Object.keys(robust).length) out.robust = robust;

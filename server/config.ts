@@ -190,6 +190,7 @@ function validate(r: ResolvedFields): void {
   check(Number.isInteger(rb.bucketSize) && rb.bucketSize >= 1 && rb.bucketSize <= 64, `bucket size must be an integer in 1..64, got ${rb.bucketSize}`);
   check(rb.trim >= 0 && rb.trim < 0.5, `trim fraction must be in [0, 0.5), got ${rb.trim}`);
   check(Number.isInteger(rb.iterations) && rb.iterations >= 1 && rb.iterations <= 10, `centered-clipping iterations must be an integer in 1..10, got ${rb.iterations}`);
+  check(rb.center === 'previous' || rb.center === 'zero', `centered-clipping centre must be previous or zero, got ${rb.center}`);
   check(rb.tau === null || (rb.tau > 0 && Number.isFinite(rb.tau)), `centered-clipping radius must be > 0 or null, got ${rb.tau}`);
   const dp = a.dp;
   check(!dp || (dp.clip > 0 && Number.isFinite(dp.clip)), `DP clip norm C must be > 0, got ${dp?.clip}`);

@@ -136,7 +136,7 @@ export function fedbuffStep(
   } else if (robustOn) {
     const sw = kept.map(({ i }) => stalenessWeight(staleness[i], c.stalenessExponent));
     const r = robustCombine(specs, kept.map(({ u }, k) => ({ contributorId: u.contributorId, delta: u.delta, staleWeight: sw[k] })), {
-      robust: c.robust ?? { kind: 'none', bucketSize: 1, trim: 0, iterations: 1, tau: null }, dp: c.dp ?? null,
+      robust: c.robust ?? { kind: 'none', bucketSize: 1, trim: 0, iterations: 1, tau: null, center: 'zero' }, dp: c.dp ?? null,
       denominator: x.denominator ?? kept.length, center: x.center ?? null, rand: x.rand ?? (() => 0.5), normal: x.normal ?? (() => 0),
     });
     avg = r.applied;

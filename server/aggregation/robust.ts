@@ -36,9 +36,14 @@ export interface RobustConfig {
   iterations: number;
   /** Centered-clipping radius; null = median distance from the centre. */
   tau: number | null;
+  /**
+   * Centered clipping's centre: the previous step's aggregate (the paper's momentum centre) or
+   * zero (then it is clipping each input to the median norm, and averaging).
+   */
+  center: 'previous' | 'zero';
 }
 
-export const DEFAULT_ROBUST: RobustConfig = { kind: 'centered-clip', bucketSize: 2, trim: 0.2, iterations: 1, tau: null };
+export const DEFAULT_ROBUST: RobustConfig = { kind: 'centered-clip', bucketSize: 2, trim: 0.2, iterations: 1, tau: null, center: 'previous' };
 
 export interface RobustInput {
   contributorId: string;
@@ -84,15 +89,16 @@ export function robustCombine(specs: readonly WeightSpec[], inputs: readonly Rob
   let clipped: boolean[] = maps.map(() => false);
   let tau: number | null = null;
   const kind = o.robust.kind;
+  const center = o.robust.center === 'zero' ? null : o.center;
   if (o.dp) {
-    const centred = kind === 'centered-clip' && o.center !== null;
-    const diffs = centred ? maps.map((x) => weightedSum(specs, [{ delta: x, weight: 1 }, { delta: o.center!, weight: -1 }])) : maps;
+    const centred = kind === 'centered-clip' && center !== null;
+    const diffs = centred ? maps.map((x) => weightedSum(specs, [{ delta: x, weight: 1 }, { delta: center, weight: -1 }])) : maps;
     const r = dpAggregate(specs, diffs, o.dp, Math.max(o.denominator, maps.length), o.normal);
-    g = centred ? weightedSum(specs, [{ delta: o.center!, weight: 1 }, { delta: r.aggregate, weight: 1 }]) : r.aggregate;
+    g = centred ? weightedSum(specs, [{ delta: center, weight: 1 }, { delta: r.aggregate, weight: 1 }]) : r.aggregate;
     clipped = r.clipped;
   } else if (kind === 'centered-clip') {
     const { means, groups } = bucketMeans(specs, maps, o.robust.bucketSize, o.rand);
-    const r = centeredClip(specs, means, o.center, { tau: o.robust.tau, iterations: o.robust.iterations });
+    const r = centeredClip(specs, means, center, { tau: o.robust.tau, iterations: o.robust.iterations });
     g = r.aggregate;
     tau = r.tau;
     groups.forEach((members, b) => {

@@ -126,7 +126,7 @@ export class Guard {
     const d = describeNormStats(this.stats);
     return {
       rule: this.config.aggregation.dp ? `dp${r.kind === 'centered-clip' ? '+centered-clip' : ''}` : r.kind,
-      ...(r.kind === 'centered-clip' ? { bucketSize: r.bucketSize, iterations: r.iterations, tau: r.tau ?? 'median distance' } : {}),
+      ...(r.kind === 'centered-clip' ? { bucketSize: r.bucketSize, iterations: r.iterations, tau: r.tau ?? 'median distance', center: r.center } : {}),
       ...(r.kind === 'trimmed-mean' ? { trim: r.trim } : {}),
       normGuard: { mode: this.config.aggregation.normGuard.mode, contributors: d.contributors, reference: d.reference, floor: this.config.aggregation.normGuard.floor ?? 0 },
       quarantined: this.quarantined.size,

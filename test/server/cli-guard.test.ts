@@ -8,7 +8,8 @@ describe('robust aggregation and DP flags', () => {
     expect(parseCli(['--robust', 'trimmed-mean', '--trim', '0.1', '--norm-floor', '0.05', '--dp-clip', '0.5', '--dp-noise', '1.2'], {})).toMatchObject({
       aggregation: { robust: { kind: 'trimmed-mean', trim: 0.1 }, normGuard: { floor: 0.05 }, dp: { clip: 0.5, noiseMultiplier: 1.2, delta: 1e-5 } },
     });
-    expect(parseCli(['--bucket-size', '4', '--cc-iterations', '2'], {})).toMatchObject({ aggregation: { robust: { bucketSize: 4, iterations: 2 } } });
+    expect(parseCli(['--bucket-size', '4', '--cc-iterations', '2', '--cc-center', 'zero'], {})).toMatchObject({ aggregation: { robust: { bucketSize: 4, iterations: 2, center: 'zero' } } });
+    expect(() => parseCli(['--cc-center', 'mean'], {})).toThrow(/--cc-center must be previous or zero/);
     const plain = parseCli([], {});
     expect(plain).not.toHaveProperty('aggregation.robust');
     expect(plain).not.toHaveProperty('aggregation.dp');

@@ -178,5 +178,9 @@ describe('robust FedBuff step', () => {
     const d = robustCombine(specs, ups.map((u) => ({ contributorId: u.contributorId, delta: u.delta, staleWeight: 1 })), { robust: DEFAULT_ROBUST, dp: { clip: 1, noiseMultiplier: 1, delta: 1e-5 }, denominator: 8, center: m(1, 0), rand: () => 0, normal: () => 0.5 });
     // offsets from the centre: 0, 0, 0, [999, 0] → clipped to [1, 0]; sum + σC·0.5 = [1.5, 0.5]; / 8; + centre
     close(vals(d.applied), [1 + 1.5 / 8, 0.5 / 8]);
+    // centre 'zero' ignores the previous aggregate: distances 1, 1, 1, 1000 → τ = 1 → ([1, 0]·3 + [1, 0]) / 4
+    const z = robustCombine(specs, ups.map((u) => ({ contributorId: u.contributorId, delta: u.delta, staleWeight: 1 })), { robust: { ...DEFAULT_ROBUST, bucketSize: 1, center: 'zero' }, dp: null, denominator: 4, center: m(5, 5), rand: () => 0, normal: () => 0 });
+    expect(vals(z.applied)).toEqual([1, 0]);
+    expect(z.tau).toBe(1);
   });
 });
