@@ -18,8 +18,9 @@
  *                     counts once, aggregation/norm-stats.ts; never below a floor): accept, clip
  *                     (re-encodes the bytes) or 'norm_too_large'
  *
- * Adding a stage (robust aggregation, quarantine or DP clipping — issue 13; compressed dtypes —
- * issue 14): write an {@link IntakeStage} (pure over candidate and view; put what it establishes
+ * Robust aggregation, quarantine and DP clipping (issue 13) act when a step folds the buffer
+ * (aggregation/robust.ts, core/guard.ts), not here: they need the other updates of the step.
+ * Adding a stage (compressed dtypes — issue 14): write an {@link IntakeStage} (pure over candidate and view; put what it establishes
  * on the candidate), insert it in {@link intakeStages} at its place, add it to the list above, and
  * give it a test in test/server/core/intake.test.ts. A stage that changes the delta sets
  * `bytes` to its re-encoding, because the update log stores `bytes`.
