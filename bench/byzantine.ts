@@ -87,9 +87,7 @@ async function main() {
     return () => new ImageBatchSource(toModelInput(mine.images, mine.count, mine.height, mine.width, 32), mine.count, 32, 3, i + 1);
   });
 
-  const probe = createMethod(method, o.methodConfig);
-  const randomInit = evaluateEncoder(probe.encoder, evalSet).knn;
-  probe.dispose();
+  const randomInit = await randomInitKnn(o, evalSet);
   console.log(`random init kNN ${(randomInit * 100).toFixed(2)}%; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   const rows: Row[] = [];
   const runs: Array<[string, Attack, number | null]> = [];
@@ -125,7 +123,7 @@ async function federatedRun(
   const dataDir = await mkdtemp(path.join(tmpdir(), 'glimpse-byz-'));
   const tokens = Array.from({ length: o.clients }, (_, i) => `bench-contributor-${i}`);
   const server = await startServer({
-    port: 0, dataDir, method: o.method, methodConfig: o.methodConfig, localSteps: o.localSteps, batchSize: o.batch, contributorTokens: tokens,
+    port: 0, dataDir, method: o.method, methodConfig: o.methodConfig, seed: SEED, localSteps: o.localSteps, batchSize: o.batch, contributorTokens: tokens,
     aggregation: { bufferSize: o.clients, maxStaleness: 2, robust: { kind: rule, ...o.cc }, dp, ...(rule === 'none' ? { normGuard: { maxNorm: 1e30, medianMultiple: 1e30, window: 64, minHistory: 3, mode: 'clip' } } : {}) },
     log: false, dashboard: false, metrics: false,
   });
@@ -158,17 +156,37 @@ async function federatedRun(
       if (folded < deltas.length) await server.coordinator.flush();
       await server.coordinator.settled();
     }
-    const enc = await server.coordinator.encoderWeights(server.coordinator.version);
-    const encoder = buildEncoder(resolveMethodConfig(o.method, o.methodConfig).encoder);
-    writeWeights([{ prefix: '', models: [encoder] }], enc!.weights);
-    const knn = evaluateEncoder(encoder, evalSet).knn;
-    encoder.dispose();
+    const knn = await knnOf(server, o, evalSet);
     const { accountability } = await import('../server/store/accountability');
     const flagged = accountability(server.coordinator.db).filter((r) => r.flag !== null).length;
     return { rule, attack, knn, versions: server.coordinator.version, seconds: (performance.now() - t0) / 1000, flagged, honestNorm: median(honestNorms) };
   } finally {
     model.dispose();
     for (const c of clients) c.close();
+    await server.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Every run starts from the same version 0 (the server's seeded init): rules differ only by rule. */
+const SEED = 1;
+
+async function knnOf(server: Awaited<ReturnType<typeof startServer>>, o: Opts, evalSet: EvalSet, version = server.coordinator.version): Promise<number> {
+  const enc = await server.coordinator.encoderWeights(version);
+  const encoder = buildEncoder(resolveMethodConfig(o.method, o.methodConfig).encoder);
+  writeWeights([{ prefix: '', models: [encoder] }], enc!.weights);
+  const knn = evaluateEncoder(encoder, evalSet).knn;
+  encoder.dispose();
+  return knn;
+}
+
+/** kNN of the seeded version 0 that every run starts from. */
+async function randomInitKnn(o: Opts, evalSet: EvalSet): Promise<number> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'glimpse-byz-'));
+  const server = await startServer({ port: 0, dataDir, method: o.method, methodConfig: o.methodConfig, seed: SEED, log: false, dashboard: false, metrics: false });
+  try {
+    return await knnOf(server, o, evalSet, 0);
+  } finally {
     await server.close();
     await rm(dataDir, { recursive: true, force: true });
   }
