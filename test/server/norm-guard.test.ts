@@ -129,3 +129,20 @@ describe('norm guard: the operator can reset the statistics', () => {
     }
   });
 });
+
+describe('norm guard: whom it counts', () => {
+  it('on an open server, one address is one contributor however many client ids it claims', async () => {
+    const srv = await startTiny({ aggregation: { bufferSize: 1000, maxStaleness: 1000 } });
+    const cs = await Promise.all([0, 1, 2].map((i) => connectClient(srv.url, { clientId: `sybil-${i}` })));
+    try {
+      const online = onlineOnly((await cs[0].pullWeights(0)).weights);
+      for (const [i, c] of cs.entries()) expect((await c.submitDelta({ baseVersion: 0, examples: 1, delta: tinyDelta(online, i) })).ok).toBe(true);
+      expect(srv.coordinator.guard.normStats()).toMatchObject({ contributors: 1 });
+      // Fewer than minHistory contributors: no relative bound, an honest delta passes whole.
+      expect(await cs[0].submitDelta({ baseVersion: 0, examples: 4, delta: honestDelta(online, 5) })).toMatchObject({ ok: true, clipped: false });
+    } finally {
+      for (const c of cs) c.close();
+      await srv.cleanup();
+    }
+  });
+});
