@@ -50,7 +50,7 @@ interface Opts {
   /** Centered clipping's settings for this bench (defaults: the server's). */
   cc: { bucketSize?: number; center?: 'previous' | 'zero' };
 }
-interface Row { rule: string; attack: Attack; knn: number; versions: number; seconds: number; flagged: number; honestNorm: number }
+interface Row { rule: string; attack: Attack; knn: number; versions: number; seconds: number; flagged: number; flaggedHonest: number; honestNorm: number }
 
 async function main() {
   const { values: v } = parseArgs({
@@ -97,7 +97,7 @@ async function main() {
     const r = await federatedRun(o, rule as RobustKind, attack, null, sources, evalSet);
     rows.push(r);
     if (rule === rules[0] && attack === 'clean') dpClip = r.honestNorm;
-    console.log(`${rule.padEnd(13)} ${attack.padEnd(10)} kNN ${(r.knn * 100).toFixed(2)}%  (${r.seconds.toFixed(0)} s, ${r.flagged} flagged)`);
+    console.log(`${rule.padEnd(13)} ${attack.padEnd(10)} kNN ${(r.knn * 100).toFixed(2)}%  (${r.seconds.toFixed(0)} s; flagged: ${r.flagged} of ${o.attackers} attackers, ${r.flaggedHonest} honest)`);
   }
   if (!v['no-dp'] && attacks.includes('clean')) {
     // C = the clean run's median honest delta norm (McMahan et al. clip near the median norm).
@@ -158,8 +158,11 @@ async function federatedRun(
     }
     const knn = await knnOf(server, o, evalSet);
     const { accountability } = await import('../server/store/accountability');
-    const flagged = accountability(server.coordinator.db).filter((r) => r.flag !== null).length;
-    return { rule, attack, knn, versions: server.coordinator.version, seconds: (performance.now() - t0) / 1000, flagged, honestNorm: median(honestNorms) };
+    // Attackers are the last `attackers` contributors (ids c<honestN>…).
+    const flaggedIds = accountability(server.coordinator.db).filter((r) => r.flag !== null).map((r) => Number(r.contributorId.slice(1)));
+    const flagged = flaggedIds.filter((i) => i >= honestN).length;
+    const flaggedHonest = flaggedIds.length - flagged;
+    return { rule, attack, knn, versions: server.coordinator.version, seconds: (performance.now() - t0) / 1000, flagged, flaggedHonest, honestNorm: median(honestNorms) };
   } finally {
     model.dispose();
     for (const c of clients) c.close();

@@ -7,9 +7,9 @@
  *   clipped    the robust rule or DP clipping shortened it
  *   outvoted   cosine < 0: it pulled against what the others agreed on
  *
- * A contributor that is clipped or outvoted in most of its recent steps is flagged for the
- * operator (flagContributor); honest non-IID contributors are clipped now and then, attackers
- * nearly always. Pure.
+ * A contributor that is outvoted in most of its steps, or clipped in nearly all while larger
+ * than the rest, or far off the others' norm, is flagged for the operator (flagContributor).
+ * Pure.
  */
 import type { WeightMap } from '../../shared/weights/weight-map';
 import { l2NormOf } from './fold';
@@ -63,11 +63,17 @@ export function updateRecord(r: ContributorRecord | null, s: ContributorScore): 
   };
 }
 
-/** Why a contributor is flagged, or null: ≥ 3 steps and clipped or outvoted in more than half of them, or a norm far off the others. */
+/**
+ * Why a contributor is flagged, or null. Needs ≥ 3 steps. Outvoted in more than half of them; or
+ * clipped in at least 80% of them while larger than the typical contributor (centered clipping
+ * with τ = the median distance clips about half of honest inputs by design, so clipping alone
+ * says little); or a norm far off the others (×10 above, or below 1/20: tiny-norm poisoning,
+ * free riders sending zeros).
+ */
 export function flagContributor(r: ContributorRecord): string | null {
   if (r.steps < 3) return null;
   if (r.outvoted > r.steps / 2) return `outvoted in ${r.outvoted} of ${r.steps} steps (mean cosine ${r.cosine.toFixed(2)})`;
-  if (r.clipped > r.steps / 2) return `clipped in ${r.clipped} of ${r.steps} steps`;
-  if (r.normRatio > 10 || r.normRatio < 0.01) return `update norm ${r.normRatio.toPrecision(2)}× the step median`;
+  if (r.clipped >= 0.8 * r.steps && r.normRatio > 2) return `clipped in ${r.clipped} of ${r.steps} steps, norm ${r.normRatio.toPrecision(2)}× the step median`;
+  if (r.normRatio > 10 || r.normRatio < 0.05) return `update norm ${r.normRatio.toPrecision(2)}× the step median`;
   return null;
 }

@@ -142,6 +142,13 @@ describe('accountability', () => {
     r = updateRecord(updateRecord(r, s[2]), s[0]);
     expect(r).toMatchObject({ steps: 3, outvoted: 2, clipped: 2 });
     expect(flagContributor(r)).toMatch(/outvoted in 2 of 3/);
+    // Clipped in 4 of 5 steps but of typical size: honest under centered clipping, not flagged.
+    const typical = { steps: 5, clipped: 4, outvoted: 0, cosine: 0.5, normRatio: 1.2 };
+    expect(flagContributor(typical)).toBeNull();
+    expect(flagContributor({ ...typical, normRatio: 3 })).toMatch(/clipped in 4 of 5 steps/);
+    expect(flagContributor({ ...typical, clipped: 3, normRatio: 3 })).toBeNull();
+    expect(flagContributor({ ...typical, clipped: 0, normRatio: 0.01 })).toMatch(/norm 0.010× the step median/);
+    expect(flagContributor({ ...typical, clipped: 0, normRatio: 0.01, steps: 2 })).toBeNull();
   });
 });
 
