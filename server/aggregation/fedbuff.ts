@@ -134,6 +134,8 @@ export function fedbuffStep(
   if (kept.length === 0) {
     avg = zerosFromSpecs(specs);
   } else if (robustOn) {
+    // DP without noise would claim a guarantee it does not give: the caller must pass the source.
+    if (c.dp && !x.normal) throw new Error('fedbuffStep with DP needs a noise source (StepContext.normal)');
     const sw = kept.map(({ i }) => stalenessWeight(staleness[i], c.stalenessExponent));
     const r = robustCombine(specs, kept.map(({ u }, k) => ({ contributorId: u.contributorId, delta: u.delta, staleWeight: sw[k] })), {
       robust: c.robust ?? { kind: 'none', bucketSize: 1, trim: 0, iterations: 1, tau: null, center: 'zero' }, dp: c.dp ?? null,
