@@ -151,8 +151,13 @@ async function federatedRun(
         deltas.push(d);
       }
       const maxExamples = 4 * o.localSteps * o.batch;
-      const acks = await Promise.all(deltas.map((delta, i) => clients[i].submitDelta({ baseVersion: version, examples: i < honestN ? o.localSteps * o.batch : maxExamples, delta })));
-      const folded = acks.filter((a) => a.ok).length;
+      // One at a time, attackers first: a reproducible order, and the worst one for the norm guard
+      // (its statistics know nobody yet when the first attack arrives).
+      let folded = 0;
+      for (const i of [...deltas.keys()].reverse()) {
+        const ack = await clients[i].submitDelta({ baseVersion: version, examples: i < honestN ? o.localSteps * o.batch : maxExamples, delta: deltas[i] });
+        if (ack.ok) folded++;
+      }
       if (folded < deltas.length) await server.coordinator.flush();
       await server.coordinator.settled();
     }

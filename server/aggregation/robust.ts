@@ -73,11 +73,14 @@ export interface RobustResult {
   tau: number | null;
 }
 
-/** Step 1: one averaged delta per contributor, in order of first appearance. */
+/**
+ * Step 1: one averaged delta per contributor, ordered by contributor id: the result (bucketing's
+ * seeded permutation included) does not depend on the order in which updates arrived.
+ */
 export function perContributor(specs: readonly WeightSpec[], inputs: ReadonlyArray<{ contributorId: string; delta: WeightMap }>): Array<{ contributorId: string; x: WeightMap }> {
   const groups = new Map<string, WeightMap[]>();
   for (const u of inputs) groups.set(u.contributorId, [...(groups.get(u.contributorId) ?? []), u.delta]);
-  return [...groups].map(([contributorId, ds]) => ({ contributorId, x: ds.length === 1 ? ds[0] : weightedSum(specs, ds.map((delta) => ({ delta, weight: 1 / ds.length }))) }));
+  return [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([contributorId, ds]) => ({ contributorId, x: ds.length === 1 ? ds[0] : weightedSum(specs, ds.map((delta) => ({ delta, weight: 1 / ds.length }))) }));
 }
 
 export function robustCombine(specs: readonly WeightSpec[], inputs: readonly RobustInput[], o: RobustOptions): RobustResult {

@@ -158,7 +158,8 @@ describe('robust FedBuff step', () => {
   const cfg = { stalenessExponent: 0.5, serverOptimizer: { kind: 'fedavg' as const, lr: 1 }, ema: { kind: 'constant' as const, base: 0.99 } };
   it('median over contributors: claimed examples do not weigh; one contributor\'s many updates count once', () => {
     const ups = [upd('a', 'A', [1, 1]), upd('b', 'B', [2, 1]), upd('liar', 'X', [100, -100]), upd('x2', 'X', [100, -100]), upd('c', 'C', [3, 1])];
-    expect(perContributor(specs, ups).map((p) => p.contributorId)).toEqual(['A', 'B', 'X', 'C']);
+    expect(perContributor(specs, ups).map((p) => p.contributorId)).toEqual(['A', 'B', 'C', 'X']);
+    expect(perContributor(specs, [...ups].reverse()).map((p) => p.contributorId)).toEqual(['A', 'B', 'C', 'X']);
     const r = fedbuffStep(state, ups, specs, [], { ...cfg, robust: { ...DEFAULT_ROBUST, kind: 'median' } });
     // per coordinate over A, B, X, C: [1, 2, 100, 3] → 2.5; [1, 1, −100, 1] → 1
     expect(vals(r.state.online)).toEqual([2.5, 1]);
