@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import type { ServerConfig } from './config';
 import { ConfigError } from './errors';
 import type { ServerOptimizerConfig } from './aggregation/server-optimizer';
+import { GUARD_FLAGS, GUARD_USAGE, guardOptions } from './cli-guard';
 import type { LogFormat } from './logging/logger';
 
 /** What the command line maps to: the server config plus how to log. */
@@ -50,7 +51,7 @@ Usage: glimpse-server [options]
   --max-norm <x>            hard bound on a delta's L2 norm         [1e4]
   --norm-multiple <x>       clip/reject above x × recent median     [10]
   --norm-mode <mode>        clip | reject                           [clip]
-  --flush-after <ms>        fold a partial buffer after this long   [0 = never]
+${GUARD_USAGE}  --flush-after <ms>        fold a partial buffer after this long   [0 = never]
   --keep-checkpoints <n>    checkpoints kept on disk                [5]
   --tokens <a,b,…>          contributor tokens (none = open server) [GLIMPSE_CONTRIBUTOR_TOKENS]
   --admin-token <t>         admin bearer token                      [GLIMPSE_ADMIN_TOKEN, generated]
@@ -103,6 +104,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig | 'h
         'log-format': { type: 'string' }, 'log-level': { type: 'string' }, eval: { type: 'string' }, 'eval-every': { type: 'string' },
         redis: { type: 'string' }, role: { type: 'string' }, 'lease-ms': { type: 'string' }, 'node-id': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        ...Object.fromEntries(GUARD_FLAGS.map((f) => [f, { type: 'string' as const }])),
       },
     });
   } catch (e) {
@@ -136,6 +138,13 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig | 'h
   if (v['max-norm'] !== undefined) normGuard.maxNorm = num('max-norm', v['max-norm']);
   if (v['norm-multiple'] !== undefined) normGuard.medianMultiple = num('norm-multiple', v['norm-multiple']);
   if (normMode) normGuard.mode = normMode;
+  let guard: ReturnType<typeof guardOptions>;
+  try {
+    guard = guardOptions(v);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (guard.floor !== undefined) normGuard.floor = guard.floor;
   const logFormat = v['log-format'] ?? env.GLIMPSE_LOG_FORMAT;
   if (logFormat !== undefined && logFormat !== 'json' && logFormat !== 'pretty') throw new UsageError(`--log-format must be json or pretty, got '${logFormat}'`);
   const logLevel = v['log-level'] ?? env.GLIMPSE_LOG_LEVEL;
@@ -168,6 +177,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig | 'h
       ema: v.ema !== undefined || ramp !== undefined ? { base: num('ema', v.ema) ?? 0.99, kind: ramp ? ('cosine' as const) : ('constant' as const), rampSteps: ramp } : undefined,
       normGuard: Object.keys(normGuard).length ? (normGuard as never) : undefined,
       flushAfterMs: num('flush-after', v['flush-after'], true),
+      robust: guard.robust,
+      dp: guard.dp,
     }),
     keepCheckpoints: num('keep-checkpoints', v['keep-checkpoints'], true),
     contributorTokens: list(v.tokens ?? env.GLIMPSE_CONTRIBUTOR_TOKENS),

@@ -8,6 +8,8 @@
 import { DEFAULT_EMA, type EmaSchedule } from '../shared/federation/ema';
 import type { OptimizerConfig } from '../shared/train/local-round';
 import { DEFAULT_SERVER_OPTIMIZER, validateServerOptimizer, type ServerOptimizerConfig } from './aggregation/server-optimizer';
+import type { DpConfig } from './aggregation/dp-fedavg';
+import { DEFAULT_ROBUST, ROBUST_KINDS, type RobustConfig } from './aggregation/robust';
 import { DEFAULT_NORM_GUARD, type NormGuardConfig } from './aggregation/validate';
 import { planOutOfBounds } from './core/plan-bounds';
 import type { RateLimitConfig } from './core/rate-limit';
@@ -30,6 +32,14 @@ export interface AggregationConfig {
   maxBuffered?: number;
   /** Fold a non-empty buffer that has not filled after this many ms (0 = never). */
   flushAfterMs: number;
+  /**
+   * The robust combine of a step (aggregation/robust.ts). Default: centered clipping on an open
+   * server (no contributor tokens: anyone may send anything), 'none' (the FedBuff weighted mean)
+   * when contributors hold tokens.
+   */
+  robust: RobustConfig;
+  /** Client-level DP-FedAvg (aggregation/dp-fedavg.ts); null = off. */
+  dp: DpConfig | null;
 }
 
 export interface ServerConfig {
@@ -49,7 +59,7 @@ export interface ServerConfig {
   clientOptimizer?: OptimizerConfig;
   localSteps?: number;
   batchSize?: number;
-  aggregation?: Partial<AggregationConfig>;
+  aggregation?: Partial<Omit<AggregationConfig, 'robust'>> & { robust?: Partial<RobustConfig> };
   /** Checkpoints kept on disk. Default 5. */
   keepCheckpoints?: number;
   /** Contributor tokens; empty or absent = open server (anyone may contribute). */
@@ -119,15 +129,21 @@ export const DEFAULT_AGGREGATION: AggregationConfig = {
   ema: DEFAULT_EMA,
   normGuard: DEFAULT_NORM_GUARD,
   flushAfterMs: 0,
+  robust: DEFAULT_ROBUST,
+  dp: null,
 };
 
 /** Defaults filled in, validated (ConfigError), copied and deep-frozen: the caller's objects stay theirs. */
 export function resolveConfig(c: ServerConfig): ResolvedConfig {
   const localSteps = c.localSteps ?? 20;
   const batchSize = c.batchSize ?? 32;
-  const a = { ...DEFAULT_AGGREGATION, ...(c.aggregation ?? {}) };
+  const a: AggregationConfig = { ...DEFAULT_AGGREGATION, ...(c.aggregation ?? {}), robust: DEFAULT_ROBUST };
   a.normGuard = { ...DEFAULT_NORM_GUARD, ...(c.aggregation?.normGuard ?? {}) };
   a.ema = { ...DEFAULT_EMA, ...(c.aggregation?.ema ?? {}) };
+  const open = (c.contributorTokens ?? []).length === 0;
+  const rb = c.aggregation?.robust ?? {};
+  a.robust = { ...DEFAULT_ROBUST, kind: open ? DEFAULT_ROBUST.kind : 'none', ...Object.fromEntries(Object.entries(rb).filter(([, v]) => v !== undefined)) };
+  a.dp = c.aggregation?.dp ? { ...c.aggregation.dp } : null;
   const r: ResolvedFields = {
     port: c.port ?? 8787,
     host: c.host ?? '127.0.0.1',
@@ -180,6 +196,18 @@ function validate(r: ResolvedFields): void {
   check(a.ema.kind !== 'cosine' || (a.ema.rampSteps ?? 0) > 0, 'a cosine EMA schedule needs rampSteps > 0');
   check(a.normGuard.maxNorm > 0 && a.normGuard.medianMultiple > 1 && a.normGuard.window >= 1, 'norm guard: maxNorm > 0, medianMultiple > 1, window ≥ 1');
   check(['clip', 'reject'].includes(a.normGuard.mode), `norm guard mode must be clip or reject, got ${a.normGuard.mode}`);
+  check(a.normGuard.floor === undefined || (a.normGuard.floor >= 0 && Number.isFinite(a.normGuard.floor)), `norm floor must be a finite number ≥ 0, got ${a.normGuard.floor}`);
+  const rb = a.robust;
+  check((ROBUST_KINDS as readonly string[]).includes(rb.kind), `robust aggregation must be one of ${ROBUST_KINDS.join(', ')}, got ${rb.kind}`);
+  check(Number.isInteger(rb.bucketSize) && rb.bucketSize >= 1 && rb.bucketSize <= 64, `bucket size must be an integer in 1..64, got ${rb.bucketSize}`);
+  check(rb.trim >= 0 && rb.trim < 0.5, `trim fraction must be in [0, 0.5), got ${rb.trim}`);
+  check(Number.isInteger(rb.iterations) && rb.iterations >= 1 && rb.iterations <= 10, `centered-clipping iterations must be an integer in 1..10, got ${rb.iterations}`);
+  check(rb.center === 'previous' || rb.center === 'zero', `centered-clipping centre must be previous or zero, got ${rb.center}`);
+  check(rb.tau === null || (rb.tau > 0 && Number.isFinite(rb.tau)), `centered-clipping radius must be > 0 or null, got ${rb.tau}`);
+  const dp = a.dp;
+  check(!dp || (dp.clip > 0 && Number.isFinite(dp.clip)), `DP clip norm C must be > 0, got ${dp?.clip}`);
+  check(!dp || (dp.noiseMultiplier > 0 && Number.isFinite(dp.noiseMultiplier)), `DP noise multiplier σ must be > 0, got ${dp?.noiseMultiplier}`);
+  check(!dp || (dp.delta > 0 && dp.delta < 1), `DP δ must be in (0, 1), got ${dp?.delta}`);
   check(Number.isInteger(r.keepCheckpoints) && r.keepCheckpoints >= 1, `keep checkpoints must be ≥ 1, got ${r.keepCheckpoints}`);
   check(a.maxBuffered >= a.bufferSize, 'maxBuffered must be ≥ bufferSize');
   check(a.flushAfterMs >= 0, 'flushAfterMs must be ≥ 0');

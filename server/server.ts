@@ -13,6 +13,7 @@ import { resolveConfig, type ResolvedConfig, type ServerConfig } from './config'
 import { Coordinator } from './core/coordinator';
 import { EvalScheduler, type Evaluator } from './core/evaluator';
 import { ServerEvents } from './core/events';
+import { registerGuardRoutes } from './http/guard-routes';
 import { registerBareAdminActions, registerRoutes } from './http/routes';
 import { Router, sendJson } from './http/router';
 import type { ServerContext, ServerPlugin } from './plugins';
@@ -114,6 +115,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     router, coordinator, db: coordinator.db, statusFields, startedAt, signal: abort.signal,
     connectedContributors: () => io.of('/').adapter.rooms.get('contributors')?.size ?? 0,
   });
+  registerGuardRoutes(router, coordinator, statusFields);
 
   let scheduler: EvalScheduler | null = null;
   // Offers still reading their version's encoder: evalIdle() waits for them too, not only for the evaluator.

@@ -7,15 +7,22 @@
  *   ξ_target ← m_k·ξ + (1 − m_k)·x_online    for the method's declared pairs (shared/federation/ema.ts)
  *
  * τ_i is measured when the delta is folded: the version being replaced minus the delta's base.
+ * With a robust rule or DP configured (issue 13), Δ̄ is robust.ts's combine instead: each
+ * contributor counts once, claimed example counts do not weigh in. Updates of quarantined
+ * contributors are folded with weight 0 (acknowledged and logged, never applied).
  * Nothing is mutated; the caller swaps the returned state in once it is durable.
  */
 import { emaMomentum, emaUpdate, type EmaSchedule } from '../../shared/federation/ema';
 import type { MomentumPair } from '../../shared/ssl/method';
 import type { WeightMap, WeightSpec } from '../../shared/weights/weight-map';
-import { l2NormOf } from './fold';
+import type { Rand } from '../../shared/data/rng';
+import type { ContributorScore } from './accountability';
+import type { DpConfig } from './dp-fedavg';
+import { l2NormOf, zerosFromSpecs } from './fold';
 import { weightedSumFast } from './fold-wasm';
+import { robustCombine, type RobustConfig } from './robust';
 import { serverStep, type ServerOptimizerConfig, type ServerOptimizerState } from './server-optimizer';
-import { fedbuffWeights } from './staleness';
+import { fedbuffWeights, stalenessWeight } from './staleness';
 
 export interface GlobalState {
   /** Number of server steps taken; version 0 is the initial model. */
@@ -48,6 +55,24 @@ export interface FedBuffConfig {
   stalenessExponent: number;
   serverOptimizer: ServerOptimizerConfig;
   ema: EmaSchedule;
+  /** Robust combine (robust.ts); absent or kind 'none' without DP = the example-weighted mean. */
+  robust?: RobustConfig;
+  /** Client-level DP (dp-fedavg.ts); absent or null = off. */
+  dp?: DpConfig | null;
+}
+
+/** What a robust or private step needs besides the buffer (all optional for plain FedBuff). */
+export interface StepContext {
+  /** The previous step's robust aggregate (centered clipping's centre). */
+  center?: WeightMap | null;
+  /** Seeded stream for bucketing. */
+  rand?: Rand;
+  /** Standard normals for DP noise. */
+  normal?: () => number;
+  /** Contributors whose updates are folded with weight 0. */
+  quarantined?: ReadonlySet<string>;
+  /** DP's fixed denominator (the buffer size K). */
+  denominator?: number;
 }
 
 export interface FoldedUpdate {
@@ -60,6 +85,8 @@ export interface FoldedUpdate {
   loss: number | null;
   norm: number;
   clipped: boolean;
+  /** Its contributor was quarantined: folded with weight 0. */
+  quarantined?: boolean;
 }
 
 export interface StepSummary {
@@ -77,6 +104,12 @@ export interface StepSummary {
   aggregateNorm: number;
   emaMomentum: number | null;
   durationMs: number;
+  /** The robust rule (or 'dp') that made Δ̄; absent for the plain weighted mean. */
+  rule?: string;
+  /** Centered clipping's radius, when used. */
+  tau?: number | null;
+  /** Per-contributor accountability (robust and DP steps). */
+  scores?: ContributorScore[];
 }
 
 export function fedbuffStep(
@@ -86,12 +119,40 @@ export function fedbuffStep(
   pairs: readonly MomentumPair[],
   c: FedBuffConfig,
   now = Date.now(),
-): { state: GlobalState; summary: StepSummary } {
+  x: StepContext = {},
+): { state: GlobalState; summary: StepSummary; center: WeightMap | null } {
   if (updates.length === 0) throw new Error('fedbuffStep needs at least one update');
   const t0 = performance.now();
   const staleness = updates.map((u) => Math.max(0, state.version - u.baseVersion));
-  const weights = fedbuffWeights(updates.map((u, i) => ({ examples: u.examples, staleness: staleness[i] })), c.stalenessExponent);
-  const avg = weightedSumFast(specs, updates.map((u, i) => ({ delta: u.delta, weight: weights[i] })));
+  const out = (u: BufferedUpdate) => x.quarantined?.has(u.contributorId) ?? false;
+  const kept = updates.map((u, i) => ({ u, i })).filter(({ u }) => !out(u));
+  const robustOn = (c.robust && c.robust.kind !== 'none') || !!c.dp;
+  const weights = updates.map(() => 0);
+  let avg: WeightMap;
+  let center: WeightMap | null = null;
+  let extra: Pick<StepSummary, 'rule' | 'tau' | 'scores'> = {};
+  if (kept.length === 0) {
+    avg = zerosFromSpecs(specs);
+  } else if (robustOn) {
+    // DP without noise would claim a guarantee it does not give: the caller must pass the source.
+    if (c.dp && !x.normal) throw new Error('fedbuffStep with DP needs a noise source (StepContext.normal)');
+    const sw = kept.map(({ i }) => stalenessWeight(staleness[i], c.stalenessExponent));
+    const r = robustCombine(specs, kept.map(({ u }, k) => ({ contributorId: u.contributorId, delta: u.delta, staleWeight: sw[k] })), {
+      robust: c.robust ?? { kind: 'none', bucketSize: 1, trim: 0, iterations: 1, tau: null, center: 'zero' }, dp: c.dp ?? null,
+      denominator: x.denominator ?? kept.length, center: x.center ?? null, rand: x.rand ?? (() => 0.5), normal: x.normal ?? (() => 0),
+    });
+    avg = r.applied;
+    center = r.center;
+    // The nominal weight of each update: 1/contributors, split among its contributor's updates, × s(τ).
+    const per = new Map<string, number>();
+    for (const { u } of kept) per.set(u.contributorId, (per.get(u.contributorId) ?? 0) + 1);
+    kept.forEach(({ u, i }, k) => (weights[i] = sw[k] / (per.size * per.get(u.contributorId)!)));
+    extra = { rule: c.dp ? `dp${c.robust?.kind === 'centered-clip' ? '+centered-clip' : ''}` : c.robust!.kind, tau: r.tau, scores: r.scores };
+  } else {
+    const w = fedbuffWeights(kept.map(({ u, i }) => ({ examples: u.examples, staleness: staleness[i] })), c.stalenessExponent);
+    kept.forEach(({ i }, k) => (weights[i] = w[k]));
+    avg = weightedSumFast(specs, kept.map(({ u }, k) => ({ delta: u.delta, weight: w[k] })));
+  }
   const { weights: online, state: optimizer } = serverStep(c.serverOptimizer, state.online, avg, state.optimizer);
   let target = state.target;
   let m: number | null = null;
@@ -102,7 +163,7 @@ export function fedbuffStep(
   const losses = updates.map((u) => u.loss).filter((l): l is number => l !== null && Number.isFinite(l));
   const folded: FoldedUpdate[] = updates.map((u, i) => ({
     updateId: u.updateId, contributorId: u.contributorId, baseVersion: u.baseVersion, staleness: staleness[i],
-    weight: weights[i], examples: u.examples, loss: u.loss, norm: u.norm, clipped: u.clipped,
+    weight: weights[i], examples: u.examples, loss: u.loss, norm: u.norm, clipped: u.clipped, ...(out(u) ? { quarantined: true } : {}),
   }));
   const summary: StepSummary = {
     version: state.version + 1,
@@ -117,6 +178,7 @@ export function fedbuffStep(
     aggregateNorm: l2NormOf(avg),
     emaMomentum: m,
     durationMs: performance.now() - t0,
+    ...extra,
   };
-  return { state: { version: state.version + 1, online, target, optimizer }, summary };
+  return { state: { version: state.version + 1, online, target, optimizer }, summary, center };
 }

@@ -69,17 +69,25 @@ export function firstNonFinite(map: WeightMap): { name: string; index: number; v
 export interface NormGuardConfig {
   /** Hard bound on ‖Δ‖₂, applied always (also before there is history). */
   maxNorm: number;
-  /** Bound relative to the median of recent accepted norms: multiple × median. */
+  /**
+   * Bound relative to the reference norm: multiple × the median over contributors of each one's
+   * median recent norm (norm-stats.ts: one contributor counts once).
+   */
   medianMultiple: number;
-  /** How many recent accepted norms the median is taken over. */
+  /** How many contributors the reference remembers (the least recently active is forgotten). */
   window: number;
-  /** The relative bound applies once this many norms are known. */
+  /** The relative bound applies once this many contributors' norms are known. */
   minHistory: number;
+  /**
+   * The relative bound never falls below this: a bound that tiny deltas (or many colluding
+   * contributors) drag down cannot shrink an honest delta below it. Absent = 0.
+   */
+  floor?: number;
   /** Above the relative bound: scale the delta down to it ('clip') or refuse it ('reject'). */
   mode: 'clip' | 'reject';
 }
 
-export const DEFAULT_NORM_GUARD: NormGuardConfig = { maxNorm: 1e4, medianMultiple: 10, window: 64, minHistory: 5, mode: 'clip' };
+export const DEFAULT_NORM_GUARD: NormGuardConfig = { maxNorm: 1e4, medianMultiple: 10, window: 64, minHistory: 3, floor: 1e-2, mode: 'clip' };
 
 export function median(xs: readonly number[]): number {
   if (xs.length === 0) return NaN;
@@ -93,17 +101,22 @@ export type NormDecision =
   | { action: 'clip'; norm: number; bound: number }
   | { action: 'reject'; norm: number; bound: number; reason: string };
 
-/** Decides what to do with a delta of L2 norm `norm` given the recent accepted norms. */
+/**
+ * Decides what to do with a delta of L2 norm `norm` given the reference norms: one per
+ * contributor (norm-stats.ts referenceNorms), so `minHistory` counts contributors.
+ */
 export function decideNorm(norm: number, recent: readonly number[], c: NormGuardConfig): NormDecision {
   if (!(norm <= c.maxNorm)) {
     return { action: 'reject', norm, bound: c.maxNorm, reason: `delta L2 norm ${fmt(norm)} exceeds the hard bound ${fmt(c.maxNorm)}` };
   }
   if (recent.length >= c.minHistory) {
     const m = median(recent.slice(-c.window));
-    const bound = c.medianMultiple * m;
-    if (m > 0 && norm > bound) {
+    const floor = c.floor ?? 0;
+    const bound = Math.max(c.medianMultiple * m, floor);
+    if (bound > 0 && norm > bound) {
       if (c.mode === 'clip') return { action: 'clip', norm, bound };
-      return { action: 'reject', norm, bound, reason: `delta L2 norm ${fmt(norm)} exceeds ${c.medianMultiple}× the recent median ${fmt(m)}` };
+      const why = bound === floor && c.medianMultiple * m < floor ? `the floor ${fmt(floor)}` : `${c.medianMultiple}× the contributors' median norm ${fmt(m)}`;
+      return { action: 'reject', norm, bound, reason: `delta L2 norm ${fmt(norm)} exceeds ${why}` };
     }
   }
   return { action: 'accept', norm };

@@ -16,6 +16,12 @@ import { fedbuffStep, type BufferedUpdate, type GlobalState } from '../aggregati
 import { decodeDelta } from '../aggregation/validate';
 import type { ResolvedConfig } from '../config';
 import { checkpointMeta, type CheckpointContext } from '../core/checkpointer';
+import type { GuardCheckpointFields } from '../core/guard';
+import { mulberry32 } from '../../shared/data/rng';
+import type { WeightMap } from '../../shared/weights/weight-map';
+import { cryptoUniform, normalSampler } from '../aggregation/dp-fedavg';
+import { normStatsOfCheckpoint, type NormStats } from '../aggregation/norm-stats';
+import { charge, EMPTY_LEDGER, epsilonOf, ledgerOf, type PrivacyLedger } from '../aggregation/rdp-accountant';
 import type { ServerEvents } from '../core/events';
 import type { RoundPlan } from '../core/plan-store';
 import { emaScheduleOf, freshRun, runOfCheckpoint, type RunInfo } from '../core/run';
@@ -38,6 +44,9 @@ export interface Leading {
 
 export class ClusterAggregator {
   private token: number | null = null;
+  /** Centered clipping's centre: the previous robust aggregate (memory only, like the single-process server's). */
+  private center: WeightMap | null = null;
+  private readonly normal = normalSampler(cryptoUniform());
   private loop: Promise<void> = Promise.resolve();
 
   constructor(
@@ -74,10 +83,12 @@ export class ClusterAggregator {
         if (!bytes) throw new Error(`the checkpoint of the head version ${head.version} is missing from Redis`);
         const c = decodeCheckpoint(bytes);
         const { run, state } = runOfCheckpoint(this.config, c);
-        return { run, state, ctx: { recentNorms: c.meta.recentNorms, folded: c.meta.folded, lastStep: c.meta.lastStep } };
+        this.center = null;
+        return { run, state, ctx: { guard: this.guardFields(normStatsOfCheckpoint(c.meta), ledgerOf(c.meta.privacy)), folded: c.meta.folded, lastStep: c.meta.lastStep } };
       }
       const { run, state } = await freshRun(this.config);
-      const ctx = { recentNorms: [], folded: [], lastStep: null };
+      this.center = null;
+      const ctx = { guard: this.guardFields([], null), folded: [], lastStep: null };
       const verdict = await this.commit(token, run, state, ctx, '0-0');
       if (verdict === -1) return null;
       if (verdict === 1) {
@@ -86,6 +97,13 @@ export class ClusterAggregator {
       }
       // -2: another leader created the run meanwhile; read it.
     }
+  }
+
+  /** Checkpoint fields of the guard: norm statistics carried along (each ingest node keeps its own), the DP ledger. */
+  private guardFields(normStats: NormStats, privacy: PrivacyLedger | null): GuardCheckpointFields {
+    const dp = this.config.aggregation.dp;
+    const epsilon = dp && privacy && privacy.steps > 0 ? epsilonOf(privacy, dp.delta).epsilon : 0;
+    return { normStats, privacy, dp: dp ? { enabled: true, epsilon, delta: dp.delta, clip: dp.clip, noiseMultiplier: dp.noiseMultiplier, steps: privacy?.steps ?? 0 } : { enabled: false } };
   }
 
   private commit(token: number, run: RunInfo, state: GlobalState, ctx: Leading['ctx'], cursor: string): Promise<1 | -1 | -2> {
@@ -117,11 +135,14 @@ export class ClusterAggregator {
         const flushDue = a.flushAfterMs > 0 && buffer.length > 0 && Date.now() - firstAt >= a.flushAfterMs;
         while (this.token === token && (buffer.length >= a.bufferSize || (flushDue && buffer.length > 0))) {
           const taken = buffer.splice(0, a.bufferSize);
-          const { state: next, summary } = fedbuffStep(state, taken, run.onlineSpecs, run.momentumPairs, {
-            stalenessExponent: a.stalenessExponent, serverOptimizer: a.serverOptimizer, ema: emaScheduleOf(this.config, run),
-          });
+          // The same robust combine and DP as the single-process server (core/guard.ts); bucketing
+          // seeded by the version, so a new leader folding the same updates gets the same result.
+          const { state: next, summary, center } = fedbuffStep(state, taken, run.onlineSpecs, run.momentumPairs, {
+            stalenessExponent: a.stalenessExponent, serverOptimizer: a.serverOptimizer, ema: emaScheduleOf(this.config, run), robust: a.robust, dp: a.dp,
+          }, Date.now(), { center: this.center, rand: mulberry32(0x9e3779b9 ^ state.version), normal: this.normal, denominator: a.bufferSize });
           const folded = [...ctx.folded, { version: next.version, ids: taken.map((u) => u.updateId) }].slice(-FOLDED_MEMORY);
-          const nextCtx = { recentNorms: ctx.recentNorms, folded, lastStep: summary };
+          const privacy = a.dp ? charge(ctx.guard.privacy ?? EMPTY_LEDGER, a.dp.noiseMultiplier) : ctx.guard.privacy;
+          const nextCtx = { guard: this.guardFields(ctx.guard.normStats, privacy), folded, lastStep: summary };
           const verdict = await this.commit(token, run, next, nextCtx, taken[taken.length - 1].streamId);
           if (verdict !== 1) {
             this.config.log(`version ${next.version} not committed: ${verdict === -1 ? 'a newer aggregator holds the fence' : 'the head moved'}; stepping down`);
@@ -129,6 +150,7 @@ export class ClusterAggregator {
           }
           state = next;
           ctx = nextCtx;
+          if (center) this.center = center;
           if (buffer.length) firstAt = Date.now();
           this.events.emit('version:created', summary);
           this.config.log(`version ${state.version}: ${summary.updates.length} update(s) from ${summary.contributors} contributor(s)`);

@@ -1,6 +1,6 @@
 /**
  * Writes checkpoints of the global state (store/checkpoint.ts holds the format): it assembles the
- * metadata a restart needs (the run's identity, the norm guard's window, the update ids folded
+ * metadata a restart needs (the run's identity, the norm guard's statistics and DP ledger, the update ids folded
  * into the last versions, the last step's summary) and runs every checkpoint-directory job — a
  * write, a prune — one at a time, so a prune never races a write.
  */
@@ -8,12 +8,13 @@ import type { BufferedUpdate, GlobalState, StepSummary } from '../aggregation/fe
 import type { ResolvedConfig } from '../config';
 import { CHECKPOINT_FORMAT, type CheckpointMeta, type CheckpointStore } from '../store/checkpoint';
 import type { ServerEvents } from './events';
+import type { GuardCheckpointFields } from './guard';
 import type { RoundPlan } from './plan-store';
 import type { RunInfo } from './run';
 
 /** What a checkpoint records besides the state and the buffer. */
 export interface CheckpointContext {
-  recentNorms: readonly number[];
+  guard: GuardCheckpointFields;
   folded: CheckpointMeta['folded'];
   lastStep: StepSummary | null;
   /** The live round plan (recorded for the operator's information). */
@@ -33,14 +34,16 @@ export function checkpointMeta(run: RunInfo, config: ResolvedConfig, state: Glob
     optimizerStep: state.optimizer.step,
     onlineNames: [...state.online.keys()],
     targetNames: [...state.target.keys()],
-    recentNorms: [...ctx.recentNorms],
+    recentNorms: [],
+    normStats: ctx.guard.normStats,
+    privacy: ctx.guard.privacy,
     folded: ctx.folded,
     lastStep: ctx.lastStep,
     buffer: [],
     createdAt: Date.now(),
     encoderNames: run.encoderNames,
     serverMomentum: run.serverMomentum,
-    extra: { config: { aggregation: config.aggregation, localSteps: ctx.plan.localSteps, batchSize: ctx.plan.batchSize } },
+    extra: { config: { aggregation: config.aggregation, localSteps: ctx.plan.localSteps, batchSize: ctx.plan.batchSize }, dp: ctx.guard.dp },
   };
 }
 

@@ -33,6 +33,7 @@ import type { UpdateLog, UpdateToLog } from '../store/update-log';
 import { Checkpointer, type CheckpointContext } from './checkpointer';
 import type { ServerEvents } from './events';
 import { FoldScheduler } from './fold-scheduler';
+import { Guard } from './guard';
 import { intakeStages, runIntake, type IntakeStage, type Submission } from './intake';
 import { PlanStore, type PlanChange } from './plan-store';
 import { openRun, type OpenedRun } from './recovery';
@@ -45,12 +46,13 @@ const FOLDED_MEMORY = 16;
 export class Coordinator {
   private state: GlobalState;
   private buffer: BufferedUpdate[] = [];
-  private recentNorms: number[];
   private folded: Array<{ version: number; ids: string[] }>;
   private lastStep: StepSummary | null;
   private closing = false;
   readonly db: Db;
   readonly run: RunInfo;
+  /** Norm statistics, quarantine, accountability and the DP ledger (guard.ts). */
+  readonly guard: Guard;
   private readonly log: UpdateLog;
   private readonly stages: IntakeStage[];
   private readonly commits: GroupCommit<UpdateToLog, SubmitAck, RejectionRow>;
@@ -71,7 +73,7 @@ export class Coordinator {
     this.log = opened.log;
     this.state = opened.state;
     this.buffer = opened.buffer;
-    this.recentNorms = opened.recentNorms;
+    this.guard = new Guard(this.db, config, opened);
     this.folded = opened.folded;
     this.lastStep = opened.lastStep;
     this.stages = intakeStages({ rateLimit: config.rateLimit });
@@ -223,12 +225,11 @@ export class Coordinator {
       waiting: this.buffer.length + this.commits.queued,
       closing: this.closing,
       normGuard: a.normGuard,
-      recentNorms: this.recentNorms,
+      recentNorms: this.guard.referenceNorms(),
       seen: (id) => (this.queuedIds.has(id) ? 'queued' : this.log.has(id) ? 'stored' : null),
     });
     if (r.ok) {
-      this.recentNorms.push(r.value.guardNorm);
-      if (this.recentNorms.length > a.normGuard.window) this.recentNorms.splice(0, this.recentNorms.length - a.normGuard.window);
+      this.guard.recordNorm(rateKey, r.value.guardNorm);
       const ack = this.commits.submit({ update: r.value.update, bytes: r.value.bytes });
       this.queuedIds.set(input.updateId, ack);
       return ack;
@@ -269,16 +270,17 @@ export class Coordinator {
     if (taken.length === 0) return true;
     const a = this.config.aggregation;
     try {
-      const { state, summary } = fedbuffStep(this.state, taken, this.run.onlineSpecs, this.run.momentumPairs, {
-        stalenessExponent: a.stalenessExponent, serverOptimizer: a.serverOptimizer, ema: this.emaSchedule(),
-      });
+      const { state, summary, center } = fedbuffStep(this.state, taken, this.run.onlineSpecs, this.run.momentumPairs, {
+        stalenessExponent: a.stalenessExponent, serverOptimizer: a.serverOptimizer, ema: this.emaSchedule(), robust: a.robust, dp: a.dp,
+      }, Date.now(), this.guard.stepContext(this.state.version));
       const folded = [...this.folded, { version: state.version, ids: taken.map((u) => u.updateId) }].slice(-FOLDED_MEMORY);
-      await this.writeCheckpoint(state, this.buffer, { folded, lastStep: summary });
+      await this.writeCheckpoint(state, this.buffer, { folded, lastStep: summary, dpSteps: 1 });
       failpoint('fold:after-checkpoint');
       recordStep(this.db, summary);
       this.state = state;
       this.folded = folded;
       this.lastStep = summary;
+      this.guard.committed(summary, center);
       this.events.emit('version:created', summary);
       this.config.log(
         `version ${state.version}: ${summary.updates.length} update(s) from ${summary.contributors} contributor(s), ` +
@@ -295,9 +297,9 @@ export class Coordinator {
     }
   }
 
-  private writeCheckpoint(state: GlobalState, buffer: readonly BufferedUpdate[], o: { folded?: CheckpointContext['folded']; lastStep?: StepSummary | null } = {}): Promise<void> {
+  private writeCheckpoint(state: GlobalState, buffer: readonly BufferedUpdate[], o: { folded?: CheckpointContext['folded']; lastStep?: StepSummary | null; dpSteps?: number } = {}): Promise<void> {
     return this.checkpoints.write(state, buffer, {
-      recentNorms: this.recentNorms,
+      guard: this.guard.checkpointFields(o.dpSteps ?? 0),
       folded: o.folded ?? this.folded,
       lastStep: o.lastStep === undefined ? this.lastStep : o.lastStep,
       plan: this.plans.plan,

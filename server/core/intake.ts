@@ -14,10 +14,13 @@
  *   6. backlog        'busy' while maxBuffered updates wait to be folded
  *   7. decode         GLWT bytes → a delta with exactly the online names/shapes ('bad_encoding', 'wrong_weights')
  *   8. finite         ‖Δ‖₂ in one pass; 'not_finite' names the first NaN/±Inf
- *   9. norm-guard     hard bound and median-relative bound: accept, clip (re-encodes the bytes) or 'norm_too_large'
+ *   9. norm-guard     hard bound and a bound relative to the contributors' median norm (each contributor
+ *                     counts once, aggregation/norm-stats.ts; never below a floor): accept, clip
+ *                     (re-encodes the bytes) or 'norm_too_large'
  *
- * Adding a stage (robust aggregation, quarantine or DP clipping — issue 13; compressed dtypes —
- * issue 14): write an {@link IntakeStage} (pure over candidate and view; put what it establishes
+ * Robust aggregation, quarantine and DP clipping (issue 13) act when a step folds the buffer
+ * (aggregation/robust.ts, core/guard.ts), not here: they need the other updates of the step.
+ * Adding a stage (compressed dtypes — issue 14): write an {@link IntakeStage} (pure over candidate and view; put what it establishes
  * on the candidate), insert it in {@link intakeStages} at its place, add it to the list above, and
  * give it a test in test/server/core/intake.test.ts. A stage that changes the delta sets
  * `bytes` to its re-encoding, because the update log stores `bytes`.
@@ -53,7 +56,7 @@ export interface IntakeView {
   waiting: number;
   closing: boolean;
   normGuard: Readonly<NormGuardConfig>;
-  /** Norms of recently accepted updates (the guard's window). */
+  /** The guard's reference norms: one per recently active contributor (norm-stats.ts referenceNorms). */
   recentNorms: readonly number[];
   /** 'stored' when the id is committed, 'queued' when it waits in the group commit, else null. */
   seen(updateId: string): 'stored' | 'queued' | null;
@@ -69,7 +72,7 @@ export interface Candidate {
   /** ‖Δ‖₂ as received (finite stage). */
   norm?: number;
   clipped: boolean;
-  /** What the guard's window remembers for this update: its norm, or the bound it was clipped to. */
+  /** What the guard's statistics remember for this update: its norm, or the bound it was clipped to. */
   guardNorm?: number;
   /** The bytes the update log will store: the submission's, or a stage's re-encoding. */
   bytes: Uint8Array;
@@ -89,7 +92,7 @@ export interface IntakeStage {
 export interface Accepted {
   update: BufferedUpdate;
   bytes: Uint8Array;
-  /** The value to append to the norm guard's window. */
+  /** The value to record in the norm guard's statistics for this submitter. */
   guardNorm: number;
 }
 

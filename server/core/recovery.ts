@@ -8,6 +8,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { WeightMap } from '../../shared/weights/weight-map';
 import type { BufferedUpdate, GlobalState, StepSummary } from '../aggregation/fedbuff';
+import { normStatsOfCheckpoint, type NormStats } from '../aggregation/norm-stats';
+import { ledgerOf, type PrivacyLedger } from '../aggregation/rdp-accountant';
 import { decodeDelta } from '../aggregation/validate';
 import type { ResolvedConfig } from '../config';
 import { CheckpointStore } from '../store/checkpoint';
@@ -25,7 +27,8 @@ export interface OpenedRun {
   run: RunInfo;
   state: GlobalState;
   buffer: BufferedUpdate[];
-  recentNorms: number[];
+  normStats: NormStats;
+  privacy: PrivacyLedger | null;
   folded: Array<{ version: number; ids: string[] }>;
   lastStep: StepSummary | null;
   /** True for a new run: nothing is on disk yet, its version 0 still has to be checkpointed. */
@@ -46,7 +49,7 @@ export async function openRun(config: ResolvedConfig): Promise<OpenedRun> {
     const log = new UpdateLog(db, deltas, config.log);
     if (!c) {
       const { run, state } = await freshRun(config);
-      return { db, checkpoints, log, run, state, buffer: [], recentNorms: [], folded: [], lastStep: null, fresh: true };
+      return { db, checkpoints, log, run, state, buffer: [], normStats: [], privacy: null, folded: [], lastStep: null, fresh: true };
     }
     const { run, state } = runOfCheckpoint(config, c);
     const m = c.meta;
@@ -59,7 +62,7 @@ export async function openRun(config: ResolvedConfig): Promise<OpenedRun> {
     const ownStep = () => lastStep && lastStep.version === m.version && recordStep(db, lastStep);
     const buffer = await log.recover({ version: m.version, folded: m.folded, buffer: c.buffer }, decode, ownStep);
     config.log(`resumed run ${run.runId} (${run.method}) at version ${state.version}, ${buffer.length} buffered update(s)`);
-    return { db, checkpoints, log, run, state, buffer, recentNorms: m.recentNorms, folded: m.folded, lastStep: m.lastStep, fresh: false };
+    return { db, checkpoints, log, run, state, buffer, normStats: normStatsOfCheckpoint(m), privacy: ledgerOf(m.privacy), folded: m.folded, lastStep: m.lastStep, fresh: false };
   } catch (e) {
     db.close();
     throw e;

@@ -18,6 +18,7 @@ import { serveDashboardAssets } from './assets';
 import type { AdminAction, AdminClientEvents, AdminServerEvents, ContributorNow, DashState, Rejection, Sample, Snapshot, Tick, VersionPoint } from './protocol';
 import { normBucket } from './protocol';
 import { stalenessHistogram } from '../store/update-queries';
+import { accountability } from '../store/accountability';
 import { initDashboardTables, normHistogram, pruneSamples, recentAdminActions, recordSample, sampleHistory } from './store';
 
 export interface DashboardOptions {
@@ -72,6 +73,7 @@ export function attachDashboard(d: DashboardDeps, o: DashboardOptions = {}): Das
 
   const contributorsNow = (): ContributorNow[] => {
     const out: ContributorNow[] = [];
+    const flags = new Map(accountability(db).filter((r) => r.flag !== null).map((r) => [r.contributorId, r.flag]));
     for (const s of io.of('/').sockets.values()) {
       const id = s.data.contributorId;
       if (!id || !s.rooms.has('contributors')) continue;
@@ -82,6 +84,7 @@ export function attachDashboard(d: DashboardDeps, o: DashboardOptions = {}): Das
         connectedAt: s.data.helloAt ?? s.handshake.issued, trainingOn: trainingOn.get(s.id) ?? null,
         accepted: st?.accepted ?? 0, rejected: st?.rejected ?? 0, lastSubmitAt: st?.lastSubmitAt ?? null,
         token: d.tokensRequired && typeof token === 'string' ? shortFingerprint(token) : null,
+        flag: flags.get(id) ?? null, quarantined: coord.guard.isQuarantined(id),
       });
     }
     return out.sort((a, b) => a.connectedAt - b.connectedAt);
@@ -136,6 +139,8 @@ export function attachDashboard(d: DashboardDeps, o: DashboardOptions = {}): Das
     counts.applied += s.updates.length;
     pending.versions.push(toPoint(s));
     for (const u of s.updates) addCount(pending.staleness, u.staleness);
+    // Flags change with each robust step's scores.
+    if (s.scores?.length) contributorsChanged = true;
   }, signal);
   events.on('eval:recorded', (e) => {
     const at = Date.now();

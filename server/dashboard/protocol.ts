@@ -63,6 +63,10 @@ export interface ContributorNow {
   lastSubmitAt: number | null;
   /** First 12 hex digits of the token's SHA-256, or null on an open server. */
   token: string | null;
+  /** Why robust aggregation flags it (repeatedly clipped or outvoted, store/accountability.ts), or null. */
+  flag?: string | null;
+  /** Its updates are folded with weight 0 (POST /api/admin/quarantine). */
+  quarantined?: boolean;
 }
 
 export interface DashState {

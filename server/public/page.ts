@@ -15,6 +15,7 @@ import type { Db } from '../store/db';
 import { lastVersionRow } from '../store/history';
 import { knnTop1, percent, probeRows, describeSplit, type Evaluation } from '../model/eval-summary';
 import type { ExportFile } from '../model/export-bundle';
+import { readDp, type DpStatus } from '../model/model-card';
 import { evalSplitOf, evaluationsUpTo } from '../model/run-facts';
 import { esc } from './escape';
 import { curveSeries, learningCurveLegend, learningCurveSvg } from './learning-curve';
@@ -64,6 +65,7 @@ export function servePublicPage(router: Router, d: PublicPageDeps): void {
       updatedAt: lastVersionRow(d.db)?.createdAt ?? null,
       evaluations,
       contributors: d.connectedContributors(),
+      privacy: privacyLine(readDp(c.guard.dpStatus())),
       bundle, error,
     });
     res.writeHead(bundle ? 200 : 503, {
@@ -91,6 +93,8 @@ export interface PublicPageInput {
   /** Evaluations of versions ≤ version, oldest first. */
   evaluations: Evaluation[];
   contributors: number;
+  /** What the run's differential privacy guarantees, in words ("no DP" when off). */
+  privacy?: string;
   bundle: PageBundle | null;
   error: string | null;
 }
@@ -156,6 +160,7 @@ export function renderPublicPage(p: PublicPageInput): string {
       <div class="fact"><div class="k">Version</div><div class="v" id="version">v${p.version}</div></div>
       <div class="fact"><div class="k">Method</div><div class="v">${esc(method)}${g?.source === 'target' ? ' <span class="muted small">(EMA target encoder)</span>' : ''}</div></div>
       <div class="fact"><div class="k">Last updated</div><div class="v small">${updated}</div></div>
+      <div class="fact"><div class="k">Privacy</div><div class="v small" id="privacy">${esc(p.privacy ?? 'no DP')}</div></div>
       <div class="fact"><div class="k">Input → output</div><div class="v">${e ? `${e.inputSize}×${e.inputSize}×${e.channels} → ${e.widths[e.widths.length - 1]}` : '–'}</div></div>
     </div>
     ${evaluationHtml(p.evaluations.at(-1))}
@@ -196,4 +201,10 @@ export function renderPublicPage(p: PublicPageInput): string {
 </body>
 </html>
 `;
+}
+
+/** The privacy fact: ε at δ of client-level DP so far, or "no DP" said plainly. */
+export function privacyLine(dp: DpStatus | null): string {
+  if (!dp) return 'no DP: no differential-privacy guarantee';
+  return dp.epsilon === null ? 'client-level DP, ε not reported' : `client-level DP: ε = ${dp.epsilon}${dp.delta === null ? '' : ` at δ = ${dp.delta}`}`;
 }

@@ -37,7 +37,12 @@ export interface CheckpointMeta {
   /** Online weight names in canonical order (the order of specs and payloads). */
   onlineNames: string[];
   targetNames: string[];
+  /** The old norm guard's single window (checkpoints before per-contributor statistics); written empty now. */
   recentNorms: number[];
+  /** The norm guard's per-contributor statistics (aggregation/norm-stats.ts). */
+  normStats?: Array<[string, number[]]>;
+  /** The DP privacy ledger (aggregation/rdp-accountant.ts), when DP ever ran. */
+  privacy?: { steps: number; rdp: number[] } | null;
   /** Update ids folded into each of the last versions: lets recovery finish an interrupted commit. */
   folded: Array<{ version: number; ids: string[] }>;
   /** Summary of the step that produced this version (null for version 0). */

@@ -103,16 +103,19 @@ describe('bad inputs', () => {
     await expectRejected(client.submitRaw({ updateId: id(), baseVersion: 0, examples: 1, metrics: { loss: 'high' }, delta: new Uint8Array(1) }), 'bad_request', /loss/);
   });
 
+  // The relative bound is taken over contributors (each counts once, issue 13): three contributors
+  // the server can tell apart (their tokens) set the usual norm.
   it('recent-median bound: a delta 100× the usual norm is rejected', async () => {
-    const s2 = await startTiny({ aggregation: { bufferSize: 1000, normGuard: { maxNorm: 1e4, medianMultiple: 5, window: 16, minHistory: 3, mode: 'reject' } } });
-    const c = await connectClient(s2.url);
+    const tokens = ['token-aaaa', 'token-bbbb', 'token-cccc'];
+    const s2 = await startTiny({ contributorTokens: tokens, aggregation: { bufferSize: 1000, normGuard: { maxNorm: 1e4, medianMultiple: 5, window: 16, minHistory: 3, mode: 'reject' } } });
+    const cs = await Promise.all(tokens.map((token) => connectClient(s2.url, { token })));
     try {
-      for (let i = 0; i < 3; i++) expect((await c.submitDelta({ baseVersion: 0, examples: 4, delta: randomDelta(online, 40 + i, 1e-3) })).ok).toBe(true);
-      const a = await c.submitDelta({ baseVersion: 0, examples: 4, delta: randomDelta(online, 50, 1e-1) });
+      for (let i = 0; i < 3; i++) expect((await cs[i].submitDelta({ baseVersion: 0, examples: 4, delta: randomDelta(online, 40 + i, 1e-3) })).ok).toBe(true);
+      const a = await cs[0].submitDelta({ baseVersion: 0, examples: 4, delta: randomDelta(online, 50, 1e-1) });
       expect(a).toMatchObject({ ok: false, code: 'norm_too_large' });
       expect(s2.coordinator.bufferFill).toBe(3);
     } finally {
-      c.close();
+      for (const c of cs) c.close();
       await s2.cleanup();
     }
   });

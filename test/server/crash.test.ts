@@ -50,7 +50,7 @@ function startChild(dataDir: string, failpoints: string): Promise<Child> {
     [
       '--import', 'tsx', 'server/cli.ts', '--port', '0', '--data-dir', dataDir, '--method', 'byol',
       '--method-config', JSON.stringify(TINY_METHOD_CONFIG), '--buffer-size', '3', '--staleness-exponent', '0',
-      '--max-staleness', '100000', '--server-opt', 'fedavg', '--norm-multiple', '1e9', '--keep-checkpoints', '3',
+      '--max-staleness', '100000', '--server-opt', 'fedavg', '--norm-multiple', '1e9', '--keep-checkpoints', '3', '--robust', 'none',
       '--admin-token', ADMIN, '--local-steps', '1', '--batch-size', '1', '--quiet',
     ],
     { cwd: process.cwd(), env: { ...process.env, GLIMPSE_FAILPOINTS: failpoints }, stdio: ['ignore', 'pipe', 'pipe'] },

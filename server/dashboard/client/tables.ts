@@ -45,7 +45,8 @@ export function renderContributors(m: Model, revokeArmed: (socketId: string) => 
     const armedNow = revokeArmed(c.socketId);
     const revoke = m.state.tokensRequired && c.token
       ? `<button class="btn btn-danger btn-small${armedNow ? ' armed' : ''}" data-revoke="${esc(c.socketId)}" type="button">${armedNow ? 'Click again to revoke' : 'Revoke token'}</button>` : '';
-    return `<tr><td class="mono" title="${esc(c.contributorId)}">${esc(shortId(c.contributorId))}</td><td>${esc(c.clientKind)}</td><td>${esc(c.backend)}</td>
+    const flag = c.quarantined ? ' <span class="pill warn">quarantined</span>' : c.flag ? ` <span class="pill warn" title="${esc(c.flag)}">flagged</span>` : '';
+    return `<tr><td class="mono" title="${esc(c.contributorId)}${c.flag ? ` — ${esc(c.flag)}` : ''}">${esc(shortId(c.contributorId))}${flag}</td><td>${esc(c.clientKind)}</td><td>${esc(c.backend)}</td>
       <td>${trains}</td><td class="num">${c.accepted}</td><td class="num">${c.rejected}</td><td>${duration(m.state.now - c.connectedAt)}</td>
       <td class="mono">${c.token ? esc(c.token) : '<span class="muted">open</span>'}</td><td>${revoke}</td></tr>`;
   }).join('');

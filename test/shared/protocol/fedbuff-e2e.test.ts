@@ -15,7 +15,7 @@ describe('FedBuff over Socket.IO', () => {
   let clients: FederationClient[];
   beforeAll(async () => {
     srv = await startTiny({
-      aggregation: { bufferSize: 3, stalenessExponent: 0.5, maxStaleness: 5, serverOptimizer: { kind: 'fedavg', lr: 1 }, ema: { base: 0.9, kind: 'constant' } },
+      aggregation: { bufferSize: 3, stalenessExponent: 0.5, maxStaleness: 5, serverOptimizer: { kind: 'fedavg', lr: 1 }, ema: { base: 0.9, kind: 'constant' }, robust: { kind: 'none' } },
     });
     clients = await Promise.all([0, 1, 2].map((i) => connectClient(srv.url, { clientId: `client-${i}` })));
   });
