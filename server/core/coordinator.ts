@@ -97,6 +97,7 @@ export class Coordinator {
       return coord;
     } catch (e) {
       opened.db.close();
+      await opened.log.close();
       throw e;
     }
   }
@@ -322,6 +323,7 @@ export class Coordinator {
       await this.writeCheckpoint(this.state, this.buffer);
     } finally {
       this.db.close();
+      await this.log.close();
     }
   }
 }
