@@ -3,6 +3,7 @@
  * variables, which override defaults. Errors are one line; SIGINT/SIGTERM stop gracefully
  * (final checkpoint), a second signal exits at once.
  */
+import { parseUploadSpec } from '../shared/protocol/compression';
 import { parseArgs } from 'node:util';
 import type { ServerConfig } from './config';
 import { ConfigError } from './errors';
@@ -56,6 +57,7 @@ Usage: glimpse-server [options]
   --log-level <l>           trace | debug | info | warn | error      [GLIMPSE_LOG_LEVEL, info]
   --eval <data>             kNN-evaluate the encoder on Fashion-MNIST: default | fixture | <dir>  [off]
   --eval-every <n>          evaluate every n-th version             [5]
+  --upload <spec>           what contributors upload: fp32 | fp16 | int8[:block=n] [:topk=f] [:noef]  [int8]
   --quiet                   no log lines
   -h, --help
 `;
@@ -88,7 +90,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig | 'h
         tokens: { type: 'string' }, 'admin-token': { type: 'string' }, origins: { type: 'string' }, quiet: { type: 'boolean' },
         'rate-limit': { type: 'string' }, 'rate-burst': { type: 'string' }, seed: { type: 'string' },
         'log-format': { type: 'string' }, 'log-level': { type: 'string' }, eval: { type: 'string' }, 'eval-every': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
+        upload: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (e) {
@@ -159,6 +161,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig | 'h
     logLevel,
     evalData: v.eval,
     evalEvery: num('eval-every', v['eval-every'], true),
+    upload: v.upload === undefined ? undefined : parseUploadSpec(v.upload),
   });
 }
 

@@ -5,6 +5,7 @@
  * resolved config is frozen: what changes at runtime (the plan) is derived from it elsewhere
  * (core/plan-store.ts), never written back.
  */
+import { DEFAULT_UPLOAD, UploadCompression } from '../shared/protocol/compression';
 import { DEFAULT_EMA, type EmaSchedule } from '../shared/federation/ema';
 import type { OptimizerConfig } from '../shared/train/local-round';
 import { DEFAULT_SERVER_OPTIMIZER, validateServerOptimizer, type ServerOptimizerConfig } from './aggregation/server-optimizer';
@@ -64,6 +65,8 @@ export interface ServerConfig {
   allowedOrigins?: string[];
   /** Socket.IO maxHttpBufferSize; default derived from the model's delta size. */
   maxMessageBytes?: number;
+  /** How contributors are asked to upload (shared/protocol/compression.ts); default DEFAULT_UPLOAD. */
+  upload?: UploadCompression;
   /** Log sink; default console.log with a timestamp. `false` silences the server. */
   log?: ((line: string) => void) | false;
 }
@@ -94,6 +97,7 @@ export interface ResolvedFields {
   adminToken: string | undefined;
   allowedOrigins: string[] | undefined;
   maxMessageBytes: number | undefined;
+  upload: UploadCompression;
   log: (line: string) => void;
 }
 
@@ -138,6 +142,7 @@ export function resolveConfig(c: ServerConfig): ResolvedConfig {
     adminToken: c.adminToken,
     allowedOrigins: c.allowedOrigins && [...c.allowedOrigins],
     maxMessageBytes: c.maxMessageBytes,
+    upload: UploadCompression.parse(c.upload ?? DEFAULT_UPLOAD),
     log: c.log === false ? () => {} : (c.log ?? ((line) => console.log(`${new Date().toISOString()} ${line}`))),
   };
   validate(r);
