@@ -4,7 +4,7 @@
  * and pulls new versions as float16 differences from the version it already holds.
  */
 import { compressWithFeedback } from '../federation/error-feedback';
-import type { PullOptions } from '../protocol/client';
+import type { PullOptions } from '../protocol/compression';
 import type { Plan } from '../protocol/messages';
 import { encodePacked, encodeWeights } from '../weights/codec';
 import type { WeightMap } from '../weights/weight-map';

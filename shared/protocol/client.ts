@@ -16,7 +16,8 @@
  */
 import { io, type Socket } from 'socket.io-client';
 import { decodeWeights, encodeWeights } from '../weights/codec';
-import type { WeightMap } from '../weights/weight-map';
+import { addInto, type WeightMap } from '../weights/weight-map';
+import type { PullOptions } from './compression';
 import {
   PROTOCOL_VERSION,
   Plan,
@@ -32,12 +33,6 @@ import {
   type SubmitAck,
   type VersionEvent,
 } from './messages';
-
-/** How to pull: the answer's dtype, and a version the caller holds to receive only the difference from. */
-export interface PullOptions {
-  dtype?: 'float32' | 'float16';
-  base?: { version: number; weights: WeightMap };
-}
 
 export interface FederationClientOptions {
   /** Server base URL, e.g. http://localhost:8787 */
@@ -262,12 +257,9 @@ export class FederationClient {
     const weights = decodeWeights(pulled.bytes, { copy: true }).weights;
     if (pulled.since === undefined) return { version: pulled.version, weights };
     if (!base || pulled.since !== base.version) throw new FederationError('bad_request', `the server sent a difference from version ${pulled.since}, not ${base?.version}`);
-    // A difference from the version the caller holds: add it to (a copy of) that version.
-    for (const [name, d] of weights) {
-      const b = base.weights.get(name);
-      if (!b || b.data.length !== d.data.length) throw new FederationError('wrong_weights', `the difference has weight '${name}' the base version lacks`);
-      for (let i = 0; i < d.data.length; i++) d.data[i] += b.data[i];
-    }
+    // A difference from the version the caller holds: added to it, in the freshly decoded arrays.
+    const bad = addInto(weights, base.weights);
+    if (bad) throw new FederationError('wrong_weights', `the difference has weight '${bad}' the base version lacks`);
     return { version: pulled.version, weights };
   }
 

@@ -10,6 +10,7 @@
  * magnitude smaller than the weights themselves.
  */
 import { z } from 'zod';
+import type { WeightMap } from '../weights/weight-map';
 
 export const WireDtype = z.enum(['float32', 'float16', 'int8']);
 export type WireDtype = z.infer<typeof WireDtype>;
@@ -38,6 +39,12 @@ export const Compression = z.object({
   diffs: z.boolean(),
 });
 export type Compression = z.infer<typeof Compression>;
+
+/** How to pull: the answer's dtype, and a version the caller holds to receive only the difference from. */
+export interface PullOptions {
+  dtype?: 'float32' | 'float16';
+  base?: { version: number; weights: WeightMap };
+}
 
 /** The default upload, chosen from bench:compression (bench/reports/compression.json). */
 export const DEFAULT_UPLOAD: UploadCompression = { dtype: 'int8', block: 256, errorFeedback: true };
