@@ -52,6 +52,11 @@ export interface ContributorOptions {
   backoffMs?: number;
   /** Follow the plan's compression of uploads and downloads (default true); false: float32 only. */
   compression?: boolean;
+  /**
+   * After an accepted update, wait for the next version before training again (synchronous
+   * rounds: benchmarks that compare settings version for version). Default false.
+   */
+  waitForNextVersion?: boolean;
 }
 
 export interface ContributorSummary {
@@ -113,6 +118,7 @@ export async function runContributor(o: ContributorOptions): Promise<Contributor
         // A rejected upload delivered nothing: the old residual still says what the server lacks.
         if (ack.ok) residual = upload.residual;
         if (ack.ok) summary.accepted++;
+        if (ack.ok && o.waitForNextVersion && !stopped()) await o.client.waitForVersion(global.version);
         else summary.rejected++;
         o.onRound?.(report);
         if (!ack.ok) {
