@@ -5,8 +5,9 @@
  * each upload packing — float32, float16, int8 + error feedback, top-k 1% + error feedback — then
  * the kNN accuracy of the resulting encoder (weighted kNN, k = 20, on Fashion-MNIST or the
  * committed fixture), the measured bytes per upload, and the bytes per upload of the default
- * model (packing is size-determined). Also the pull of a new version: float32 whole vs the
- * float16 difference from the version before.
+ * model (packing is size-determined), and the drift of the final weights from the first
+ * variant's run relative to how far that run moved (a finer signal than kNN at small budgets).
+ * Also the pull of a new version: float32 whole vs the float16 difference from the version before.
  *
  *   npm run bench:compression [-- --versions 12] [--clients 2] [--local-steps 5] [--batch 32]
  *                             [--widths 8,16,32] [--variants fp32,fp16,int8,fp32:topk=0.01]
@@ -51,6 +52,8 @@ interface Row {
   bytesPerUpdate: number;
   ofFp32: number;
   defaultModelBytes: number;
+  /** ‖w − w_fp32‖ / ‖w_fp32 − w_0‖ over the final online weights: how far packing moved the run off the first variant's trajectory. */
+  drift: number;
   seconds: number;
 }
 
@@ -85,18 +88,20 @@ async function main() {
 
   const rows: Row[] = [];
   let downloads: { fullBytes: number; fp16DiffBytes: number } | null = null;
+  let reference: { initial: WeightMap; final: WeightMap } | null = null;
   for (let seed = 1; seed <= seeds; seed++) {
     for (const v of variants) {
       const t0 = performance.now();
       const r = await federate(v.upload, methodConfig, train, evalSet, { clients, versions, localSteps, batch, seed });
       downloads ??= r.downloads;
       const fp32 = rows.find((x) => x.seed === seed && x.variant === variants[0].name)?.bytesPerUpdate ?? r.bytesPerUpdate;
+      if (v === variants[0]) reference = { initial: r.initial, final: r.final };
       const row: Row = {
         variant: v.name, upload: v.upload, seed, knn: r.knn, versions: r.versions, bytesPerUpdate: r.bytesPerUpdate, ofFp32: r.bytesPerUpdate / fp32,
-        defaultModelBytes: defaultBytes(v.upload), seconds: (performance.now() - t0) / 1000,
+        defaultModelBytes: defaultBytes(v.upload), drift: drift(r.final, reference!), seconds: (performance.now() - t0) / 1000,
       };
       rows.push(row);
-      console.log(`seed ${seed} ${v.name.padEnd(16)} kNN ${(r.knn * 100).toFixed(2)}%  ${r.bytesPerUpdate.toFixed(0)} B/update (${(100 * row.ofFp32).toFixed(1)}% of fp32)  v${r.versions}  ${row.seconds.toFixed(0)} s`);
+      console.log(`seed ${seed} ${v.name.padEnd(16)} kNN ${(r.knn * 100).toFixed(2)}%  ${r.bytesPerUpdate.toFixed(0)} B/update (${(100 * row.ofFp32).toFixed(1)}% of fp32)  drift ${(100 * row.drift).toFixed(2)}%  v${r.versions}  ${row.seconds.toFixed(0)} s`);
     }
   }
 
@@ -108,12 +113,12 @@ async function main() {
     const lost = (mean(base.map((r) => r.knn)) - knn) * 100;
     const ofFp32 = mean(mine.map((r) => r.ofFp32));
     const defaultModelBytes = mine[0].defaultModelBytes;
-    return { variant: v.name, knn, knnPointsLost: lost, ofFp32, defaultModelBytes, defaultModelOfFp32: defaultModelBytes / defaultBytes(variants[0].upload), meetsGoal: ofFp32 <= 0.25 && lost <= 0.5 };
+    return { variant: v.name, knn, knnPointsLost: lost, ofFp32, drift: mean(mine.map((r) => r.drift)), defaultModelBytes, defaultModelOfFp32: defaultModelBytes / defaultBytes(variants[0].upload), meetsGoal: ofFp32 <= 0.25 && lost <= 0.5 };
   });
-  console.log(`\n| upload | kNN | points lost vs ${variants[0].name} | bytes vs fp32 (this model) | bytes/update, default model | vs fp32 | goal (≤ ¼ bytes, ≤ 0.5 pt) |`);
-  console.log('|---|---|---|---|---|---|---|');
+  console.log(`\n| upload | kNN | points lost vs ${variants[0].name} | drift from ${variants[0].name} | bytes vs fp32 (this model) | bytes/update, default model | vs fp32 | goal (≤ ¼ bytes, ≤ 0.5 pt) |`);
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const s of summary) {
-    console.log(`| ${s.variant} | ${(s.knn * 100).toFixed(2)}% | ${s.knnPointsLost.toFixed(2)} | ${(100 * s.ofFp32).toFixed(1)}% | ${(s.defaultModelBytes / 1e6).toFixed(3)} MB | ${(100 * s.defaultModelOfFp32).toFixed(1)}% | ${s.meetsGoal ? 'met' : 'not met'} |`);
+    console.log(`| ${s.variant} | ${(s.knn * 100).toFixed(2)}% | ${s.knnPointsLost.toFixed(2)} | ${(100 * s.drift).toFixed(2)}% | ${(100 * s.ofFp32).toFixed(1)}% | ${(s.defaultModelBytes / 1e6).toFixed(3)} MB | ${(100 * s.defaultModelOfFp32).toFixed(1)}% | ${s.meetsGoal ? 'met' : 'not met'} |`);
   }
   if (downloads) console.log(`\npull of a new version (this model): float32 whole ${downloads.fullBytes} B, float16 difference ${downloads.fp16DiffBytes} B (${((100 * downloads.fp16DiffBytes) / downloads.fullBytes).toFixed(1)}%)`);
   console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
@@ -125,9 +130,11 @@ async function main() {
 async function federate(
   upload: UploadCompression, methodConfig: Record<string, unknown>, train: LabeledImages, evalSet: EvalSet,
   o: { clients: number; versions: number; localSteps: number; batch: number; seed: number },
-): Promise<{ knn: number; versions: number; bytesPerUpdate: number; downloads: { fullBytes: number; fp16DiffBytes: number } }> {
+): Promise<{ knn: number; versions: number; bytesPerUpdate: number; downloads: { fullBytes: number; fp16DiffBytes: number }; initial: WeightMap; final: WeightMap }> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'glimpse-benchcomp-'));
   const server = await startServer({ port: 0, dataDir, method: 'byol', methodConfig, seed: o.seed, localSteps: o.localSteps, batchSize: o.batch, aggregation: { bufferSize: o.clients }, upload, log: process.env.BENCH_LOG ? undefined : false });
+  const online = (w: WeightMap): WeightMap => new Map([...w].filter(([n]) => !n.startsWith('target/')).map(([n, t]) => [n, { shape: t.shape, data: new Float32Array(t.data) }]));
+  const initial = online(server.coordinator.globalState.online);
   try {
     const parts = shard(train.labels, o.clients, { mode: 'iid', seed: o.seed });
     const sent: number[] = [];
@@ -153,11 +160,29 @@ async function federate(
     const knn = evaluateEncoder(encoder, evalSet).knn;
     encoder.dispose();
     const size = (p: typeof full) => ('bytes' in p ? p.bytes.length : NaN);
-    return { knn, versions: v, bytesPerUpdate: sent.reduce((a, b) => a + b, 0) / sent.length, downloads: { fullBytes: size(full), fp16DiffBytes: size(diff) } };
+    return {
+      knn, versions: v, bytesPerUpdate: sent.reduce((a, b) => a + b, 0) / sent.length, downloads: { fullBytes: size(full), fp16DiffBytes: size(diff) },
+      initial, final: online(c.globalState.online),
+    };
   } finally {
     await server.close();
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+/** ‖w − ref.final‖ / ‖ref.final − ref.initial‖ (0 for the reference itself). */
+function drift(w: WeightMap, ref: { initial: WeightMap; final: WeightMap }): number {
+  let off = 0;
+  let moved = 0;
+  for (const [n, t] of ref.final) {
+    const a = w.get(n)!.data;
+    const o = ref.initial.get(n)!.data;
+    for (let i = 0; i < t.data.length; i++) {
+      off += (a[i] - t.data[i]) ** 2;
+      moved += (t.data[i] - o[i]) ** 2;
+    }
+  }
+  return Math.sqrt(off / moved);
 }
 
 runMain(main);
