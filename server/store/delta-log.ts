@@ -163,10 +163,25 @@ export class DeltaLog implements DeltaStore {
       placed.push([ref, { seg: a.seq, offset: pos + HEADER + r.length, length: bytes.length }]);
       pos += HEADER + r.length + bytes.length;
     }
-    // On failure the bytes after a.size are garbage: the next batch overwrites them (positional
-    // writes from a.size), a restart truncates them.
+    try {
+      await this.writeAt(a, buffers, pos - a.size);
+    } catch (e) {
+      // After a failed write or fdatasync the kernel may have dropped the dirty pages ("fsyncgate",
+      // Rebello et al. 2020, "Can Applications Recover from fsync Failures?"): never append to this
+      // segment again. Its tail is garbage a restart truncates; the next batch opens a new segment.
+      if (this.active === a) this.active = null;
+      void a.fh.close().catch(() => {});
+      throw e;
+    }
+    a.size = pos;
+    const seg = this.segments.get(a.seq)!;
+    for (const [ref, loc] of placed) this.index.set(ref, loc);
+    seg.live += placed.length;
+  }
+
+  /** Writes `total` bytes of `buffers` at the end of segment `a` and makes them durable. */
+  private async writeAt(a: { fh: FileHandle; size: number }, buffers: Uint8Array[], total: number): Promise<void> {
     let done = 0;
-    const total = pos - a.size;
     if (failpointDrawn('deltalog:torn-write')) {
       // Crash test: leave half the batch on disk, as a crash in the middle of the write would.
       await a.fh.writev(sliceTo(buffers, Math.floor(total / 2)), a.size);
@@ -180,10 +195,6 @@ export class DeltaLog implements DeltaStore {
     }
     failpoint('deltalog:before-fsync');
     await a.fh.datasync();
-    a.size = pos;
-    const seg = this.segments.get(a.seq)!;
-    for (const [ref, loc] of placed) this.index.set(ref, loc);
-    seg.live += placed.length;
   }
 
   private async rollOver(): Promise<{ seq: number; fh: FileHandle; size: number }> {
