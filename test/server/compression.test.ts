@@ -3,9 +3,13 @@
  * accepts and asks for; int8, float16 and sparse top-k deltas are accepted and folded as the dense
  * values they stand for; a pull `since` an older version answers a float16 difference that, added
  * to the client's copy, gives the new weights to float16 precision of the difference; a base the
- * server no longer keeps gets whole weights.
+ * server no longer keeps gets whole weights. The Node contributor loop uploads what the plan asks,
+ * in synchronous rounds when told to wait for the next version.
  */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runContributor, type RoundReport } from '../../shared/contributor/loop';
 import { packUpload } from '../../shared/contributor/compression';
 import type { FederationClient } from '../../shared/protocol/client';
 import { DEFAULT_UPLOAD, parseUploadSpec } from '../../shared/protocol/compression';
@@ -74,5 +78,28 @@ describe('compressed updates and downloads', () => {
     const r = await c.pullEncoded('latest', { dtype: 'float16', since: 0 });
     expect(r.since).toBeUndefined();
     expect(r.version).toBe(4);
+  });
+
+  it('the contributor loop uploads int8 with error feedback and, told to, trains once per version', async () => {
+    await tf.setBackend('cpu');
+    // An 8-pixel encoder: the cpu backend trains it in milliseconds.
+    const methodConfig = { encoder: { inputSize: 8, channels: 3, stemWidth: 4, widths: [4], strides: [1], blocksPerStage: [1], norm: 'layer' }, projectionHidden: 8, projectionDim: 4 };
+    const one = await startTiny({ methodConfig, localSteps: 1, batchSize: 2, aggregation: { bufferSize: 1 }, upload: parseUploadSpec('int8:block=32'), seed: 3 });
+    const client = await connectClient(one.url);
+    try {
+      const rounds: RoundReport[] = [];
+      const sample = (b: number, size: number) => new Float32Array(b * size * size * 3).map((_, i) => ((i * 2654435761) >>> 0) / 2 ** 32);
+      await runContributor({ client, sample, maxRounds: 3, waitForNextVersion: true, onRound: (r) => rounds.push(r) });
+      expect(rounds.map((r) => [r.outcome, r.baseVersion])).toEqual([['accepted', 0], ['accepted', 1], ['accepted', 2]]);
+      // Packed sizes do not depend on the values: each upload is exactly an int8 (block 32) GLWT.
+      const online = onlineOnly((await client.pullWeights(0)).weights);
+      const int8Bytes = encodeWeights(online, { pack: { dtype: 'int8', block: 32 }, meta: { baseVersion: 0 } }).length;
+      for (const r of rounds) expect(r.uploadBytes).toBe(int8Bytes);
+      expect(int8Bytes).toBeLessThan(encodeWeights(online).length);
+      expect(await client.waitForVersion(2, 20_000)).toBe(3);
+    } finally {
+      client.close();
+      await one.cleanup();
+    }
   });
 });
