@@ -4,12 +4,12 @@
  * over Socket.IO, real tfjs rounds, same seeds and data) run for the same number of versions with
  * each upload packing — float32, float16, int8 + error feedback, top-k 1% + error feedback — then
  * the kNN accuracy of the resulting encoder (weighted kNN, k = 20, on Fashion-MNIST or the
- * committed fixture), the measured bytes per upload, and the bytes per upload of the default
- * model (packing is size-determined), and the drift of the final weights from the first
+ * committed fixture; SimCLR by default, whose kNN moves at small budgets), the measured bytes per
+ * upload, and the bytes per upload of the default BYOL model (packing is size-determined), and the drift of the final weights from the first
  * variant's run relative to how far that run moved (a finer signal than kNN at small budgets).
  * Also the pull of a new version: float32 whole vs the float16 difference from the version before.
  *
- *   npm run bench:compression [-- --versions 12] [--clients 2] [--local-steps 5] [--batch 32]
+ *   npm run bench:compression [-- --versions 8] [--clients 2] [--local-steps 8] [--batch 32] [--method simclr]
  *                             [--widths 8,16,32] [--variants fp32,fp16,int8,fp32:topk=0.01]
  *                             [--eval-train 2000] [--eval-test 1000] [--data DIR|fixture]
  *
@@ -62,12 +62,15 @@ async function main() {
     options: {
       versions: { type: 'string' }, clients: { type: 'string' }, 'local-steps': { type: 'string' }, batch: { type: 'string' },
       widths: { type: 'string' }, variants: { type: 'string' }, 'eval-train': { type: 'string' }, 'eval-test': { type: 'string' },
-      data: { type: 'string' }, seeds: { type: 'string' },
+      data: { type: 'string' }, seeds: { type: 'string' }, method: { type: 'string' },
     },
   });
-  const versions = intFlag(values.versions, 'versions', 12, 1);
+  // SimCLR by default: at a CPU budget it is the method whose kNN measurably leaves random init
+  // (README, "Methods"); BYOL needs far longer before kNN can tell settings apart.
+  const method = values.method ?? 'simclr';
+  const versions = intFlag(values.versions, 'versions', 8, 1);
   const clients = intFlag(values.clients, 'clients', 2, 1);
-  const localSteps = intFlag(values['local-steps'], 'local-steps', 5, 1);
+  const localSteps = intFlag(values['local-steps'], 'local-steps', 8, 1);
   const batch = intFlag(values.batch, 'batch', 32, 2);
   const seeds = intFlag(values.seeds, 'seeds', 1, 1);
   const widths = (values.widths ?? '8,16,32').split(',').map(Number);
@@ -79,7 +82,7 @@ async function main() {
     trainCount: Math.min(train.count, intFlag(values['eval-train'], 'eval-train', 2000, 10)),
     testCount: Math.min(test.count, intFlag(values['eval-test'], 'eval-test', 1000, 10)),
   });
-  console.log(`bench:compression — ${source}, backend ${backend}, BYOL widths [${widths}], ${versions} versions × K = ${clients} (${clients} clients × ${localSteps} steps × batch ${batch} per version); kNN bank ${evalSet.train.count} / queries ${evalSet.test.count}; load ${loadavg()[0].toFixed(1)}`);
+  console.log(`bench:compression — ${source}, backend ${backend}, ${method} widths [${widths}], ${versions} versions × K = ${clients} (${clients} clients × ${localSteps} steps × batch ${batch} per version); kNN bank ${evalSet.train.count} / queries ${evalSet.test.count}; load ${loadavg()[0].toFixed(1)}`);
 
   // Bytes per upload of the default model (size-determined): a synthetic delta of its online shapes.
   const info = await describeMethod('byol', {});
@@ -92,7 +95,7 @@ async function main() {
   for (let seed = 1; seed <= seeds; seed++) {
     for (const v of variants) {
       const t0 = performance.now();
-      const r = await federate(v.upload, methodConfig, train, evalSet, { clients, versions, localSteps, batch, seed });
+      const r = await federate(method, v.upload, methodConfig, train, evalSet, { clients, versions, localSteps, batch, seed });
       downloads ??= r.downloads;
       const fp32 = rows.find((x) => x.seed === seed && x.variant === variants[0].name)?.bytesPerUpdate ?? r.bytesPerUpdate;
       if (v === variants[0]) reference = { initial: r.initial, final: r.final };
@@ -123,16 +126,16 @@ async function main() {
   if (downloads) console.log(`\npull of a new version (this model): float32 whole ${downloads.fullBytes} B, float16 difference ${downloads.fp16DiffBytes} B (${((100 * downloads.fp16DiffBytes) / downloads.fullBytes).toFixed(1)}%)`);
   console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   await mkdir(path.dirname(REPORT), { recursive: true });
-  await writeFile(REPORT, JSON.stringify({ date: new Date().toISOString(), source, backend, widths, clients, localSteps, batch, versions, seeds, loadavg: loadavg(), evalTrain: evalSet.train.count, evalTest: evalSet.test.count, rows, summary, downloads }, null, 2) + '\n');
+  await writeFile(REPORT, JSON.stringify({ date: new Date().toISOString(), source, backend, method, widths, clients, localSteps, batch, versions, seeds, loadavg: loadavg(), evalTrain: evalSet.train.count, evalTest: evalSet.test.count, rows, summary, downloads }, null, 2) + '\n');
   console.log(`report: ${REPORT}`);
 }
 
 async function federate(
-  upload: UploadCompression, methodConfig: Record<string, unknown>, train: LabeledImages, evalSet: EvalSet,
+  method: string, upload: UploadCompression, methodConfig: Record<string, unknown>, train: LabeledImages, evalSet: EvalSet,
   o: { clients: number; versions: number; localSteps: number; batch: number; seed: number },
 ): Promise<{ knn: number; versions: number; bytesPerUpdate: number; downloads: { fullBytes: number; fp16DiffBytes: number }; initial: WeightMap; final: WeightMap }> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'glimpse-benchcomp-'));
-  const server = await startServer({ port: 0, dataDir, method: 'byol', methodConfig, seed: o.seed, localSteps: o.localSteps, batchSize: o.batch, aggregation: { bufferSize: o.clients }, upload, log: process.env.BENCH_LOG ? undefined : false });
+  const server = await startServer({ port: 0, dataDir, method, methodConfig, seed: o.seed, localSteps: o.localSteps, batchSize: o.batch, aggregation: { bufferSize: o.clients }, upload, log: process.env.BENCH_LOG ? undefined : false });
   const online = (w: WeightMap): WeightMap => new Map([...w].filter(([n]) => !n.startsWith('target/')).map(([n, t]) => [n, { shape: t.shape, data: new Float32Array(t.data) }]));
   const initial = online(server.coordinator.globalState.online);
   try {
@@ -155,7 +158,7 @@ async function federate(
     const full = await c.pull(v);
     const diff = await c.pull(v, { dtype: 'float16', since: v - 1 });
     const enc = await c.encoderWeights(v);
-    const encoder = buildEncoder(resolveMethodConfig('byol', methodConfig).encoder);
+    const encoder = buildEncoder(resolveMethodConfig(method, methodConfig).encoder);
     writeWeights([{ prefix: '', models: [encoder] }], enc!.weights);
     const knn = evaluateEncoder(encoder, evalSet).knn;
     encoder.dispose();
