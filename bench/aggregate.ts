@@ -198,7 +198,9 @@ async function startChild(args: string[]): Promise<{ url: string; stop: () => Pr
 }
 
 const serverArgs = (dataDir: string, methodConfig: object | null) => {
-  const args = ['server/cli.ts', '--port', '0', '--data-dir', dataDir, '--quiet', '--buffer-size', String(K), '--max-staleness', '100000', '--norm-multiple', '1e9'];
+  const args = ['server/cli.ts', '--port', '0', '--data-dir', dataDir, '--quiet', '--buffer-size', String(K), '--max-staleness', '100000', '--norm-multiple', '1e9',
+    // Every simulated contributor connects from loopback: the open server's per-address cap would count them as one.
+    '--max-connections-per-address', '0'];
   if (methodConfig) args.push('--method-config', JSON.stringify(methodConfig));
   return args;
 };

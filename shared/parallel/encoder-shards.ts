@@ -21,6 +21,9 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { heapF32, off } from '../backends/wasm/heap';
 import { sabBytes, sabViews, signal, STATE, waitWhile, type ShardCommand } from './shard-protocol';
 
+/** A shard's pass takes seconds even on a loaded machine; this long without an answer means it is gone. */
+const SHARD_STALL_MS = 300_000;
+
 /** What the trainer needs of a worker (Node's worker_threads Worker fits). */
 export interface ShardWorker {
   postMessage(message: ShardCommand): void;
@@ -114,7 +117,7 @@ export function createEncoderShards(workers: ShardWorker[]): EncoderShards {
   function releasePending(): void {
     if (!pending) return;
     for (const p of pending.calls) signal(p.state, STATE.ABORT);
-    for (const p of pending.calls) waitWhile(p.state, STATE.ABORT);
+    for (const p of pending.calls) waitWhile(p.state, STATE.ABORT, SHARD_STALL_MS);
     pending = null;
   }
 
@@ -141,7 +144,7 @@ export function createEncoderShards(workers: ShardWorker[]): EncoderShards {
       return { rows: r1 - r0, ...views };
     });
     for (const c of calls) {
-      if (waitWhile(c.state, STATE.BUSY) === STATE.FAILED) throw new Error('glimpse: an encoder shard worker failed (see its log)');
+      if (waitWhile(c.state, STATE.BUSY, SHARD_STALL_MS) === STATE.FAILED) throw new Error('glimpse: an encoder shard worker failed (see its log)');
     }
     const z = new Float32Array(n * dim);
     let at = 0;
@@ -161,7 +164,7 @@ export function createEncoderShards(workers: ShardWorker[]): EncoderShards {
       signal(c.state, STATE.GRADIENT);
     }
     for (const c of calls) {
-      if (waitWhile(c.state, STATE.GRADIENT) === STATE.FAILED) throw new Error('glimpse: an encoder shard worker failed (see its log)');
+      if (waitWhile(c.state, STATE.GRADIENT, SHARD_STALL_MS) === STATE.FAILED) throw new Error('glimpse: an encoder shard worker failed (see its log)');
     }
     pending = null;
     const sum = new Float32Array(calls[0].grads.length);
@@ -197,7 +200,7 @@ export function createEncoderShards(workers: ShardWorker[]): EncoderShards {
       shardedCalls++;
       if (tape == null) {
         const { calls, z } = start(model, x, false, training);
-        for (const c of calls) waitWhile(c.state, STATE.OUTPUT);
+        for (const c of calls) waitWhile(c.state, STATE.OUTPUT, SHARD_STALL_MS);
         return z;
       }
       const vars = model.trainableWeights.map((w) => w.read());

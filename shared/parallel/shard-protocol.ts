@@ -78,11 +78,18 @@ export function sabViews(sab: SharedArrayBuffer, rows: number, dim: number, para
   };
 }
 
-/** Blocks until `state` leaves `from`; returns the new state. */
-export function waitWhile(state: Int32Array, from: number): number {
+/**
+ * Blocks until `state` leaves `from`; returns the new state. With `timeoutMs`, throws once the
+ * state has not moved for that long: a thread blocked here runs no timers, so a dead peer would
+ * otherwise freeze it (and everything that could report the problem) for good.
+ */
+export function waitWhile(state: Int32Array, from: number, timeoutMs = Infinity): number {
+  const deadline = performance.now() + timeoutMs;
   let s = Atomics.load(state, 0);
   while (s === from) {
-    Atomics.wait(state, 0, from);
+    const left = deadline - performance.now();
+    if (left <= 0) throw new Error(`glimpse: an encoder shard worker did not answer within ${Math.round(timeoutMs / 1000)} s`);
+    Atomics.wait(state, 0, from, Math.min(left, 1000));
     s = Atomics.load(state, 0);
   }
   return s;

@@ -72,7 +72,9 @@ describe('fuzzed client input', () => {
   let glwts: Uint8Array[];
 
   beforeAll(async () => {
-    srv = await startTiny({ aggregation: { bufferSize: 1000 } });
+    // The stranger socket must stay unacquainted for the whole run, however slow the machine: no
+    // hello deadline here (payload-bounds.test.ts tests the deadline).
+    srv = await startTiny({ aggregation: { bufferSize: 1000 }, helloTimeoutMs: 600_000 });
     const c = await connectClient(srv.url);
     const delta = randomDelta(onlineOnly((await c.pullWeights(0)).weights) as WeightMap, 1);
     glwts = [undefined, { dtype: 'float16' as const }, { dtype: 'int8' as const, block: 32 }, { dtype: 'int8' as const, topK: 0.05, block: 8 }, { dtype: 'float32' as const, topK: 0.02 }]

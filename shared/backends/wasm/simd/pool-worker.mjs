@@ -18,8 +18,11 @@ async function start(port, msg) {
   const { module, memory, control } = msg;
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const ctrl = new Int32Array(control);
-  port.postMessage('ready');
+  // Read the generation before saying 'ready': the pool may publish its first job as soon as it
+  // hears 'ready', and a generation read after that would already include the job, which this
+  // worker would then wait past forever (and the caller with it).
   let gen = Atomics.load(ctrl, GEN);
+  port.postMessage('ready');
   for (;;) {
     Atomics.wait(ctrl, GEN, gen);
     gen = Atomics.load(ctrl, GEN);

@@ -31,6 +31,9 @@ const ERRORS = 5;
 const KERNELS: readonly KernelName[] = ['igemm_run', 'dw_run', 'layer_norm_run', 'layer_norm_grad_run'];
 
 const PAGE = 65536;
+/** A kernel job takes milliseconds; a pool worker silent this long is gone. */
+const STALL_MS = 60_000;
+const WAIT_SLICE_MS = 1_000;
 /** Where the bump allocator starts (the first page stays unused: address 0 is "no tensor"). */
 const HEAP_BASE = PAGE;
 
@@ -47,8 +50,15 @@ export interface SimdPool {
 /**
  * @param module a compiled `threads` variant (see simdFileName).
  * @param threads total threads including the caller's (≥ 1).
+ * @param stallMs how long `run` waits for silent workers before it throws.
  */
-export async function createSimdPool(module: WebAssembly.Module, variant: SimdVariant, threads: number, spawn: SpawnWorker, initialBytes = 64 << 20): Promise<SimdPool> {
+export async function createSimdPool(
+  module: WebAssembly.Module,
+  variant: SimdVariant,
+  threads: number,
+  spawn: SpawnWorker,
+  { initialBytes = 64 << 20, stallMs = STALL_MS }: { initialBytes?: number; stallMs?: number } = {},
+): Promise<SimdPool> {
   if (!variant.threads) throw new Error('glimpse simd: the pool needs a threads variant');
   if (!(Number.isInteger(threads) && threads >= 1)) throw new Error(`glimpse simd: threads must be a positive integer, got ${threads}`);
   const memory = new WebAssembly.Memory({ initial: Math.ceil(initialBytes / PAGE), maximum: 65536, shared: true });
@@ -93,7 +103,15 @@ export async function createSimdPool(module: WebAssembly.Module, variant: SimdVa
       Atomics.notify(ctrl, GEN);
     }
     instance.exports[kernel](job);
-    for (let d = Atomics.load(ctrl, DONE); d < workers.length; d = Atomics.load(ctrl, DONE)) Atomics.wait(ctrl, DONE, d);
+    // Bounded: a worker that died or missed the job must end in an error, not block this thread
+    // (and with it every timer that could report the problem) forever.
+    let waitedMs = 0;
+    for (let d = Atomics.load(ctrl, DONE); d < workers.length; d = Atomics.load(ctrl, DONE)) {
+      const slice = Math.min(WAIT_SLICE_MS, stallMs);
+      if (Atomics.wait(ctrl, DONE, d, slice) === 'timed-out' && (waitedMs += slice) >= stallMs) {
+        throw new Error(`glimpse simd: ${kernel}: ${workers.length - d} pool worker(s) did not finish within ${stallMs / 1000} s`);
+      }
+    }
     if (Atomics.load(ctrl, ERRORS) > 0) throw new Error(`glimpse simd: ${kernel} failed in a pool worker`);
   };
 
