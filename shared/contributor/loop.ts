@@ -115,12 +115,13 @@ export async function runContributor(o: ContributorOptions): Promise<Contributor
           examples: result.metrics.examples, backend: result.metrics.backend,
           outcome: ack.ok ? ack.status : 'rejected', reason: ack.ok ? undefined : `${ack.code}: ${ack.reason}`, uploadBytes: upload.bytes.length,
         };
-        // A rejected upload delivered nothing: the old residual still says what the server lacks.
-        if (ack.ok) residual = upload.residual;
-        if (ack.ok) summary.accepted++;
-        if (ack.ok && o.waitForNextVersion && !stopped()) await o.client.waitForVersion(global.version);
-        else summary.rejected++;
+        if (ack.ok) {
+          summary.accepted++;
+          // A rejected upload delivered nothing: the old residual still says what the server lacks.
+          residual = upload.residual;
+        } else summary.rejected++;
         o.onRound?.(report);
+        if (ack.ok && o.waitForNextVersion && !stopped()) await o.client.waitForVersion(global.version);
         if (!ack.ok) {
           const next = afterRejection(ack);
           if (next.waitMs) await abortableSleep(next.waitMs, o.signal);

@@ -89,7 +89,8 @@ describe('compressed updates and downloads', () => {
     try {
       const rounds: RoundReport[] = [];
       const sample = (b: number, size: number) => new Float32Array(b * size * size * 3).map((_, i) => ((i * 2654435761) >>> 0) / 2 ** 32);
-      await runContributor({ client, sample, maxRounds: 3, waitForNextVersion: true, onRound: (r) => rounds.push(r) });
+      const summary = await runContributor({ client, sample, maxRounds: 3, waitForNextVersion: true, onRound: (r) => rounds.push(r) });
+      expect(summary).toEqual({ rounds: 3, accepted: 3, rejected: 0 });
       expect(rounds.map((r) => [r.outcome, r.baseVersion])).toEqual([['accepted', 0], ['accepted', 1], ['accepted', 2]]);
       // Packed sizes do not depend on the values: each upload is exactly an int8 (block 32) GLWT.
       const online = onlineOnly((await client.pullWeights(0)).weights);
