@@ -11,8 +11,13 @@
  *     "GB/s" is effective bandwidth: 12 B per delta element, what the streaming loop of (1) moves
  *     per element — so "% of bandwidth" says how close folding a delta comes to a memory-bound
  *     acc += a·x pass over it. "delta GB/s" is the bytes of deltas consumed per second.
- *  3. Socket level: a child glimpse-server process, C concurrent clients on loopback submitting
- *     pre-encoded deltas; accepted updates/s and ack latency p50/p99.
+ *  3. Socket level: a child glimpse-server process (so load generation in this process never shares
+ *     its event loop), 64 concurrent clients on loopback submitting pre-encoded deltas of the
+ *     default model for a fixed window; accepted updates/s and ack latency p50/p99 — and, in the
+ *     same run, the same clients and payloads against a bare Socket.IO peer that acknowledges
+ *     unread (bench/peers/raw-socketio.ts): the ceiling of sockets and framing on this machine, and
+ *     the ingest as a fraction of it. Issue 14's goals: ≥ 200 updates/s, p99 < 250 ms, ≥ 50% of raw.
+ *     BENCH_CLIENTS and BENCH_SECONDS change the client count and window; --sockets-only skips 1–2.
  *
  * Writes bench/reports/aggregate.json. Numbers are noisy on a shared 2-core machine; compare only
  * side by side.
