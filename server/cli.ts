@@ -3,6 +3,7 @@
  * variables, which override defaults. Errors are one line; SIGINT/SIGTERM stop gracefully
  * (final checkpoint), a second signal exits at once.
  */
+import { parseUploadSpec } from '../shared/protocol/compression';
 import { parseArgs } from 'node:util';
 import type { ServerConfig } from './config';
 import { ConfigError } from './errors';
@@ -65,6 +66,7 @@ ${GUARD_USAGE}  --flush-after <ms>        fold a partial buffer after this long 
   --log-level <l>           trace | debug | info | warn | error      [GLIMPSE_LOG_LEVEL, info]
   --eval <data>             kNN-evaluate the encoder on Fashion-MNIST: default | fixture | <dir>  [off]
   --eval-every <n>          evaluate every n-th version             [5]
+  --upload <spec>           what contributors upload: fp32 | fp16 | int8[:block=n] [:topk=f] [:noef]  [int8:topk=0.1]
   --redis <url>             run as one of several nodes sharing this Redis (docs/deploy.md)  [GLIMPSE_REDIS_URL, off]
   --role <r>                with --redis: ingest | aggregator | both (aggregators compete for the lease)  [both]
   --lease-ms <n>            with --redis: aggregator lease time to live  [5000]
@@ -102,7 +104,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig | 'h
         'rate-limit': { type: 'string' }, 'rate-burst': { type: 'string' }, seed: { type: 'string' },
         'hello-timeout': { type: 'string' }, 'max-message-bytes': { type: 'string' }, 'max-connections-per-address': { type: 'string' },
         'log-format': { type: 'string' }, 'log-level': { type: 'string' }, eval: { type: 'string' }, 'eval-every': { type: 'string' },
-        redis: { type: 'string' }, role: { type: 'string' }, 'lease-ms': { type: 'string' }, 'node-id': { type: 'string' },
+        upload: { type: 'string' }, redis: { type: 'string' }, role: { type: 'string' }, 'lease-ms': { type: 'string' }, 'node-id': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         ...Object.fromEntries(GUARD_FLAGS.map((f) => [f, { type: 'string' as const }])),
       },
@@ -193,6 +195,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig | 'h
     logLevel,
     evalData: v.eval,
     evalEvery: num('eval-every', v['eval-every'], true),
+    upload: v.upload === undefined ? undefined : parseUploadSpec(v.upload),
     redis,
     role: role as CliConfig['role'],
     leaseMs: num('lease-ms', v['lease-ms'], true),

@@ -5,6 +5,7 @@
  * resolved config is frozen: what changes at runtime (the plan) is derived from it elsewhere
  * (core/plan-store.ts), never written back.
  */
+import { DEFAULT_UPLOAD, UploadCompression } from '../shared/protocol/compression';
 import { DEFAULT_EMA, type EmaSchedule } from '../shared/federation/ema';
 import type { OptimizerConfig } from '../shared/train/local-round';
 import { DEFAULT_SERVER_OPTIMIZER, validateServerOptimizer, type ServerOptimizerConfig } from './aggregation/server-optimizer';
@@ -75,6 +76,8 @@ export interface ServerConfig {
   allowedOrigins?: string[];
   /** Socket.IO maxHttpBufferSize; default derived from the model's delta size. */
   maxMessageBytes?: number;
+  /** How contributors are asked to upload (shared/protocol/compression.ts); default DEFAULT_UPLOAD. */
+  upload?: UploadCompression;
   /** A connection that has not sent `session:hello` after this many ms is closed. Default 10 000. */
   helloTimeoutMs?: number;
   /** Connections one address may hold open; default 32 on an open server, unlimited with contributor tokens. `false` = unlimited. */
@@ -109,6 +112,7 @@ export interface ResolvedFields {
   adminToken: string | undefined;
   allowedOrigins: string[] | undefined;
   maxMessageBytes: number | undefined;
+  upload: UploadCompression;
   helloTimeoutMs: number;
   /** null: no cap (a token server, or `false`). */
   maxConnectionsPerAddress: number | null;
@@ -162,6 +166,7 @@ export function resolveConfig(c: ServerConfig): ResolvedConfig {
     adminToken: c.adminToken,
     allowedOrigins: c.allowedOrigins && [...c.allowedOrigins],
     maxMessageBytes: c.maxMessageBytes,
+    upload: UploadCompression.parse(c.upload ?? DEFAULT_UPLOAD),
     helloTimeoutMs: c.helloTimeoutMs ?? 10_000,
     maxConnectionsPerAddress: c.maxConnectionsPerAddress === false ? null : (c.maxConnectionsPerAddress ?? ((c.contributorTokens?.length ?? 0) > 0 ? null : 32)),
     log: c.log === false ? () => {} : (c.log ?? ((line) => console.log(`${new Date().toISOString()} ${line}`))),

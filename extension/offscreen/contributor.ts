@@ -34,7 +34,7 @@ import { keepSize, shrinkRgb } from './resize';
 import { MemoryQueue, type PendingUrls } from './url-queue';
 
 /** The trainer as seen through comlink: every method async; `park` ends the worker until the next call. */
-export type TrainerRemote = Pick<TrainerApi, 'initBackend' | 'init' | 'setWeights' | 'train' | 'getDelta'> & { park?(): void };
+export type TrainerRemote = Pick<TrainerApi, 'initBackend' | 'init' | 'setWeights' | 'train' | 'getDelta'> & { park?(): void; deltaAccepted?(): Promise<void> };
 
 export interface PolicyPort {
   lease(device?: DeviceConditions): Promise<Lease>;
@@ -231,6 +231,7 @@ export class Contributor {
       wait = Math.max(wait, next.waitMs);
     } else {
       this.lastError = null;
+      await this.d.trainer.deltaAccepted?.();
     }
     this.d.log?.(`round ${this.round}: ${m.losses.length} steps on ${m.backend}, ${m.msPerStep.toFixed(0)} ms/step, loss ${loss.toFixed(4)}, ${outcome.accepted ? 'accepted' : 'rejected'} (server v${outcome.version})`);
     await this.report({ steps: m.losses.length, computeMs, losses: m.losses, stepMs: m.msPerStep, submitted: true, accepted: outcome.accepted, bytesSent, bytesReceived }, outcome.version);
@@ -264,7 +265,7 @@ export class Contributor {
   }
 
   private async adoptPlan(plan: Plan): Promise<void> {
-    const key = JSON.stringify([plan.runId, plan.method, plan.methodConfig, plan.batchSize, plan.optimizer]);
+    const key = JSON.stringify([plan.runId, plan.method, plan.methodConfig, plan.batchSize, plan.optimizer, plan.compression?.upload]);
     if (key === this.planKey && this.init) return;
     const choice = backendChoice(this.backendPref ?? 'auto');
     const tp: TrainerPlan = {
@@ -274,6 +275,7 @@ export class Contributor {
       methodConfig: plan.methodConfig as TrainerPlan['methodConfig'],
       batchSize: plan.batchSize,
       optimizer: plan.optimizer,
+      upload: plan.compression?.upload,
     };
     this.init = await this.d.trainer.init(tp);
     this.planKey = key;

@@ -145,6 +145,7 @@ export function watchTrainer(o: WatchdogOptions): WatchedTrainer {
     train: (pixels: ArrayBuffer, steps: number, seed: number, limits?: TrainLimits) =>
       call(`a ${steps}-step round`, (d.trainBaseMs + steps * d.trainPerStepMs) * (100 / Math.min(100, Math.max(1, limits?.cpuPercent ?? 100))), (t) => t.train(pixels, steps, seed, limits)),
     getDelta: () => call('encoding the delta', d.getDeltaMs, (t) => t.getDelta()),
+    deltaAccepted: () => call('keeping the upload error', d.getDeltaMs, (t) => t.deltaAccepted?.() ?? Promise.resolve()),
     restarts: () => restarts,
     allowedBackends: () => [...allowed],
     replace: (why) => restart(why, false),

@@ -8,7 +8,9 @@
  *   setWeights(glwt)      loads the global weights (online + target), GLWT-encoded
  *   train(pixels, steps)  one local round on images [n, s, s, c] uint8 RGB → metrics (resting
  *                         between steps to hold the CPU cap)
- *   getDelta()            the last round's delta (local − global, online weights), GLWT-encoded
+ *   getDelta()            the last round's delta (local − global, online weights), GLWT-encoded,
+ *                         packed as the plan's upload asks (error feedback kept here)
+ *   deltaAccepted()       the server accepted that delta: keep what its packing dropped for the next
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { transfer } from 'comlink';
@@ -16,7 +18,9 @@ import { mulberry32 } from '../../shared/data/rng';
 import type { MethodConfig, SslMethod } from '../../shared/ssl/method';
 import { createMethod } from '../../shared/ssl/registry';
 import { loadGlobal, runLocalRound, type OptimizerConfig } from '../../shared/train/local-round';
-import { decodeWeights, encodeWeights } from '../../shared/weights/codec';
+import { compressWithFeedback } from '../../shared/federation/error-feedback';
+import type { UploadCompression } from '../../shared/protocol/compression';
+import { decodeWeights, encodePacked, encodeWeights, type CodecMeta } from '../../shared/weights/codec';
 import type { WeightMap } from '../../shared/weights/weight-map';
 import { groupSpecs } from '../../shared/models/weights-io';
 import { DEFAULT_BACKEND_ORDER, type BackendName, type SoftwareGpu } from '../common/backend-choice';
@@ -32,6 +36,8 @@ export interface TrainerPlan {
   /** Preferred backends, best first; the first that initialises wins. */
   backends?: BackendName[];
   softwareGpu?: SoftwareGpu;
+  /** plan.compression.upload: how to pack deltas (absent: float32). */
+  upload?: UploadCompression;
 }
 
 /** The person's limits on a round. */
@@ -68,6 +74,9 @@ export function createTrainerApi(initBackend: BackendInit, restFor: (ms: number)
   /** The global version `global` is (from the pulled GLWT's meta), stamped on the delta as the server's encoder does. */
   let globalVersion: number | null = null;
   let delta: WeightMap | null = null;
+  /** Error feedback: what accepted uploads' packing dropped, and what the last getDelta's would. */
+  let residual: WeightMap | null = null;
+  let pendingResidual: WeightMap | null = null;
   let backend = '';
 
   const need = <T>(v: T | null, what: string): T => {
@@ -88,7 +97,7 @@ export function createTrainerApi(initBackend: BackendInit, restFor: (ms: number)
       method = createMethod(p.method, p.methodConfig ?? {});
       plan = p;
       global = globalVersion = null;
-      delta = null;
+      delta = residual = pendingResidual = null;
       const enc = (method.encoder.inputs[0].shape as (number | null)[]);
       const deltaValues = groupSpecs([method.online]).reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
       return { backend, inputSize: enc[1] ?? 0, channels: enc[3] ?? 0, deltaValues };
@@ -140,9 +149,22 @@ export function createTrainerApi(initBackend: BackendInit, restFor: (ms: number)
     /** The last round's delta, GLWT-encoded (ready to send), transferred (not copied) to the caller. */
     async getDelta(): Promise<ArrayBuffer> {
       const d = need(delta, 'train');
-      const bytes = encodeWeights(d, globalVersion === null ? {} : { meta: { baseVersion: globalVersion } });
+      const meta: CodecMeta = globalVersion === null ? {} : { baseVersion: globalVersion };
+      const up = plan?.upload;
+      let bytes: Uint8Array;
+      if (up && (up.dtype !== 'float32' || up.topK)) {
+        const r = compressWithFeedback(d, up.errorFeedback ? residual : null, { dtype: up.dtype, block: up.block, topK: up.topK });
+        pendingResidual = up.errorFeedback ? r.residual : null;
+        bytes = encodePacked(r.packed, meta);
+      } else bytes = encodeWeights(d, { meta });
       const buf = bytes.buffer as ArrayBuffer;
       return transfer(buf, [buf]);
+    },
+
+    /** The last delta was accepted: its packing's error is what the server still lacks. */
+    async deltaAccepted(): Promise<void> {
+      residual = pendingResidual;
+      pendingResidual = null;
     },
 
     async backendInUse(): Promise<string> {
@@ -151,7 +173,7 @@ export function createTrainerApi(initBackend: BackendInit, restFor: (ms: number)
 
     async dispose(): Promise<void> {
       method?.dispose();
-      method = plan = global = delta = globalVersion = null;
+      method = plan = global = delta = globalVersion = residual = pendingResidual = null;
     },
   };
   return api;

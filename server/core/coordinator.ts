@@ -38,7 +38,7 @@ import { intakeStages, runIntake, type IntakeStage, type Submission } from './in
 import { PlanStore, type PlanChange } from './plan-store';
 import { openRun, type OpenedRun } from './recovery';
 import { emaScheduleOf, maxMessageBytesOf, type RunInfo } from './run';
-import { VersionReader, type Pulled } from './version-reader';
+import { VersionReader, type PullForm, type Pulled } from './version-reader';
 
 /** Update ids per version remembered in checkpoints for finishing interrupted commits. */
 const FOLDED_MEMORY = 16;
@@ -99,6 +99,7 @@ export class Coordinator {
       return coord;
     } catch (e) {
       opened.db.close();
+      await opened.log.close();
       throw e;
     }
   }
@@ -185,6 +186,7 @@ export class Coordinator {
       protocol: PROTOCOL_VERSION, runId: r.runId, method: r.method, methodConfig: r.methodConfig,
       optimizer: p.clientOptimizer, localSteps: p.localSteps, batchSize: p.batchSize, maxExamples: p.maxExamples,
       version: this.state.version, maxStaleness: a.maxStaleness, maxMessageBytes: this.maxMessageBytes(), bufferSize: a.bufferSize, hasTarget: this.hasTarget,
+      compression: { accepts: ['float32', 'float16', 'int8'], sparse: true, upload: this.config.upload, downloads: ['float32', 'float16'], diffs: true },
     };
   }
 
@@ -193,9 +195,9 @@ export class Coordinator {
     return maxMessageBytesOf(this.config, this.run);
   }
 
-  /** The global weights (online + target) of a version as GLWT bytes (version-reader.ts). */
-  pull(version: number | 'latest'): Promise<Pulled> {
-    return this.versions.pull(version);
+  /** The global weights (online + target) of a version as GLWT bytes, in the form asked for (version-reader.ts). */
+  pull(version: number | 'latest', form?: PullForm): Promise<Pulled> {
+    return this.versions.pull(version, form);
   }
 
   /** The product encoder of a version (see model/encoder-export.ts), or null if not kept. */
@@ -324,6 +326,7 @@ export class Coordinator {
       await this.writeCheckpoint(this.state, this.buffer);
     } finally {
       this.db.close();
+      await this.log.close();
     }
   }
 }

@@ -15,6 +15,8 @@ import type { ResolvedConfig } from '../config';
 import { CheckpointStore } from '../store/checkpoint';
 import { openDatabase, type Db } from '../store/db';
 import { recordStep } from '../store/history';
+import { DeltaLog } from '../store/delta-log';
+import { WithLegacyFiles } from '../store/legacy-deltas';
 import { PendingStore } from '../store/pending';
 import { UpdateLog } from '../store/update-log';
 import { freshRun, runOfCheckpoint, type RunInfo } from './run';
@@ -41,7 +43,8 @@ export async function openRun(config: ResolvedConfig): Promise<OpenedRun> {
   const db = openDatabase(join(config.dataDir, 'glimpse.db'));
   try {
     const checkpoints = new CheckpointStore(join(config.dataDir, 'checkpoints'), config.keepCheckpoints);
-    const deltas = new PendingStore(join(config.dataDir, 'pending'));
+    // Deltas go to the append-only log; pending/ holds those of a data directory from before it.
+    const deltas = new WithLegacyFiles(new DeltaLog(join(config.dataDir, 'deltas'), config.log), new PendingStore(join(config.dataDir, 'pending')), (r) => r.endsWith('.glwt'));
     await deltas.init();
     await checkpoints.removeTempFiles();
     const { checkpoint: c, skipped } = await checkpoints.loadLatest();

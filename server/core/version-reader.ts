@@ -1,7 +1,8 @@
 /**
  * Reads the global weights of a version — the live state, or a checkpoint still kept on disk —
  * as a contributor pulls them (GLWT bytes of online + target, cached for the last few versions:
- * a new version is pulled by every contributor at once) or as the product encoder
+ * a new version is pulled by every contributor at once; float32 or float16, whole or as the
+ * difference from an older version the client holds, shared/protocol/compression.ts) or as the product encoder
  * (model/encoder-export.ts) for downloads and the evaluator.
  */
 import type { RejectCode } from '../../shared/protocol/messages';
@@ -20,10 +21,16 @@ export interface RunIdentity {
   encoderNames: readonly string[];
 }
 
-export type Pulled = { version: number; bytes: Uint8Array } | { code: RejectCode; reason: string };
+export type Pulled = { version: number; bytes: Uint8Array; since?: number } | { code: RejectCode; reason: string };
+
+export interface PullForm {
+  dtype?: 'float32' | 'float16';
+  since?: number;
+}
 
 export class VersionReader {
-  private readonly pullCache = new Map<number, Uint8Array>();
+  /** Keyed by version, then by form ("float32", "float16:since=7", …). */
+  private readonly pullCache = new Map<number, Map<string, Uint8Array>>();
 
   constructor(
     private readonly run: RunIdentity,
@@ -33,19 +40,32 @@ export class VersionReader {
   ) {}
 
   /** The global weights (online + target) of a version as GLWT bytes, cached per version. */
-  async pull(version: number | 'latest'): Promise<Pulled> {
+  async pull(version: number | 'latest', form: PullForm = {}): Promise<Pulled> {
     const now = this.live();
     const v = version === 'latest' ? now.version : version;
-    const cached = this.pullCache.get(v);
-    if (cached) return { version: v, bytes: cached };
+    const dtype = form.dtype ?? 'float32';
+    // A difference from the same or a newer version is no difference: send the weights whole.
+    const since = form.since !== undefined && form.since < v ? form.since : undefined;
+    const key = since === undefined ? dtype : `${dtype}:since=${since}`;
+    const cached = this.pullCache.get(v)?.get(key);
+    if (cached) return { version: v, bytes: cached, ...(since === undefined ? {} : { since }) };
     if (v > now.version) return { code: 'unknown_version', reason: `version ${v} does not exist yet (current ${now.version})` };
     const s = await this.stateOf(v);
     if (!s) return { code: 'version_unavailable', reason: `version ${v} is no longer kept (current ${now.version}); pull 'latest'` };
-    const map: WeightMap = new Map([...s.online, ...s.target]);
-    const bytes = encodeWeights(map, { meta: { version: v, runId: this.run.runId, method: this.run.method } });
-    this.pullCache.set(v, bytes);
+    let map: WeightMap = new Map([...s.online, ...s.target]);
+    if (since !== undefined) {
+      const b = await this.stateOf(since);
+      // The base is gone: answer with whole weights (the ack says so by carrying no `since`).
+      if (!b) return this.pull(v, { dtype });
+      map = difference(map, new Map([...b.online, ...b.target]));
+    }
+    const meta = { version: v, runId: this.run.runId, method: this.run.method, ...(since === undefined ? {} : { since }) };
+    const bytes = encodeWeights(map, { meta, ...(dtype === 'float16' ? { pack: { dtype } } : {}) });
+    const forms = this.pullCache.get(v) ?? new Map<string, Uint8Array>();
+    forms.set(key, bytes);
+    this.pullCache.set(v, forms);
     while (this.pullCache.size > PULL_CACHE) this.pullCache.delete(Math.min(...this.pullCache.keys()));
-    return { version: v, bytes };
+    return { version: v, bytes, ...(since === undefined ? {} : { since }) };
   }
 
   /** The product encoder of a version (see model/encoder-export.ts), or null if not kept. */
@@ -66,4 +86,16 @@ export class VersionReader {
       return null;
     }
   }
+}
+
+/** a − b per weight (same names and shapes: two versions of one run). */
+function difference(a: WeightMap, b: WeightMap): WeightMap {
+  const out: WeightMap = new Map();
+  for (const [name, t] of a) {
+    const o = b.get(name)!.data;
+    const d = new Float32Array(t.data.length);
+    for (let i = 0; i < d.length; i++) d[i] = t.data[i] - o[i];
+    out.set(name, { shape: t.shape, data: d });
+  }
+  return out;
 }

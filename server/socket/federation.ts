@@ -171,9 +171,9 @@ export function attachFederation(io: FederationServer, coord: FederationCore, ev
       if (!socket.data.contributorId) return ack({ ok: false, code: 'no_hello', reason: 'send session:hello first' });
       const p = PullRequest.safeParse(raw);
       if (!p.success) return ack({ ok: false, code: 'bad_request', reason: describeZodError(p.error) });
-      const r = await coord.pull(p.data.version);
+      const r = await coord.pull(p.data.version, { dtype: p.data.dtype, since: p.data.since });
       if ('code' in r) return ack({ ok: false, ...r });
-      ack({ ok: true, version: r.version, weights: r.bytes });
+      ack({ ok: true, version: r.version, weights: r.bytes, ...(r.since === undefined ? {} : { since: r.since }) });
     }));
 
     socket.on('delta:submit', guarded(socket, 'delta:submit', o.log, async (ack, raw: unknown) => {

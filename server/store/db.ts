@@ -7,7 +7,7 @@
  * Tables (all times are epoch milliseconds):
  *   updates     one row per accepted update: who, base version, examples, loss, norm, staleness and
  *               weight at fold, status 'pending' | 'applied', applied_version, delta_file (the
- *               GLWT file in pending/; nulled and deleted some versions after it was folded)
+ *               record of the delta log, deltas/; nulled and deleted some versions after it was folded)
  *   versions    one row per server step: folded updates, contributors, examples, mean loss,
  *               norms, staleness, EMA momentum, duration
  *   rejections  one row per rejected submission with its code and reason

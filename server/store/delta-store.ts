@@ -3,10 +3,10 @@
  * see update-log.ts). The update log asks a DeltaStore to make a batch durable before it commits
  * the batch's rows and the updates are acknowledged.
  *
- * This interface is the seam for the durability strategy. Today's implementation (pending.ts)
- * writes one file per delta, fsyncs each and the directory once per batch. Issue 14 can swap in an
- * append-only log or a batched fsync behind the same four operations without touching the update
- * log, the group commit or the coordinator: all they rely on is "writeBatch resolved ⇒ every
+ * This interface is the seam for the durability strategy. The server uses the append-only delta
+ * log (delta-log.ts: one write and one fdatasync per batch); pending.ts, one file and one fsync per
+ * delta, is how older data directories stored them (legacy-deltas.ts still reads those). The
+ * update log, the group commit and the coordinator rely only on "writeBatch resolved ⇒ every
  * delta of the batch survives a crash; read(ref) returns the bytes written under ref".
  */
 export interface DeltaStore {
@@ -21,4 +21,6 @@ export interface DeltaStore {
   remove(refs: readonly string[]): Promise<void>;
   /** Every stored reference: recovery deletes those that no committed row names. */
   list(): Promise<string[]>;
+  /** Releases open files (shutdown). */
+  close?(): Promise<void>;
 }

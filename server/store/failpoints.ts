@@ -16,6 +16,11 @@ function parse(spec: string | undefined): Map<string, number> {
 }
 
 export function failpoint(name: string): void {
+  if (failpointDrawn(name)) process.kill(process.pid, 'SIGKILL');
+}
+
+/** Draws whether `name` fires, without killing: for failpoints that do damage first (a torn write). */
+export function failpointDrawn(name: string): boolean {
   const p = table.get(name);
-  if (p !== undefined && Math.random() < p) process.kill(process.pid, 'SIGKILL');
+  return p !== undefined && Math.random() < p;
 }

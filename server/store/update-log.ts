@@ -11,8 +11,8 @@
  * be acknowledged. `update_id` is the primary key, so a resubmission is a duplicate from then on.
  * Batching itself (which submissions share one appendBatch) is group-commit.ts's job.
  *
- * Issue 14 changes how deltas are made durable (an append-only log, batched fsync): that is a new
- * DeltaStore, passed to this constructor; nothing else here or above changes.
+ * How deltas are made durable (today the append-only delta log, delta-log.ts, one fdatasync per
+ * batch) is the DeltaStore passed to this constructor; nothing here or above depends on it.
  */
 import type { BufferedUpdate, FoldedUpdate } from '../aggregation/fedbuff';
 import { encodeWeights } from '../../shared/weights/codec';
@@ -89,6 +89,11 @@ export class UpdateLog {
 
   private insertRow(u: BufferedUpdate, ref: string): void {
     this.insert.run(u.updateId, u.contributorId, u.baseVersion, u.examples, u.loss, u.norm, u.clipped ? 1 : 0, u.receivedAt, ref);
+  }
+
+  /** Releases the delta store's open files (shutdown; the database is closed by its owner). */
+  async close(): Promise<void> {
+    await this.deltas.close?.();
   }
 
   /** Marks the updates of one server step applied (see {@link markFolded}). */

@@ -4,6 +4,8 @@
  * It survives the server going away (FederationClient reconnects; the loop backs off and resumes
  * from the current version) and follows the protocol's answers as ./after-rejection.ts says (the
  * table the extension's loop uses too): pull the newest version, wait, or go on to the next round.
+ * Uploads and downloads are compressed as the plan asks (./compression.ts: packed deltas with
+ * error feedback, float16 differences between versions) unless `compression: false`.
  * Node contributors (scripts/glimpse.ts) run it; it needs no Node-only API.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -15,6 +17,7 @@ import type { SslMethod, MethodConfig } from '../ssl/method';
 import { runLocalRound } from '../train/local-round';
 import type { WeightMap } from '../weights/weight-map';
 import { afterRejection } from './after-rejection';
+import { downloadForm, packUpload } from './compression';
 
 /** Images of the plan's input size: [batch, size, size, 3] in [0, 1]. */
 export type ImageSampler = (batchSize: number, size: number) => Float32Array;
@@ -31,6 +34,8 @@ export interface RoundReport {
   outcome: 'accepted' | 'duplicate' | 'rejected';
   /** Rejection code and reason, when rejected. */
   reason?: string;
+  /** Bytes of the uploaded delta (GLWT, as sent). */
+  uploadBytes: number;
 }
 
 export interface ContributorOptions {
@@ -45,6 +50,13 @@ export interface ContributorOptions {
   log?: (line: string) => void;
   /** First back-off after a transport failure; doubles up to 30 s. */
   backoffMs?: number;
+  /** Follow the plan's compression of uploads and downloads (default true); false: float32 only. */
+  compression?: boolean;
+  /**
+   * After an accepted update, wait for the next version before training again (synchronous
+   * rounds: benchmarks that compare settings version for version). Default false.
+   */
+  waitForNextVersion?: boolean;
 }
 
 export interface ContributorSummary {
@@ -62,6 +74,8 @@ export async function runContributor(o: ContributorOptions): Promise<Contributor
   let method: SslMethod | null = null;
   let methodPlan = '';
   let global: { version: number; weights: WeightMap } | null = null;
+  /** What compression held back from accepted uploads (error feedback), for the next one. */
+  let residual: WeightMap | null = null;
   let backoff = o.backoffMs ?? 1000;
   const stopped = () => o.signal?.aborted || (o.maxRounds !== undefined && summary.rounds >= o.maxRounds);
 
@@ -75,9 +89,10 @@ export async function runContributor(o: ContributorOptions): Promise<Contributor
           method = createMethod(plan.method, plan.methodConfig as Partial<MethodConfig>);
           methodPlan = planKey(plan);
           global = null;
+          residual = null;
           log(`plan: ${plan.method}, ${plan.localSteps} local steps × batch ${plan.batchSize}, run ${plan.runId}`);
         }
-        if (!global || o.client.knownVersion > global.version) global = await o.client.pullWeights('latest');
+        if (!global || o.client.knownVersion > global.version) global = await o.client.pullWeights('latest', downloadForm(plan, global, o.compression));
         const size = resolveMethodConfig(plan.method, plan.methodConfig as Partial<MethodConfig>).encoder.inputSize;
         const round = summary.rounds;
         const result = await runLocalRound({
@@ -88,8 +103,9 @@ export async function runContributor(o: ContributorOptions): Promise<Contributor
         const loss = result.metrics.losses.reduce((a, b) => a + b, 0) / result.metrics.losses.length;
         // 'busy' / 'rate_limited' refuse the update unread: the same delta is offered again after the
         // server's wait rather than the round's compute thrown away (staleness is the server's call).
+        const upload = packUpload(result.delta, residual, plan, global.version, o.compression);
         const ack: SubmitAck = await submitPatiently(o.client, {
-          baseVersion: global.version, examples: result.metrics.examples, delta: result.delta,
+          baseVersion: global.version, examples: result.metrics.examples, delta: upload.bytes,
           metrics: { loss, steps: plan.localSteps, msPerStep: result.metrics.msPerStep, backend: result.metrics.backend },
         }, { signal: o.signal, onWait: (a, ms) => log(`round ${summary.rounds}: ${a.ok ? '' : a.code}; resubmitting in ${(ms / 1000).toFixed(1)} s`) });
         summary.rounds++;
@@ -97,11 +113,15 @@ export async function runContributor(o: ContributorOptions): Promise<Contributor
         const report: RoundReport = {
           round, baseVersion: global.version, version: ack.version, loss, msPerStep: result.metrics.msPerStep,
           examples: result.metrics.examples, backend: result.metrics.backend,
-          outcome: ack.ok ? ack.status : 'rejected', reason: ack.ok ? undefined : `${ack.code}: ${ack.reason}`,
+          outcome: ack.ok ? ack.status : 'rejected', reason: ack.ok ? undefined : `${ack.code}: ${ack.reason}`, uploadBytes: upload.bytes.length,
         };
-        if (ack.ok) summary.accepted++;
-        else summary.rejected++;
+        if (ack.ok) {
+          summary.accepted++;
+          // A rejected upload delivered nothing: the old residual still says what the server lacks.
+          residual = upload.residual;
+        } else summary.rejected++;
         o.onRound?.(report);
+        if (ack.ok && o.waitForNextVersion && !stopped()) await o.client.waitForVersion(global.version);
         if (!ack.ok) {
           const next = afterRejection(ack);
           if (next.waitMs) await abortableSleep(next.waitMs, o.signal);

@@ -16,7 +16,8 @@
  */
 import { io, type Socket } from 'socket.io-client';
 import { decodeWeights, encodeWeights } from '../weights/codec';
-import type { WeightMap } from '../weights/weight-map';
+import { addInto, type WeightMap } from '../weights/weight-map';
+import type { PullOptions } from './compression';
 import {
   PROTOCOL_VERSION,
   Plan,
@@ -249,21 +250,29 @@ export class FederationClient {
   }
 
   /** The global weights (online + target when the method has one) of a version. */
-  async pullWeights(version: number | 'latest' = 'latest'): Promise<{ version: number; weights: WeightMap }> {
-    const pulled = await this.pullEncoded(version);
+  async pullWeights(version: number | 'latest' = 'latest', form: PullOptions = {}): Promise<{ version: number; weights: WeightMap }> {
+    const base = form.base && form.base.version < (version === 'latest' ? Infinity : version) ? form.base : undefined;
+    const pulled = await this.pullEncoded(version, { dtype: form.dtype, since: base?.version });
     // copy: the receive buffer may be misaligned or shared; the caller owns the result.
-    return { version: pulled.version, weights: decodeWeights(pulled.bytes, { copy: true }).weights };
+    const weights = decodeWeights(pulled.bytes, { copy: true }).weights;
+    if (pulled.since === undefined) return { version: pulled.version, weights };
+    if (!base || pulled.since !== base.version) throw new FederationError('bad_request', `the server sent a difference from version ${pulled.since}, not ${base?.version}`);
+    // A difference from the version the caller holds: added to it, in the freshly decoded arrays.
+    const bad = addInto(weights, base.weights);
+    if (bad) throw new FederationError('wrong_weights', `the difference has weight '${bad}' the base version lacks`);
+    return { version: pulled.version, weights };
   }
 
   /**
    * The same weights still GLWT-encoded, as received: for a caller that hands them on (the
    * extension transfers them to its training worker, which decodes and checks them there).
    */
-  async pullEncoded(version: number | 'latest' = 'latest'): Promise<{ version: number; bytes: Uint8Array }> {
-    const ack = (await this.request('weights:pull', { version }, this.o.requestTimeoutMs)) as PullAck;
+  async pullEncoded(version: number | 'latest' = 'latest', form: { dtype?: 'float32' | 'float16'; since?: number } = {}): Promise<{ version: number; bytes: Uint8Array; since?: number }> {
+    const req = { version, ...(form.dtype && form.dtype !== 'float32' ? { dtype: form.dtype } : {}), ...(form.since === undefined ? {} : { since: form.since }) };
+    const ack = (await this.request('weights:pull', req, this.o.requestTimeoutMs)) as PullAck;
     if (!ack.ok) throw new FederationError(ack.code, ack.reason);
     if (ack.version > this.latestVersion) this.latestVersion = ack.version;
-    return { version: ack.version, bytes: toBytes(ack.weights) };
+    return { version: ack.version, bytes: toBytes(ack.weights), ...(typeof ack.since === 'number' ? { since: ack.since } : {}) };
   }
 
   /**

@@ -7,6 +7,7 @@
  * their last argument; every ack is `{ ok: true, … } | { ok: false, code, reason }`.
  */
 import { z } from 'zod';
+import { Compression } from './compression';
 
 /** Bumped on any incompatible change to events, payloads or the weight codec. */
 export const PROTOCOL_VERSION = 1;
@@ -89,6 +90,8 @@ export const Plan = z.object({
   bufferSize: z.number().int().positive(),
   /** Whether pulled weights include the target/momentum network (`target/…` names). */
   hasTarget: z.boolean(),
+  /** Compressed uploads and downloads (./compression.ts); absent from servers before issue 14: float32 only. */
+  compression: Compression.optional(),
 });
 export type Plan = z.infer<typeof Plan>;
 
@@ -112,11 +115,17 @@ export function toBytes(v: Uint8Array | ArrayBuffer): Uint8Array {
 export const PullRequest = z.object({
   /** A version number, or 'latest'. */
   version: z.union([z.number().int().nonnegative(), z.literal('latest')]),
+  /** The answer's dtype (plan.compression.downloads); default float32. */
+  dtype: z.enum(['float32', 'float16']).optional(),
+  /** Ask for the difference from this version (which the client holds) instead of whole weights. */
+  since: z.number().int().nonnegative().optional(),
 });
 export type PullRequest = z.infer<typeof PullRequest>;
 
-/** `weights`: GLWT bytes with every online and (when plan.hasTarget) `target/…` weight. */
-export type PullAck = { ok: true; version: number; weights: Uint8Array | ArrayBuffer } | Failure;
+/**
+ * `weights`: GLWT bytes; with `since`, the difference weights(version) − weights(since) to add to
+ * the client's copy of version `since`; otherwise GLWT bytes with every online and (when plan.hasTarget) `target/…` weight. */
+export type PullAck = { ok: true; version: number; weights: Uint8Array | ArrayBuffer; since?: number } | Failure;
 
 export const LocalMetrics = z.object({
   /** Mean local loss over the round. */

@@ -1,30 +1,43 @@
 /**
- * The Glimpse weight codec: one binary format for name-keyed float32 tensors, used for the delta
- * upload, the broadcast of the global model and the encoder download.
+ * The Glimpse weight codec: one binary format for name-keyed float tensors, used for the delta
+ * upload, the broadcast of the global model and the encoder download. Tensors are float32 or, for
+ * compressed updates and downloads (pack.ts), float16, int8 with per-block scales, and sparse
+ * (top-k indices); decoding always yields dense float32.
  *
  * Layout (all integers little-endian; documented for other-language clients in docs/protocol.md):
  *
  *   offset  size  field
  *   0       4     magic "GLWT"
- *   4       2     format version (1)
+ *   4       2     format version (1 when every tensor is dense float32, else 2)
  *   6       2     flags (0; reserved)
  *   8       4     header length H in bytes
  *   12      4     CRC-32 of the header bytes
  *   16      4     payload length P in bytes
  *   20      4     CRC-32 of the payload bytes
- *   24      H     header: UTF-8 JSON {"tensors":[{"name","shape","dtype":"float32","offset","length"}],"meta":{}}
+ *   24      H     header: UTF-8 JSON {"tensors":[{"name","shape","dtype","offset","length"[,"block"][,"nnz"]}],"meta":{}}
  *   …       0–7   zero padding so the payload starts at a multiple of 8
- *   …       P     payload: the tensors' float32 values, back to back in header order
+ *   …       P     payload: the tensors' sections in header order, each starting at the next
+ *                 multiple of 4 (zero padding), the last one padded to a multiple of 4 too
  *
- * `offset` is in bytes from the payload start, `length` in elements. The payload is aligned so a
- * receiver can view it as Float32Array in place instead of copying: a copy is one more pass over
- * megabytes per delta, on the server's event loop.
+ * `offset` is in bytes from the payload start, `length` in elements (dense). A tensor's section:
+ *   [uint32 indices × nnz, strictly increasing, < length]     only when "nnz" is present (sparse)
+ *   then the n = nnz ?? length values:
+ *     float32: n × 4 bytes;  float16: n × 2 bytes (IEEE binary16);
+ *     int8:    ⌈n / block⌉ float32 scales, then n int8 (value = q × scale of its block)
+ * Dense float32 files are byte-identical to format 1. The payload is aligned so a receiver can view
+ * dense float32 in place instead of copying: a copy is one more pass over megabytes per delta, on
+ * the server's event loop. The other dtypes are read through typed views where aligned and turned
+ * into float32 in one pass.
  */
 import { crc32 } from './crc32';
+import { DTYPES, packTensor, packedBytes, unpackTensor, type Dtype, type PackOptions, type PackedTensor } from './pack';
 import { assertSameSpecs, sizeOf, type WeightMap, type WeightSpec } from './weight-map';
 
 export const CODEC_MAGIC = 'GLWT';
-export const CODEC_VERSION = 1;
+/** The newest format version this build writes and reads (1: dense float32 only). */
+export const CODEC_VERSION = 2;
+/** Largest int8 block: scales are per block, and a block must be a sane number of values. */
+const MAX_BLOCK = 1 << 20;
 const MAGIC_BYTES = new TextEncoder().encode(CODEC_MAGIC);
 const PREFIX_BYTES = 24;
 /** Headers are small (names and shapes); anything bigger is garbage or an attack. */
@@ -37,15 +50,21 @@ export class WeightCodecError extends Error {
 export interface TensorEntry {
   name: string;
   shape: number[];
-  dtype: 'float32';
+  dtype: Dtype;
   offset: number;
   length: number;
+  /** int8: values per scale. */
+  block?: number;
+  /** Sparse: how many values are stored (with their indices). */
+  nnz?: number;
 }
 
 export type CodecMeta = Record<string, string | number | boolean | null>;
 
 export interface EncodeOptions {
   meta?: CodecMeta;
+  /** Lossy packing of every tensor (default: dense float32, lossless). */
+  pack?: PackOptions;
 }
 
 if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
@@ -53,32 +72,59 @@ if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
 }
 
 const align8 = (n: number) => (n + 7) & ~7;
+const align4 = (n: number) => (n + 3) & ~3;
 
-/** Encodes a WeightMap into one contiguous buffer (see the layout above). */
+/** Encodes a WeightMap into one contiguous buffer (see the layout above), packed as `options.pack` says. */
 export function encodeWeights(weights: WeightMap, options: EncodeOptions = {}): Uint8Array {
-  const tensors: TensorEntry[] = [];
-  let offset = 0;
+  const packed = new Map<string, PackedTensor>();
   for (const [name, t] of weights) {
     const length = sizeOf(t.shape);
     if (length !== t.data.length) {
       throw new WeightCodecError(`weight '${name}' has ${t.data.length} values but shape [${t.shape}] needs ${length}`);
     }
-    tensors.push({ name, shape: [...t.shape], dtype: 'float32', offset, length });
-    offset += length * 4;
+    packed.set(name, options.pack ? packTensor(t.data, t.shape, options.pack) : { shape: t.shape, length, dtype: 'float32', values: t.data });
   }
-  const header = new TextEncoder().encode(JSON.stringify({ tensors, meta: options.meta ?? {} }));
+  return encodePacked(packed, options.meta);
+}
+
+/** Encodes already packed tensors (pack.ts; the client packs once and keeps the error for feedback). */
+export function encodePacked(tensors: ReadonlyMap<string, PackedTensor>, meta: CodecMeta = {}): Uint8Array {
+  const entries: TensorEntry[] = [];
+  let offset = 0;
+  let plain = true;
+  for (const [name, t] of tensors) {
+    offset = align4(offset);
+    const n = t.indices ? t.indices.length : t.length;
+    const e: TensorEntry = { name, shape: [...t.shape], dtype: t.dtype, offset, length: t.length };
+    if (t.dtype === 'int8') e.block = t.block;
+    if (t.indices) e.nnz = n;
+    plain &&= t.dtype === 'float32' && !t.indices;
+    entries.push(e);
+    offset += packedBytes(t.dtype, n, t.block, !!t.indices);
+  }
+  offset = align4(offset);
+  const header = new TextEncoder().encode(JSON.stringify({ tensors: entries, meta }));
   const payloadStart = align8(PREFIX_BYTES + header.length);
   const out = new Uint8Array(payloadStart + offset);
   const view = new DataView(out.buffer);
   out.set(MAGIC_BYTES, 0);
-  view.setUint16(4, CODEC_VERSION, true);
+  view.setUint16(4, plain ? 1 : CODEC_VERSION, true);
   view.setUint16(6, 0, true);
   view.setUint32(8, header.length, true);
   view.setUint32(12, crc32(header), true);
   view.setUint32(16, offset, true);
   out.set(header, PREFIX_BYTES);
-  const payload = new Float32Array(out.buffer, payloadStart, offset / 4);
-  for (const e of tensors) payload.set(weights.get(e.name)!.data, e.offset / 4);
+  for (const e of entries) {
+    const t = tensors.get(e.name)!;
+    let at = payloadStart + e.offset;
+    const put = (a: ArrayBufferView) => {
+      out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at);
+      at += a.byteLength;
+    };
+    if (t.indices) put(t.indices);
+    if (t.scales) put(t.scales);
+    put(t.values);
+  }
   view.setUint32(20, crc32(out.subarray(payloadStart)), true);
   return out;
 }
@@ -110,7 +156,7 @@ export function decodeWeights(bytes: Uint8Array, options: DecodeOptions = {}): D
   const checksum = options.crc32 ?? crc32;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint16(4, true);
-  if (version !== CODEC_VERSION) throw new WeightCodecError(`unsupported weight format version ${version} (this build reads ${CODEC_VERSION})`);
+  if (version !== 1 && version !== CODEC_VERSION) throw new WeightCodecError(`unsupported weight format version ${version} (this build reads ${CODEC_VERSION})`);
   const headerLength = view.getUint32(8, true);
   const headerCrc = view.getUint32(12, true);
   const payloadLength = view.getUint32(16, true);
@@ -132,14 +178,16 @@ export function decodeWeights(bytes: Uint8Array, options: DecodeOptions = {}): D
   } catch (e) {
     throw new WeightCodecError(`header is not valid UTF-8 JSON: ${(e as Error).message}`);
   }
-  const tensors = validateHeader(parsed, payloadLength);
+  const tensors = validateHeader(parsed, payloadLength, version);
   const meta = ((parsed as { meta?: unknown }).meta ?? {}) as CodecMeta;
 
   const aligned = (bytes.byteOffset + payloadStart) % 4 === 0;
   const weights: WeightMap = new Map();
   for (const e of tensors) {
     let data: Float32Array;
-    if (aligned && !options.copy) {
+    if (e.dtype !== 'float32' || e.nnz !== undefined) {
+      data = unpackTensor(sectionOf(bytes, payloadStart + e.offset, e, aligned));
+    } else if (aligned && !options.copy) {
       data = new Float32Array(bytes.buffer, bytes.byteOffset + payloadStart + e.offset, e.length);
     } else {
       // Copy byte-wise into a fresh array (not `bytes.slice`: on a Node Buffer that is a view
@@ -154,7 +202,45 @@ export function decodeWeights(bytes: Uint8Array, options: DecodeOptions = {}): D
   return { weights, meta };
 }
 
-function validateHeader(parsed: unknown, payloadLength: number): TensorEntry[] {
+/**
+ * Typed views of one packed section (copied to fresh memory when misaligned), checking that sparse
+ * indices are strictly increasing and in range, so unpacking can trust them.
+ */
+function sectionOf(bytes: Uint8Array, start: number, e: TensorEntry, aligned: boolean): PackedTensor {
+  const n = e.nnz ?? e.length;
+  let at = start;
+  const take = <T>(make: (b: ArrayBuffer, off: number, len: number) => T, count: number, width: number): T => {
+    const byteLen = count * width;
+    const src = bytes.subarray(at, at + byteLen);
+    at += byteLen;
+    if (aligned) return make(bytes.buffer as ArrayBuffer, bytes.byteOffset + at - byteLen, count);
+    const copy = new Uint8Array(byteLen);
+    copy.set(src);
+    return make(copy.buffer, 0, count);
+  };
+  const p: PackedTensor = { shape: e.shape, length: e.length, dtype: e.dtype, values: new Float32Array(0) };
+  if (e.nnz !== undefined) {
+    const idx = take((b, o, l) => new Uint32Array(b, o, l), n, 4);
+    for (let i = 0; i < idx.length; i++) {
+      if (idx[i] >= e.length || (i > 0 && idx[i] <= idx[i - 1])) {
+        throw new WeightCodecError(`tensor '${e.name}' has sparse index ${idx[i]} at #${i}: indices must increase strictly and stay below ${e.length}`);
+      }
+    }
+    p.indices = idx;
+  }
+  if (e.dtype === 'int8') {
+    p.block = e.block;
+    p.scales = take((b, o, l) => new Float32Array(b, o, l), Math.ceil(n / e.block!), 4);
+    p.values = take((b, o, l) => new Int8Array(b, o, l), n, 1);
+  } else if (e.dtype === 'float16') {
+    p.values = take((b, o, l) => new Uint16Array(b, o, l), n, 2);
+  } else {
+    p.values = take((b, o, l) => new Float32Array(b, o, l), n, 4);
+  }
+  return p;
+}
+
+function validateHeader(parsed: unknown, payloadLength: number, version: number): TensorEntry[] {
   if (typeof parsed !== 'object' || parsed === null || !Array.isArray((parsed as { tensors?: unknown }).tensors)) {
     throw new WeightCodecError('header has no "tensors" list');
   }
@@ -172,14 +258,27 @@ function validateHeader(parsed: unknown, payloadLength: number): TensorEntry[] {
     if (typeof e.name !== 'string' || e.name.length === 0 || e.name.length > 256) throw new WeightCodecError(`${where} has no valid name`);
     if (seen.has(e.name)) throw new WeightCodecError(`duplicate tensor name '${e.name}'`);
     seen.add(e.name);
-    if (e.dtype !== 'float32') throw new WeightCodecError(`tensor '${e.name}' has dtype ${String(e.dtype)}; only float32 is supported`);
+    const dtypes: readonly string[] = version === 1 ? ['float32'] : DTYPES;
+    if (!dtypes.includes(e.dtype as string)) {
+      throw new WeightCodecError(`tensor '${e.name}' has dtype ${String(e.dtype)}; format ${version} supports ${dtypes.join(', ')}`);
+    }
     if (!Array.isArray(e.shape) || e.shape.length > 8 || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw new WeightCodecError(`tensor '${e.name}' has an invalid shape`);
     }
     if (e.length !== sizeOf(e.shape)) throw new WeightCodecError(`tensor '${e.name}' length ${e.length} does not match shape [${e.shape}]`);
+    if (e.dtype === 'int8' && !(Number.isSafeInteger(e.block) && e.block! >= 1 && e.block! <= MAX_BLOCK)) {
+      throw new WeightCodecError(`tensor '${e.name}' is int8 without a valid block (1..${MAX_BLOCK})`);
+    }
+    if (e.dtype !== 'int8' && e.block !== undefined) throw new WeightCodecError(`tensor '${e.name}' has a block but is ${e.dtype}`);
+    if (e.nnz !== undefined && (version === 1 || !Number.isSafeInteger(e.nnz) || e.nnz < 0 || e.nnz > e.length)) {
+      throw new WeightCodecError(`tensor '${e.name}' has an invalid nnz (0..${e.length})`);
+    }
+    expectedOffset = align4(expectedOffset);
     if (e.offset !== expectedOffset) throw new WeightCodecError(`tensor '${e.name}' offset ${e.offset} is not ${expectedOffset} (tensors must be contiguous, in order)`);
-    expectedOffset += e.length * 4;
+    expectedOffset += packedBytes(e.dtype as Dtype, e.nnz ?? e.length, e.block, e.nnz !== undefined);
+    if (expectedOffset > payloadLength) throw new WeightCodecError(`tensor '${e.name}' ends past the payload (${payloadLength} bytes)`);
   });
+  expectedOffset = align4(expectedOffset);
   if (expectedOffset !== payloadLength) {
     throw new WeightCodecError(`tensors cover ${expectedOffset} bytes but the payload has ${payloadLength}`);
   }

@@ -75,3 +75,13 @@ export function subtractWeights(a: WeightMap, b: WeightMap): WeightMap {
   }
   return out;
 }
+
+/** target += base, weight by weight, in place; returns the first name `base` lacks or mis-sizes (then stops), else null. */
+export function addInto(target: WeightMap, base: WeightMap): string | null {
+  for (const [name, t] of target) {
+    const b = base.get(name);
+    if (!b || b.data.length !== t.data.length) return name;
+    for (let i = 0; i < t.data.length; i++) t.data[i] += b.data[i];
+  }
+  return null;
+}

@@ -80,6 +80,25 @@ describe('trainer worker API (called directly, cpu backend)', () => {
     await api.dispose();
   });
 
+  it('packs the delta as the plan asks and keeps the packing error for the next one once accepted', async () => {
+    const api = createTrainerApi(async () => (await tf.setBackend('cpu'), 'cpu'));
+    await api.init({ ...plan, upload: { dtype: 'int8', block: 16, topK: 0.05, errorFeedback: true } });
+    await api.setWeights(globalWeights(3));
+    await api.train(images(6), 1, 1);
+    const first = new Uint8Array(await api.getDelta());
+    expect(new DataView(first.buffer).getUint16(4, true)).toBe(2); // format 2: packed tensors
+    const sparse = [...decodeWeights(first).weights.values()].reduce((n, t) => n + t.data.filter((v) => v !== 0).length, 0);
+    const again = new Uint8Array(await api.getDelta()); // not accepted yet: the same packing
+    expect(Buffer.from(again)).toEqual(Buffer.from(first));
+    await api.deltaAccepted();
+    // Accepted: the same delta plus what its packing dropped sends different (more) values.
+    const next = decodeWeights(new Uint8Array(await api.getDelta())).weights;
+    const diff = [...next].some(([n, t]) => t.data.some((v, i) => v !== decodeWeights(first).weights.get(n)!.data[i]));
+    expect(diff).toBe(true);
+    expect(sparse).toBeGreaterThan(0);
+    await api.dispose();
+  });
+
 
   it('rejects pixels that are not whole images and weights of another model', async () => {
     const api = createTrainerApi(async () => (await tf.setBackend('cpu'), 'cpu'));

@@ -33,7 +33,8 @@ const FAILPOINTS = [
   'atomic:after-rename=0.4',
   'fold:after-checkpoint=0.4',
   'submit:after-persist=0.05',
-  'pending:before-dir-fsync=0.1',
+  'deltalog:before-fsync=0.15',
+  'deltalog:torn-write=0.15',
 ];
 
 interface Child {

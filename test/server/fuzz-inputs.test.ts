@@ -1,6 +1,7 @@
 /**
  * Seeded random junk on every client event — wrong types, deep nesting, long strings, random and
- * mutated binary, protocol-shaped objects with wrong fields, unknown events, missing acks — from
+ * mutated binary (valid deltas in every accepted encoding — float32, float16, int8, top-k — with
+ * bits flipped and tails cut), protocol-shaped objects with wrong fields, unknown events, missing acks — from
  * a socket that said hello and one that did not. The server must answer every request with a
  * protocol rejection (never 'internal', which would mean a handler threw on a client's input),
  * stay up, and leave the model and the buffer untouched.
@@ -14,14 +15,16 @@ import { connectClient, onlineOnly, randomDelta, rng, startTiny } from './helper
 
 type Srv = Awaited<ReturnType<typeof startTiny>>;
 
-function junkFactory(seed: number, glwt: Uint8Array) {
+function junkFactory(seed: number, glwts: readonly Uint8Array[]) {
   const r = rng(seed);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)];
   const int = (n: number) => Math.floor(r() * n);
   const bytes = (n: number) => Uint8Array.from({ length: n }, () => int(256));
   const mutated = () => {
+    const glwt = pick(glwts);
     const b = glwt.slice(0, int(3) === 0 ? int(glwt.length) : glwt.length);
-    for (let k = int(8); k > 0; k--) if (b.length) b[int(b.length)] ^= 1 << int(8);
+    // At least one flip: an unmutated valid delta is not junk (it would rightly be accepted).
+    for (let k = 1 + int(8); k > 0; k--) if (b.length) b[int(b.length)] ^= 1 << int(8);
     return b;
   };
   const scalars = [
@@ -40,7 +43,7 @@ function junkFactory(seed: number, glwt: Uint8Array) {
   const shaped = (event: string, depth = 0): unknown => {
     const maybe = (right: () => unknown) => (r() < 0.8 ? right() : value(depth + 1));
     if (event === 'session:hello') return { protocol: maybe(() => PROTOCOL_VERSION), clientKind: maybe(() => 'node'), backend: maybe(() => 'cpu'), clientId: maybe(() => 'fuzz'), capabilities: maybe(() => ({ cores: 2 })) };
-    if (event === 'weights:pull') return { version: maybe(() => (int(3) === 0 ? 'latest' : int(5) - 1)) };
+    if (event === 'weights:pull') return { version: maybe(() => (int(3) === 0 ? 'latest' : int(5) - 1)), dtype: maybe(() => pick(['float16', 'float32', undefined])), since: maybe(() => int(4) - 1) };
     return {
       updateId: maybe(() => `fuzz-${int(1e6)}`), baseVersion: maybe(() => int(4) - 1), examples: maybe(() => int(100) - 10),
       metrics: maybe(() => ({ loss: r() })), delta: maybe(() => (int(2) ? mutated() : bytes(int(4096)))),
@@ -65,14 +68,17 @@ function approxBytes(args: unknown[]): number {
 describe('fuzzed client input', () => {
   let srv: Srv;
   let before: Uint8Array;
-  let glwt: Uint8Array;
+  /** A valid delta in every encoding the server accepts: float32, float16, int8, sparse top-k. */
+  let glwts: Uint8Array[];
 
   beforeAll(async () => {
     // The stranger socket must stay unacquainted for the whole run, however slow the machine: no
     // hello deadline here (payload-bounds.test.ts tests the deadline).
     srv = await startTiny({ aggregation: { bufferSize: 1000 }, helloTimeoutMs: 600_000 });
     const c = await connectClient(srv.url);
-    glwt = encodeWeights(randomDelta(onlineOnly((await c.pullWeights(0)).weights) as WeightMap, 1));
+    const delta = randomDelta(onlineOnly((await c.pullWeights(0)).weights) as WeightMap, 1);
+    glwts = [undefined, { dtype: 'float16' as const }, { dtype: 'int8' as const, block: 32 }, { dtype: 'int8' as const, topK: 0.05, block: 8 }, { dtype: 'float32' as const, topK: 0.02 }]
+      .map((pack) => encodeWeights(delta, { pack }));
     c.close();
     before = (await srv.coordinator.pull('latest') as { bytes: Uint8Array }).bytes;
   });
@@ -90,7 +96,7 @@ describe('fuzzed client input', () => {
     const greeted = await open();
     expect(await greeted.timeout(5000).emitWithAck('session:hello', { protocol: PROTOCOL_VERSION, clientKind: 'node', backend: 'cpu', clientId: 'fuzz-greeted' })).toMatchObject({ ok: true });
     const stranger = await open();
-    const j = junkFactory(20261129, glwt);
+    const j = junkFactory(20261129, glwts);
     const answers: Array<{ event: string; ack: unknown }> = [];
     for (let i = 0; i < 600; i++) {
       expect([greeted.connected, stranger.connected], `a socket was dropped before request ${i}: ${JSON.stringify(answers.slice(-1)).slice(0, 300)}`).toEqual([true, true]);
