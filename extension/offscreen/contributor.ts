@@ -21,7 +21,8 @@ import { transfer } from 'comlink';
 import { afterRejection } from '../../shared/contributor/after-rejection';
 import { FederationError } from '../../shared/protocol/client';
 import type { Plan } from '../../shared/protocol/messages';
-import { backendChoice } from '../common/backend-choice';
+import type { BackendBench } from '../common/backend-bench';
+import { BackendChooser } from './backend-chooser';
 import type { DeviceConditions, Lease, TrainerReport } from '../common/messages';
 import type { BackendPreference } from '../common/settings';
 import type { WaitCode, Waiting } from '../common/stats';
@@ -39,6 +40,8 @@ export type TrainerRemote = Pick<TrainerApi, 'initBackend' | 'init' | 'setWeight
 export interface PolicyPort {
   lease(device?: DeviceConditions): Promise<Lease>;
   report(r: TrainerReport): Promise<void>;
+  /** Remembers the Automatic choice's timings (the background stores them). */
+  saveBench?(bench: BackendBench): Promise<void>;
 }
 
 export interface ContributorDeps {
@@ -65,6 +68,13 @@ export interface ContributorDeps {
   samplePerRound?: number;
   /** Replaces the training worker with a fresh one (trainer-watchdog.ts `replace`). */
   replaceTrainer?: (why: string) => void;
+  /**
+   * The Automatic choice's micro-benchmark (./measure-backends.ts), run when the remembered
+   * timings are missing or from another browser version; without it 'auto' is the fixed order.
+   */
+  measure?: () => Promise<BackendBench>;
+  /** navigator.userAgent: a browser update changes it and makes remembered timings stale. */
+  userAgent?: string;
   log?: (line: string) => void;
 }
 
@@ -85,6 +95,7 @@ export class Contributor {
   private backend: string | null = null;
   /** The person's backend setting the current worker was set up with. */
   private backendPref: BackendPreference | null = null;
+  private readonly chooser: BackendChooser;
   private loadedVersion = -1;
   private lastVersion: number | null = null;
   private round = 0;
@@ -94,6 +105,7 @@ export class Contributor {
 
   constructor(private readonly d: ContributorDeps) {
     this.queue = d.queue ?? new MemoryQueue();
+    this.chooser = new BackendChooser({ measure: d.measure, userAgent: d.userAgent, save: d.policy.saveBench?.bind(d.policy), log: d.log });
     this.ingestion = new ImageIngest({
       buffer: d.buffer, queue: this.queue, load: d.load, log: d.log,
       planSize: () => this.init?.inputSize ?? d.inputSize?.get(),
@@ -191,6 +203,16 @@ export class Contributor {
       }
       this.backendPref = backend;
     }
+    if (this.chooser.mustMeasure(backend, lease.bench)) {
+      this.release(); // the probes need the memory the training worker holds
+      this.setWaiting('starting', 'measuring which backend trains fastest here');
+      await this.report();
+      await this.chooser.measure();
+    }
+    if (this.chooser.choose(backend, lease.bench) && this.backend !== null && this.d.replaceTrainer) {
+      this.d.replaceTrainer('new backend timings'); // a worker picks its backend once
+      this.trainerRestarted();
+    }
     if (this.batchSize !== null && (await this.collecting(this.batchSize))) return null;
     const conn = await this.connection(lease.serverUrl, lease.token, lease.cores);
     const plan = conn.plan;
@@ -252,7 +274,7 @@ export class Contributor {
     this.conn?.close();
     this.conn = null;
     this.loadedVersion = -1;
-    const choice = backendChoice(this.backendPref ?? 'auto');
+    const choice = this.chooser.choice();
     this.backend ??= await this.d.trainer.initBackend(choice.order, choice.softwareGpu);
     const conn = await this.d.connect({ serverUrl, token, backend: this.backend, clientId: this.d.clientId, cores });
     conn.onVersion(() => this.scheduleReport());
@@ -266,7 +288,7 @@ export class Contributor {
   private async adoptPlan(plan: Plan): Promise<void> {
     const key = JSON.stringify([plan.runId, plan.method, plan.methodConfig, plan.batchSize, plan.optimizer]);
     if (key === this.planKey && this.init) return;
-    const choice = backendChoice(this.backendPref ?? 'auto');
+    const choice = this.chooser.choice();
     const tp: TrainerPlan = {
       backends: choice.order,
       softwareGpu: choice.softwareGpu,

@@ -9,6 +9,7 @@
  *   train(pixels, steps)  one local round on images [n, s, s, c] uint8 RGB → metrics (resting
  *                         between steps to hold the CPU cap)
  *   getDelta()            the last round's delta (local − global, online weights), GLWT-encoded
+ *   benchmark(name, probe) on a fresh worker: activates exactly `name` and times the probe step
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { transfer } from 'comlink';
@@ -20,6 +21,8 @@ import { decodeWeights, encodeWeights } from '../../shared/weights/codec';
 import type { WeightMap } from '../../shared/weights/weight-map';
 import { groupSpecs } from '../../shared/models/weights-io';
 import { DEFAULT_BACKEND_ORDER, type BackendName, type SoftwareGpu } from '../common/backend-choice';
+import type { BenchProbe } from '../common/backend-bench';
+import { timeProbe, type ProbeTiming } from './bench-step';
 import { rest, restAfterStepMs } from './duty-cycle';
 
 /** What the worker needs from the server's plan. */
@@ -143,6 +146,17 @@ export function createTrainerApi(initBackend: BackendInit, restFor: (ms: number)
       const bytes = encodeWeights(d, globalVersion === null ? {} : { meta: { baseVersion: globalVersion } });
       const buf = bytes.buffer as ArrayBuffer;
       return transfer(buf, [buf]);
+    },
+
+    /**
+     * The Automatic choice's micro-benchmark (common/backend-bench.ts) on backend `name` alone:
+     * throws when it cannot be initialised here. Only on a fresh worker, which is ended afterwards.
+     */
+    async benchmark(name: BackendName, probe: BenchProbe): Promise<ProbeTiming> {
+      if (backend) throw new Error(`trainer: benchmark needs a fresh worker (this one is on ${backend})`);
+      backend = await initBackend([name], 'allow');
+      if (backend !== name) throw new Error(`${name} is not available (got ${backend})`);
+      return timeProbe(probe);
     },
 
     async backendInUse(): Promise<string> {
