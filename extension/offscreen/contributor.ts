@@ -203,13 +203,16 @@ export class Contributor {
       }
       this.backendPref = backend;
     }
-    if (this.chooser.mustMeasure(backend, lease.bench)) {
+    let bench = lease.bench;
+    if (this.chooser.mustMeasure(backend, bench)) {
       this.release(); // the probes need the memory the training worker holds
       this.setWaiting('starting', 'measuring which backend trains fastest here');
       await this.report();
-      await this.chooser.measure();
+      bench = await this.chooser.measure();
+      this.setWaiting('starting', 'starting');
+      await this.report();
     }
-    if (this.chooser.choose(backend, lease.bench) && this.backend !== null && this.d.replaceTrainer) {
+    if (this.chooser.choose(backend, bench) && this.backend !== null && this.d.replaceTrainer) {
       this.d.replaceTrainer('new backend timings'); // a worker picks its backend once
       this.trainerRestarted();
     }
