@@ -84,6 +84,7 @@ export class Contributor {
   private readonly queue: PendingUrls;
   private readonly ingestion: ImageIngest;
   private wakeUp: (() => void) | null = null;
+  private woken = false;
   private stopped = false;
   private conn: FederationConnection | null = null;
   private connKey = '';
@@ -143,7 +144,9 @@ export class Contributor {
 
   /** Ask for a lease now instead of after the back-off. */
   wake(): void {
-    this.wakeUp?.();
+    // A wake during a round (a settings change) must not wait out the next back-off.
+    if (this.wakeUp) this.wakeUp();
+    else this.woken = true;
   }
 
   stop(): void {
@@ -364,6 +367,10 @@ export class Contributor {
   }
 
   private sleep(ms: number): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const t = setTimeout(done, ms);
       function done() {

@@ -50,11 +50,12 @@ describe('Automatic backend choice by measurement (Chromium, real extension)', (
   });
 
   const stored = () => sw.evaluate(async () => (await chrome.storage.local.get('backendBench')).backendBench).then(parseBench);
+  let log: string[] = [];
   const benchAfter = (what: string, after: number, ua: string) =>
     waitFor(what, async () => {
       const b = await stored();
       return b && b.measuredAt > after && b.browser === ua ? b : null;
-    }, 90_000, stored);
+    }, 120_000, async () => ({ stored: await stored(), log }));
 
   it('measures every backend at first start, trains on the fastest, shows it, and measures again after a browser update', async () => {
     const t0 = Date.now();
@@ -65,7 +66,7 @@ describe('Automatic backend choice by measurement (Chromium, real extension)', (
 
     // The trainer's log lines (offscreen document), shown when a wait times out.
     const cdp = await ctx.newCDPSession(page);
-    const log = await waitFor('the offscreen document', async () => captureConsole(cdp, '/offscreen.html'), 30_000);
+    log = await waitFor('the offscreen document', async () => captureConsole(cdp, '/offscreen.html'), 30_000);
     const first = await benchAfter('the first measurement', 0, ua);
     const took = { first: Date.now() - t0 } as Record<string, number>;
     expect(first.results.map((r) => r.backend)).toEqual(['wasm', 'webgpu', 'webgl', 'cpu']);
@@ -111,5 +112,5 @@ describe('Automatic backend choice by measurement (Chromium, real extension)', (
     await page.waitForSelector('#bench-summary:text("Not measured yet")');
     expect(await stored()).toBeNull();
     console.info('[backend measure]', JSON.stringify({ took, second: second.results }));
-  }, 240_000);
+  }, 300_000);
 });
