@@ -18,7 +18,7 @@ const TINY = {
   projectionDim: 16,
 };
 
-function contribute(args: string[], env: Record<string, string>, timeoutMs: number): Promise<{ code: number | null; out: string; err: string }> {
+function contribute(args: string[], env: Record<string, string>, timeoutMs: number): Promise<{ code: number | null; signal: string | null; out: string; err: string }> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, ['--import', 'tsx', 'scripts/glimpse.ts', 'contribute', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let out = '';
@@ -26,7 +26,7 @@ function contribute(args: string[], env: Record<string, string>, timeoutMs: numb
     p.stdout.on('data', (b) => (out += b));
     p.stderr.on('data', (b) => (err += b));
     const timer = setTimeout(() => process.kill(-p.pid!, 'SIGKILL'), timeoutMs);
-    p.on('exit', (code) => (clearTimeout(timer), resolve({ code, out, err })));
+    p.on('close', (code, signal) => (clearTimeout(timer), resolve({ code, signal, out, err })));
   });
 }
 
@@ -50,6 +50,13 @@ describe('glimpse contribute --backend webgpu (Dawn)', () => {
     const r = await contribute(['--backend', 'webgpu', '--server', server.url, '--rounds', '1', '--data', 'fixture', '--seed', '1'], env, 150_000);
     if (r.code === 3 && /no WebGPU adapter/.test(r.err)) {
       console.info(`[skipped] no WebGPU adapter here (no GPU, and no SwiftShader from Debian's chromium): ${r.err.trim()}`);
+      ctx.skip();
+    }
+    // Dawn on Chromium's SwiftShader Vulkan aborts inside the driver in Node on some machines
+    // (glibc: "__pthread_mutex_lock_full: Assertion `e != ESRCH || !robust' failed"): the
+    // adapter exists but cannot run a training step, which says nothing about Glimpse's code.
+    if ((r.code === 134 || r.signal === 'SIGABRT') && /pthread_mutex_lock.*Assertion/.test(r.err) && /SwiftShader/.test(r.out)) {
+      console.info(`[skipped] the only WebGPU adapter here, SwiftShader's Vulkan, aborted in its driver: ${r.err.trim().split('\n').at(-1)}`);
       ctx.skip();
     }
     expect(r.code, r.out + r.err).toBe(0);
