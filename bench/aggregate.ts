@@ -168,7 +168,9 @@ interface SocketResult {
 }
 
 async function startChild(dataDir: string, methodConfig: object | null): Promise<{ url: string; stop: () => Promise<void> }> {
-  const args = ['--import', 'tsx', 'server/cli.ts', '--port', '0', '--data-dir', dataDir, '--quiet', '--buffer-size', String(K), '--max-staleness', '100000', '--norm-multiple', '1e9'];
+  const args = ['--import', 'tsx', 'server/cli.ts', '--port', '0', '--data-dir', dataDir, '--quiet', '--buffer-size', String(K), '--max-staleness', '100000', '--norm-multiple', '1e9',
+    // Every simulated contributor connects from loopback: the open server's per-address cap would count them as one.
+    '--max-connections-per-address', '0'];
   if (methodConfig) args.push('--method-config', JSON.stringify(methodConfig));
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {

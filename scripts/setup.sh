@@ -3,7 +3,8 @@
 #   scripts/setup.sh          for the main job (npm start): dataset-fashion-mnist, and clang-16 +
 #                             lld-16 that build the WebAssembly SIMD kernels on npm ci
 #   scripts/setup.sh --test   for the tests (npm test) too: chromium, python3-torch, python3-pytest
-#                             and the pip/setuptools/wheel that `pip install ./python` uses
+#                             the pip/setuptools/wheel that `pip install ./python` uses, and
+#                             redis-server (the multi-node tests start their own)
 # apt-get runs through sudo only when this is not root (a root-only machine has no sudo), and only
 # for packages that are missing. Idempotent.
 set -euo pipefail
@@ -11,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 packages=(dataset-fashion-mnist clang-16 lld-16)
 case "${1:-}" in
-  --test) packages+=(chromium python3-torch python3-pytest python3-pip python3-setuptools python3-wheel) ;;
+  --test) packages+=(chromium python3-torch python3-pytest python3-pip python3-setuptools python3-wheel redis-server) ;;
   '') ;;
   *) echo "usage: scripts/setup.sh [--test]" >&2; exit 2 ;;
 esac

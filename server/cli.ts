@@ -17,6 +17,11 @@ export interface CliConfig extends ServerConfig {
   evalData?: string;
   evalEvery?: number;
   logLevel?: string;
+  /** Run as one node of several sharing this Redis (cluster/node-server.ts); absent: the single-process server. */
+  redis?: string;
+  role?: 'ingest' | 'aggregator' | 'both';
+  leaseMs?: number;
+  nodeId?: string;
 }
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
@@ -52,10 +57,17 @@ Usage: glimpse-server [options]
   --origins <a,b,…>         allowed Socket.IO Origins               [any]
   --rate-limit <n>          submissions per minute per contributor (token, else address)  [off]
   --rate-burst <n>          submissions back to back before the limit applies  [⌈n/6⌉]
+  --max-message-bytes <n>   largest Socket.IO message, attachments included  [from the model: delta × 1.25 + 64 KiB]
+  --hello-timeout <ms>      close connections that have not said hello by then  [10000]
+  --max-connections-per-address <n>  open connections per address (0 = no cap)  [32 on an open server, no cap with --tokens]
   --log-format <f>          json (one object per line) | pretty     [GLIMPSE_LOG_FORMAT, pretty on a terminal, else json]
   --log-level <l>           trace | debug | info | warn | error      [GLIMPSE_LOG_LEVEL, info]
   --eval <data>             kNN-evaluate the encoder on Fashion-MNIST: default | fixture | <dir>  [off]
   --eval-every <n>          evaluate every n-th version             [5]
+  --redis <url>             run as one of several nodes sharing this Redis (docs/deploy.md)  [GLIMPSE_REDIS_URL, off]
+  --role <r>                with --redis: ingest | aggregator | both (aggregators compete for the lease)  [both]
+  --lease-ms <n>            with --redis: aggregator lease time to live  [5000]
+  --node-id <name>          with --redis: this node's name in the lease and logs  [random]
   --quiet                   no log lines
   -h, --help
 `;
@@ -87,7 +99,9 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig | 'h
         'norm-mode': { type: 'string' }, 'flush-after': { type: 'string' }, 'keep-checkpoints': { type: 'string' },
         tokens: { type: 'string' }, 'admin-token': { type: 'string' }, origins: { type: 'string' }, quiet: { type: 'boolean' },
         'rate-limit': { type: 'string' }, 'rate-burst': { type: 'string' }, seed: { type: 'string' },
+        'hello-timeout': { type: 'string' }, 'max-message-bytes': { type: 'string' }, 'max-connections-per-address': { type: 'string' },
         'log-format': { type: 'string' }, 'log-level': { type: 'string' }, eval: { type: 'string' }, 'eval-every': { type: 'string' },
+        redis: { type: 'string' }, role: { type: 'string' }, 'lease-ms': { type: 'string' }, 'node-id': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -126,9 +140,15 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig | 'h
   if (logFormat !== undefined && logFormat !== 'json' && logFormat !== 'pretty') throw new UsageError(`--log-format must be json or pretty, got '${logFormat}'`);
   const logLevel = v['log-level'] ?? env.GLIMPSE_LOG_LEVEL;
   if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
+  const connectionCap = num('max-connections-per-address', v['max-connections-per-address'], true);
   const perMinute = num('rate-limit', v['rate-limit']);
   const burst = num('rate-burst', v['rate-burst'], true);
   if (burst !== undefined && perMinute === undefined) throw new UsageError('--rate-burst needs --rate-limit');
+  const redis = v.redis ?? env.GLIMPSE_REDIS_URL;
+  const role = v.role;
+  if (role !== undefined && role !== 'ingest' && role !== 'aggregator' && role !== 'both') throw new UsageError(`--role must be ingest, aggregator or both, got '${role}'`);
+  if (redis === undefined && (role !== undefined || v['lease-ms'] !== undefined || v['node-id'] !== undefined)) throw new UsageError('--role, --lease-ms and --node-id need --redis');
+  if (redis !== undefined && !/^rediss?:\/\//.test(redis)) throw new UsageError(`--redis expects a redis:// or rediss:// URL, got '${redis}'`);
   const drop = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, x]) => x !== undefined)) as T;
   return drop({
     port: num('port', v.port ?? env.GLIMPSE_PORT, true),
@@ -154,11 +174,18 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig | 'h
     adminToken: v['admin-token'] ?? undefined,
     allowedOrigins: list(v.origins),
     rateLimit: perMinute === undefined ? undefined : drop({ perMinute, burst }),
+    helloTimeoutMs: num('hello-timeout', v['hello-timeout'], true),
+    maxMessageBytes: num('max-message-bytes', v['max-message-bytes'], true),
+    maxConnectionsPerAddress: connectionCap === 0 ? (false as const) : connectionCap,
     log: v.quiet ? (false as const) : undefined,
     logFormat: logFormat as LogFormat | undefined,
     logLevel,
     evalData: v.eval,
     evalEvery: num('eval-every', v['eval-every'], true),
+    redis,
+    role: role as CliConfig['role'],
+    leaseMs: num('lease-ms', v['lease-ms'], true),
+    nodeId: v['node-id'],
   });
 }
 
@@ -174,9 +201,13 @@ async function main(): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
-  const { startServer } = await import('./server');
   const { createLogger } = await import('./logging/logger');
-  const { logFormat, logLevel, evalData, evalEvery, ...serverConfig } = config;
+  const { logFormat, logLevel, evalData, evalEvery, redis, role, leaseMs, nodeId, ...serverConfig } = config;
+  if (redis !== undefined) {
+    const { runClusterNode } = await import('./cluster/node-cli');
+    return runClusterNode({ ...serverConfig, redis, role, leaseMs, nodeId }, logFormat, logLevel);
+  }
+  const { startServer } = await import('./server');
   const evaluator = evalData === undefined ? undefined
     : (await import('./eval/knn-evaluator')).createKnnEvaluator({ data: evalData === 'default' ? undefined : evalData, every: evalEvery ?? 5 });
   const format = logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json');

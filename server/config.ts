@@ -9,6 +9,7 @@ import { DEFAULT_EMA, type EmaSchedule } from '../shared/federation/ema';
 import type { OptimizerConfig } from '../shared/train/local-round';
 import { DEFAULT_SERVER_OPTIMIZER, validateServerOptimizer, type ServerOptimizerConfig } from './aggregation/server-optimizer';
 import { DEFAULT_NORM_GUARD, type NormGuardConfig } from './aggregation/validate';
+import { planOutOfBounds } from './core/plan-bounds';
 import type { RateLimitConfig } from './core/rate-limit';
 import { ConfigError } from './errors';
 
@@ -64,6 +65,10 @@ export interface ServerConfig {
   allowedOrigins?: string[];
   /** Socket.IO maxHttpBufferSize; default derived from the model's delta size. */
   maxMessageBytes?: number;
+  /** A connection that has not sent `session:hello` after this many ms is closed. Default 10 000. */
+  helloTimeoutMs?: number;
+  /** Connections one address may hold open; default 32 on an open server, unlimited with contributor tokens. `false` = unlimited. */
+  maxConnectionsPerAddress?: number | false;
   /** Log sink; default console.log with a timestamp. `false` silences the server. */
   log?: ((line: string) => void) | false;
 }
@@ -94,6 +99,9 @@ export interface ResolvedFields {
   adminToken: string | undefined;
   allowedOrigins: string[] | undefined;
   maxMessageBytes: number | undefined;
+  helloTimeoutMs: number;
+  /** null: no cap (a token server, or `false`). */
+  maxConnectionsPerAddress: number | null;
   log: (line: string) => void;
 }
 
@@ -138,6 +146,8 @@ export function resolveConfig(c: ServerConfig): ResolvedConfig {
     adminToken: c.adminToken,
     allowedOrigins: c.allowedOrigins && [...c.allowedOrigins],
     maxMessageBytes: c.maxMessageBytes,
+    helloTimeoutMs: c.helloTimeoutMs ?? 10_000,
+    maxConnectionsPerAddress: c.maxConnectionsPerAddress === false ? null : (c.maxConnectionsPerAddress ?? ((c.contributorTokens?.length ?? 0) > 0 ? null : 32)),
     log: c.log === false ? () => {} : (c.log ?? ((line) => console.log(`${new Date().toISOString()} ${line}`))),
   };
   validate(r);
@@ -162,6 +172,8 @@ function validate(r: ResolvedFields): void {
   check(Number.isInteger(r.localSteps) && r.localSteps >= 1, `local steps must be a positive integer, got ${r.localSteps}`);
   check(Number.isInteger(r.batchSize) && r.batchSize >= 1, `batch size must be a positive integer, got ${r.batchSize}`);
   check(Number.isInteger(a.bufferSize) && a.bufferSize >= 1, `buffer size (K) must be a positive integer, got ${a.bufferSize}`);
+  const outOfBounds = planOutOfBounds({ learningRate: r.clientOptimizer.learningRate, weightDecay: r.clientOptimizer.weightDecay, localSteps: r.localSteps, batchSize: r.batchSize });
+  check(outOfBounds === null, `plan: ${outOfBounds}`);
   check(a.stalenessExponent >= 0 && Number.isFinite(a.stalenessExponent), `staleness exponent must be ≥ 0, got ${a.stalenessExponent}`);
   check(Number.isInteger(a.maxStaleness) && a.maxStaleness >= 0, `max staleness must be an integer ≥ 0, got ${a.maxStaleness}`);
   check(a.ema.base >= 0 && a.ema.base <= 1, `EMA momentum must be in [0, 1], got ${a.ema.base}`);
@@ -172,6 +184,9 @@ function validate(r: ResolvedFields): void {
   check(a.maxBuffered >= a.bufferSize, 'maxBuffered must be ≥ bufferSize');
   check(a.flushAfterMs >= 0, 'flushAfterMs must be ≥ 0');
   check(r.maxMessageBytes === undefined || r.maxMessageBytes >= 1024, 'maxMessageBytes must be ≥ 1024');
+  check(Number.isInteger(r.helloTimeoutMs) && r.helloTimeoutMs >= 100 && r.helloTimeoutMs <= 600_000, `hello timeout must be an integer in 100..600000 ms, got ${r.helloTimeoutMs}`);
+  const cap = r.maxConnectionsPerAddress;
+  check(cap === null || (Number.isInteger(cap) && cap >= 1), `max connections per address must be an integer ≥ 1, got ${cap}`);
   check(r.contributorTokens.every((t) => t.length >= 8), 'contributor tokens must be at least 8 characters');
   const rl = r.rateLimit;
   check(rl === null || (Number.isFinite(rl.perMinute) && rl.perMinute > 0), `rate limit must be a positive number of submissions per minute, got ${rl?.perMinute}`);

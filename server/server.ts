@@ -16,6 +16,8 @@ import { ServerEvents } from './core/events';
 import { registerBareAdminActions, registerRoutes } from './http/routes';
 import { Router, sendJson } from './http/router';
 import type { ServerContext, ServerPlugin } from './plugins';
+import { addressCap } from './socket/address-cap';
+import { federationIoOptions } from './socket/io-options';
 import { attachFederation, type FederationControl, type FederationServer } from './socket/federation';
 import { recordEval } from './store/history';
 import { revokedFingerprints } from './store/revocations';
@@ -99,27 +101,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const traffic = trackTraffic(http);
 
   const maxHttpBufferSize = coordinator.maxMessageBytes();
-  const io: FederationServer = new Server(http, {
-    // Weights travel over WebSocket only: long-polling blew up heap use on big messages (socket.io #2872).
-    transports: ['websocket'],
-    maxHttpBufferSize,
-    // Compression crawls on random floats and leaked memory on big payloads (#3595, #3477).
-    perMessageDeflate: false,
-    httpCompression: false,
-    // A large upload on a slow link must not look like a dead peer.
-    pingTimeout: 60_000,
-    pingInterval: 25_000,
-    cors: { origin: config.allowedOrigins ? [...config.allowedOrigins] : '*' },
-    // CORS does not gate WebSocket upgrades: check the Origin here when an allowlist is set.
-    allowRequest: (req, cb) => {
-      const origin = req.headers.origin;
-      // Same-origin pages (the admin dashboard) are always allowed.
-      const sameOrigin = !!origin && !!req.headers.host && origin.replace(/^https?:\/\//, '') === req.headers.host;
-      cb(null, !config.allowedOrigins || !origin || sameOrigin || config.allowedOrigins.includes(origin));
-    },
-  });
+  const cap = config.maxConnectionsPerAddress === null ? null : addressCap(config.maxConnectionsPerAddress);
+  const io: FederationServer = new Server(http, federationIoOptions(config, maxHttpBufferSize, cap));
+  cap?.track(io.engine);
   const revoked = new Set(revokedFingerprints(coordinator.db));
-  const federation = attachFederation(io, coordinator, events, { contributorTokens: config.contributorTokens, revoked, log });
+  const federation = attachFederation(io, coordinator, events, { contributorTokens: config.contributorTokens, revoked, log, preHello: { helloTimeoutMs: config.helloTimeoutMs } });
 
   const statusFields = new Map<string, () => unknown>();
   const startedAt = Date.now();

@@ -20,6 +20,30 @@ export interface CheckpointContext {
   plan: Readonly<RoundPlan>;
 }
 
+/** The metadata of a checkpoint of `state` (also what cluster/aggregator.ts writes to Redis). */
+export function checkpointMeta(run: RunInfo, config: ResolvedConfig, state: GlobalState, ctx: CheckpointContext): CheckpointMeta {
+  return {
+    format: CHECKPOINT_FORMAT,
+    runId: run.runId,
+    version: state.version,
+    method: run.method,
+    methodConfig: run.methodConfig,
+    momentumPairs: run.momentumPairs,
+    serverOptimizer: config.aggregation.serverOptimizer,
+    optimizerStep: state.optimizer.step,
+    onlineNames: [...state.online.keys()],
+    targetNames: [...state.target.keys()],
+    recentNorms: [...ctx.recentNorms],
+    folded: ctx.folded,
+    lastStep: ctx.lastStep,
+    buffer: [],
+    createdAt: Date.now(),
+    encoderNames: run.encoderNames,
+    serverMomentum: run.serverMomentum,
+    extra: { config: { aggregation: config.aggregation, localSteps: ctx.plan.localSteps, batchSize: ctx.plan.batchSize } },
+  };
+}
+
 export class Checkpointer {
   private chain: Promise<unknown> = Promise.resolve();
 
@@ -32,26 +56,7 @@ export class Checkpointer {
 
   /** Writes the checkpoint of `state` with `buffer` (snapshotted now); resolves once it is durable. */
   write(state: GlobalState, buffer: readonly BufferedUpdate[], ctx: CheckpointContext): Promise<void> {
-    const meta: CheckpointMeta = {
-      format: CHECKPOINT_FORMAT,
-      runId: this.run.runId,
-      version: state.version,
-      method: this.run.method,
-      methodConfig: this.run.methodConfig,
-      momentumPairs: this.run.momentumPairs,
-      serverOptimizer: this.config.aggregation.serverOptimizer,
-      optimizerStep: state.optimizer.step,
-      onlineNames: [...state.online.keys()],
-      targetNames: [...state.target.keys()],
-      recentNorms: [...ctx.recentNorms],
-      folded: ctx.folded,
-      lastStep: ctx.lastStep,
-      buffer: [],
-      createdAt: Date.now(),
-      encoderNames: this.run.encoderNames,
-      serverMomentum: this.run.serverMomentum,
-      extra: { config: { aggregation: this.config.aggregation, localSteps: ctx.plan.localSteps, batchSize: ctx.plan.batchSize } },
-    };
+    const meta = checkpointMeta(this.run, this.config, state, ctx);
     const snapshot = [...buffer];
     return this.serially(async () => {
       const t0 = performance.now();

@@ -6,19 +6,19 @@
  * (config.planExplicit). The config is never written: the live plan is derived here.
  */
 import { z } from 'zod';
-import { OptimizerPlan } from '../../shared/protocol/messages';
 import type { OptimizerConfig } from '../../shared/train/local-round';
 import type { ResolvedConfig } from '../config';
 import type { Db } from '../store/db';
+import { BoundedOptimizerPlan, boundedBatchSize, boundedLocalSteps } from './plan-bounds';
 
-/** Bounds of a plan change: generous, but a typo cannot ask a browser for a million steps. */
-const PLAN_BOUNDS = { maxLocalSteps: 100_000, maxBatchSize: 65_536 };
-
-/** A change to the plan; absent fields keep their value. The one schema for the HTTP body and the stored row. */
+/**
+ * A change to the plan; absent fields keep their value. The one schema for the HTTP body and the
+ * stored row; every value within PLAN_BOUNDS (plan-bounds.ts), so a stored row is in range too.
+ */
 export const PlanChange = z.object({
-  localSteps: z.number().int().positive().max(PLAN_BOUNDS.maxLocalSteps).optional(),
-  batchSize: z.number().int().positive().max(PLAN_BOUNDS.maxBatchSize).optional(),
-  clientOptimizer: OptimizerPlan.optional(),
+  localSteps: boundedLocalSteps.optional(),
+  batchSize: boundedBatchSize.optional(),
+  clientOptimizer: BoundedOptimizerPlan.optional(),
 }).strict();
 export type PlanChange = z.infer<typeof PlanChange>;
 
@@ -26,7 +26,7 @@ export type PlanChange = z.infer<typeof PlanChange>;
  * The body of POST /api/admin/plan: a {@link PlanChange} spelt as the protocol's Plan spells it
  * (`optimizer`, docs/protocol.md).
  */
-export const PlanChangeRequest = PlanChange.omit({ clientOptimizer: true }).extend({ optimizer: OptimizerPlan.optional() }).strict();
+export const PlanChangeRequest = PlanChange.omit({ clientOptimizer: true }).extend({ optimizer: BoundedOptimizerPlan.optional() }).strict();
 
 export function planChangeOfRequest(r: z.infer<typeof PlanChangeRequest>): PlanChange {
   const { optimizer, ...rest } = r;

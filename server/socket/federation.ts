@@ -21,6 +21,11 @@ import {
 import type { Coordinator } from '../core/coordinator';
 import type { ServerEvents } from '../core/events';
 import { closeSession, openSession } from '../store/history';
+import { OverBudget } from './payload-budget';
+import { preHelloGate, type PreHelloLimits } from './pre-hello';
+
+/** What the endpoint needs from the server: the Coordinator, or a cluster node (cluster/ingest-node.ts). */
+export type FederationCore = Pick<Coordinator, 'db' | 'plan' | 'pull' | 'submit' | 'version'>;
 
 export type FederationServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 type FederationSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -30,6 +35,8 @@ export interface FederationOptions {
   /** Fingerprints (tokenFingerprint) of revoked contributor tokens; refused at the handshake. Shared, so revocations persist by whoever fills it. */
   revoked?: Set<string>;
   log: (line: string) => void;
+  /** Deadline of `session:hello` and the event rate before it (socket/pre-hello.ts). */
+  preHello?: Partial<PreHelloLimits>;
 }
 
 /** What the admin side can do to the federation endpoint. */
@@ -40,6 +47,8 @@ export interface FederationControl {
    * many sockets were dropped.
    */
   revokeToken(token: string): { fingerprint: string; disconnected: number };
+  /** Disconnects this node's sockets whose token has this fingerprint (a revocation made on another node). */
+  disconnectFingerprint(fingerprint: string): number;
 }
 
 /** SHA-256 hex of a token: what history and admin views store instead of the secret. */
@@ -59,12 +68,16 @@ export function tokenMatches(given: string | undefined, tokens: readonly string[
   return ok;
 }
 
-/** Wraps a handler: validates the ack callback exists, catches everything, answers 'internal'. */
+/**
+ * Wraps a handler: validates the ack callback exists, catches everything, answers 'internal'. A
+ * payload the bounded parser refused unparsed (payload-budget.ts) is answered `refused(reason)`.
+ */
 function guarded<A extends unknown[]>(
   socket: FederationSocket,
   name: string,
   log: (line: string) => void,
   fn: (ack: (a: unknown) => void, ...args: A) => void | Promise<void>,
+  refused: (reason: string) => unknown = (reason) => ({ ok: false, code: 'bad_request', reason } satisfies Failure),
 ) {
   return (...raw: unknown[]) => {
     const ack = raw[raw.length - 1];
@@ -87,6 +100,7 @@ function guarded<A extends unknown[]>(
       log(`${socket.id}: ${name} failed: ${(e as Error)?.stack ?? e}`);
       once({ ok: false, code: 'internal', reason: 'internal server error' } satisfies Failure);
     };
+    if (raw[0] instanceof OverBudget) return once(refused(raw[0].reason));
     try {
       const r = fn(once, ...(raw.slice(0, -1) as A));
       if (r instanceof Promise) r.catch(fail);
@@ -96,7 +110,7 @@ function guarded<A extends unknown[]>(
   };
 }
 
-export function attachFederation(io: FederationServer, coord: Coordinator, events: ServerEvents, o: FederationOptions): FederationControl {
+export function attachFederation(io: FederationServer, coord: FederationCore, events: ServerEvents, o: FederationOptions): FederationControl {
   const revoked = o.revoked ?? new Set<string>();
   io.use((socket, next) => {
     if (o.contributorTokens.length === 0) return next();
@@ -120,6 +134,7 @@ export function attachFederation(io: FederationServer, coord: Coordinator, event
     let sessionId: number | null = null;
     // The handshake cannot change for the life of a connection: derive its key once, not per submit.
     const limitKey = rateKey(socket);
+    const gate = preHelloGate(socket, o.preHello, o.log);
 
     socket.on('session:hello', guarded(socket, 'session:hello', o.log, (ack, raw: unknown) => {
       const p = Hello.safeParse(raw);
@@ -129,7 +144,14 @@ export function attachFederation(io: FederationServer, coord: Coordinator, event
         return ack({ ok: false, code: 'unsupported_protocol', reason: `server speaks protocol ${PROTOCOL_VERSION}, client sent ${h.protocol}` });
       }
       const first = socket.data.contributorId === undefined;
-      socket.data.contributorId = h.clientId ?? `anon:${socket.id}`;
+      const contributorId = h.clientId ?? `anon:${socket.id}`;
+      // One identity per connection: per-contributor statistics and limits must not be fed by one
+      // socket under many ids. Repeating the hello with the same id is harmless (it re-sends the plan).
+      if (!first && contributorId !== socket.data.contributorId) {
+        return ack({ ok: false, code: 'bad_request', reason: `this connection said hello as ${socket.data.contributorId}; reconnect to use another clientId` });
+      }
+      gate.greeted();
+      socket.data.contributorId = contributorId;
       socket.data.clientKind = h.clientKind;
       socket.data.backend = h.backend;
       socket.data.helloAt = Date.now();
@@ -164,10 +186,11 @@ export function attachFederation(io: FederationServer, coord: Coordinator, event
         return ack({ ok: false, code: 'bad_request', reason, version: coord.version });
       }
       const r = p.data;
-      ack(await coord.submit({ updateId: r.updateId, baseVersion: r.baseVersion, examples: r.examples, loss: r.metrics.loss ?? null, bytes: toBytes(r.delta) }, contributorId, limitKey));
-    }));
+      ack(await coord.submit({ updateId: r.updateId, baseVersion: r.baseVersion, examples: r.examples, loss: r.metrics?.loss ?? null, bytes: toBytes(r.delta) }, contributorId, limitKey));
+    }, (reason) => ({ ok: false, code: 'bad_request', reason, version: coord.version })));
 
     socket.on('disconnect', (reason) => {
+      gate.close();
       if (sessionId !== null) {
         try {
           closeSession(coord.db, sessionId);
@@ -197,6 +220,18 @@ export function attachFederation(io: FederationServer, coord: Coordinator, event
         }
       }
       return { fingerprint, disconnected };
+    },
+    disconnectFingerprint(fingerprint) {
+      revoked.add(fingerprint);
+      let disconnected = 0;
+      for (const socket of io.of('/').sockets.values()) {
+        const auth = HandshakeAuth.safeParse(socket.handshake.auth ?? {});
+        if (auth.success && auth.data.token !== undefined && tokenFingerprint(auth.data.token) === fingerprint) {
+          socket.disconnect(true);
+          disconnected++;
+        }
+      }
+      return disconnected;
     },
   };
 }

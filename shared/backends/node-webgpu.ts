@@ -13,6 +13,8 @@
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 
+const DAWN_PACKAGE = 'webgpu';
+
 export type NodeWebgpuResult = { ok: true; adapter: string } | { ok: false; reason: string };
 
 /** Environment that lets Dawn find SwiftShader's Vulkan driver from Debian's Chromium, or null when it is not installed. */
@@ -30,7 +32,9 @@ export async function initNodeWebgpu(): Promise<NodeWebgpuResult> {
   type Dawn = { create(flags: string[]): GPU; globals: Record<string, unknown> };
   let dawn: Dawn;
   try {
-    dawn = (await import('webgpu')) as unknown as Dawn;
+    // By name at run time: the package ships one native build per platform, and a platform (or
+    // an install) without one must get the one-line reason, not a failed import of this module.
+    dawn = (await import(DAWN_PACKAGE)) as Dawn;
   } catch (e) {
     return { ok: false, reason: `the 'webgpu' package (Dawn for Node) could not be loaded: ${firstLine(e)}` };
   }

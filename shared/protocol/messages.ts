@@ -41,6 +41,9 @@ export const HandshakeAuth = z.object({
 });
 export type HandshakeAuth = z.infer<typeof HandshakeAuth>;
 
+/** Keys of `session:hello`'s capabilities. */
+export const MAX_CAPABILITIES = 32;
+
 export const Hello = z.object({
   protocol: z.number().int(),
   /** A stable random id the client keeps across sessions (pseudonymous contributor id). */
@@ -48,8 +51,11 @@ export const Hello = z.object({
   clientKind: ClientKind,
   /** tfjs backend that will train: 'webgl', 'webgpu', 'wasm', 'cpu', 'tensorflow', … */
   backend: z.string().max(64),
-  /** Free-form capabilities (e.g. { cores: 8, memoryGb: 16 }); logged, never trusted. */
-  capabilities: z.record(z.string().max(64), z.union([z.string().max(256), z.number(), z.boolean()])).optional(),
+  /** Free-form capabilities (e.g. { cores: 8, memoryGb: 16 }); logged, never trusted. At most {@link MAX_CAPABILITIES} keys. */
+  capabilities: z
+    .record(z.string().max(64), z.union([z.string().max(256), z.number(), z.boolean()]))
+    .refine((o) => Object.keys(o).length <= MAX_CAPABILITIES, { message: `at most ${MAX_CAPABILITIES} keys` })
+    .optional(),
 });
 export type Hello = z.infer<typeof Hello>;
 
@@ -126,7 +132,8 @@ export const SubmitRequest = z.object({
   updateId: z.string().min(1).max(128).regex(/^[\w.:-]+$/),
   baseVersion: z.number().int().nonnegative(),
   examples: z.number().int(),
-  metrics: LocalMetrics,
+  /** Optional: what the round measured (logged; the loss feeds the dashboard). */
+  metrics: LocalMetrics.optional(),
   /** GLWT bytes: exactly the online weight names and shapes, values = local − global. */
   delta: Binary,
 });

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCli } from '../../server/cli';
@@ -16,6 +17,14 @@ describe('glimpse-server CLI', () => {
     expect(parseCli(['--rate-limit', '30', '--rate-burst', '3'], {})).toMatchObject({ rateLimit: { perMinute: 30, burst: 3 } });
     expect(parseCli(['--rate-limit', '0.5'], {})).toMatchObject({ rateLimit: { perMinute: 0.5 } });
     expect(parseCli([], {})).not.toHaveProperty('rateLimit');
+    // Several nodes on Redis (docs/deploy.md); without --redis none of it is set.
+    expect(parseCli(['--redis', 'redis://10.0.0.5:6379', '--role', 'ingest', '--lease-ms', '2000', '--node-id', 'n1'], {}))
+      .toMatchObject({ redis: 'redis://10.0.0.5:6379', role: 'ingest', leaseMs: 2000, nodeId: 'n1' });
+    expect(parseCli([], { GLIMPSE_REDIS_URL: 'redis://r:6379' })).toMatchObject({ redis: 'redis://r:6379' });
+    expect(parseCli([], {})).not.toHaveProperty('redis');
+    expect(parseCli(['--hello-timeout', '3000', '--max-connections-per-address', '8'], {})).toMatchObject({ helloTimeoutMs: 3000, maxConnectionsPerAddress: 8 });
+    expect(parseCli(['--max-connections-per-address', '0', '--max-message-bytes', '3000000'], {})).toMatchObject({ maxConnectionsPerAddress: false, maxMessageBytes: 3_000_000 });
+    expect(parseCli([], {})).not.toHaveProperty('maxConnectionsPerAddress');
   });
 
   it('rejects bad flags with one-line messages', () => {
@@ -25,6 +34,9 @@ describe('glimpse-server CLI', () => {
     expect(() => parseCli(['--bogus'], {})).toThrow(/Unknown option '--bogus'/);
     expect(() => parseCli(['--rate-burst', '2'], {})).toThrow('--rate-burst needs --rate-limit');
     expect(() => parseCli(['--rate-limit', 'lots'], {})).toThrow("--rate-limit expects a number, got 'lots'");
+    expect(() => parseCli(['--role', 'ingest'], {})).toThrow('--role, --lease-ms and --node-id need --redis');
+    expect(() => parseCli(['--redis', 'redis://r', '--role', 'leader'], {})).toThrow("--role must be ingest, aggregator or both, got 'leader'");
+    expect(() => parseCli(['--redis', 'r:6379'], {})).toThrow("--redis expects a redis:// or rediss:// URL, got 'r:6379'");
   });
 
   it('exits with status 2 and one line on stderr for a bad flag', () => {
@@ -40,5 +52,20 @@ describe('glimpse-server CLI', () => {
     rmSync(dir, { recursive: true, force: true });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^glimpse-server: cannot build method 'nope': unknown SSL method 'nope' \(known: .*byol/m);
+  });
+
+  it('exits with status 1 and one line when --redis cannot be reached', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'glimpse-cli-'));
+    // A port that was free a moment ago: nothing listens there.
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'server/cli.ts', '--redis', `redis://127.0.0.1:${port}`, '--port', '0', '--data-dir', dir], { encoding: 'utf8', timeout: 60_000 });
+    rmSync(dir, { recursive: true, force: true });
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([`glimpse-server: cannot reach Redis at redis://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}`]);
   });
 });

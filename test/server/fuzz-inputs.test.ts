@@ -68,7 +68,9 @@ describe('fuzzed client input', () => {
   let glwt: Uint8Array;
 
   beforeAll(async () => {
-    srv = await startTiny({ aggregation: { bufferSize: 1000 } });
+    // The stranger socket must stay unacquainted for the whole run, however slow the machine: no
+    // hello deadline here (payload-bounds.test.ts tests the deadline).
+    srv = await startTiny({ aggregation: { bufferSize: 1000 }, helloTimeoutMs: 600_000 });
     const c = await connectClient(srv.url);
     glwt = encodeWeights(randomDelta(onlineOnly((await c.pullWeights(0)).weights) as WeightMap, 1));
     c.close();

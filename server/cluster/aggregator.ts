@@ -1,0 +1,154 @@
+/**
+ * The cluster's aggregator: while this node holds the lease (lease.ts) it reads the accepted
+ * updates from the Redis stream after the head's cursor, folds every K of them with the same pure
+ * FedBuff step as the single-process server (aggregation/fedbuff.ts), and commits the new
+ * version — checkpoint bytes, cursor, fencing token — in one script (shared-state.ts COMMIT).
+ *
+ * Why no acknowledged update is lost or folded twice: the ingest nodes' append is durable before
+ * the ack and happens once per id (dedupe marker and stream entry in one script); a version and
+ * the stream position it has folded up to are committed together, atomically, and only by the
+ * current fence holder; the stream is trimmed only up to a committed cursor. A new leader starts
+ * from the head's state and cursor, so whatever an old leader folded but did not commit is folded
+ * again exactly once, and whatever it committed is not read again.
+ */
+import { encodeCheckpoint, decodeCheckpoint } from '../store/checkpoint';
+import { fedbuffStep, type BufferedUpdate, type GlobalState } from '../aggregation/fedbuff';
+import { decodeDelta } from '../aggregation/validate';
+import type { ResolvedConfig } from '../config';
+import { checkpointMeta, type CheckpointContext } from '../core/checkpointer';
+import type { ServerEvents } from '../core/events';
+import type { RoundPlan } from '../core/plan-store';
+import { emaScheduleOf, freshRun, runOfCheckpoint, type RunInfo } from '../core/run';
+import type { SharedState, StreamEntry } from './shared-state';
+
+/** Update ids per version remembered in checkpoints (as the coordinator does). */
+const FOLDED_MEMORY = 16;
+/** Stream entries read per XREAD, and how long one read waits for new entries. */
+const READ_COUNT = 512;
+const READ_BLOCK_MS = 250;
+
+/** The metadata an ingest node stores with each stream entry (a BufferedUpdate without its delta). */
+export type EntryMeta = Omit<BufferedUpdate, 'delta' | 'updateId'>;
+
+export interface Leading {
+  run: RunInfo;
+  state: GlobalState;
+  ctx: Omit<CheckpointContext, 'plan'>;
+}
+
+export class ClusterAggregator {
+  private token: number | null = null;
+  private loop: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly shared: SharedState,
+    private readonly config: ResolvedConfig,
+    private readonly events: ServerEvents,
+    private readonly plan: () => Readonly<RoundPlan>,
+    /** Called when a commit was refused because a newer leader holds the fence. */
+    private readonly fenced: (token: number) => void,
+  ) {}
+
+  /** Starts folding under `token` (the lease was taken). */
+  lead(token: number): void {
+    this.token = token;
+    this.loop = this.loop.then(() => this.run(token)).catch((e) => {
+      this.config.log(`aggregator (token ${token}) stopped: ${(e as Error).message}`);
+      this.events.emit('server:error', { where: 'fold', error: e as Error });
+      if (this.token === token) this.fenced(token);
+    });
+  }
+
+  /** Stops folding (the lease is gone); resolves when the loop has ended. */
+  async stop(): Promise<void> {
+    this.token = null;
+    await this.loop;
+  }
+
+  /** The head's state, or version 0 of a new run written under `token`. */
+  async open(token: number): Promise<Leading | null> {
+    for (;;) {
+      const head = await this.shared.head();
+      if (head) {
+        const bytes = await this.shared.checkpoint(head.version);
+        if (!bytes) throw new Error(`the checkpoint of the head version ${head.version} is missing from Redis`);
+        const c = decodeCheckpoint(bytes);
+        const { run, state } = runOfCheckpoint(this.config, c);
+        return { run, state, ctx: { recentNorms: c.meta.recentNorms, folded: c.meta.folded, lastStep: c.meta.lastStep } };
+      }
+      const { run, state } = await freshRun(this.config);
+      const ctx = { recentNorms: [], folded: [], lastStep: null };
+      const verdict = await this.commit(token, run, state, ctx, '0-0');
+      if (verdict === -1) return null;
+      if (verdict === 1) {
+        this.config.log(`started run ${run.runId} (${run.method}) at version 0 in Redis`);
+        return { run, state, ctx };
+      }
+      // -2: another leader created the run meanwhile; read it.
+    }
+  }
+
+  private commit(token: number, run: RunInfo, state: GlobalState, ctx: Leading['ctx'], cursor: string): Promise<1 | -1 | -2> {
+    const meta = checkpointMeta(run, this.config, state, { ...ctx, plan: this.plan() });
+    return this.shared.commit(token, state.version, cursor, encodeCheckpoint({ meta, state, buffer: [] }));
+  }
+
+  private async run(token: number): Promise<void> {
+    const opened = await this.open(token);
+    if (!opened) return this.fenced(token);
+    let { state, ctx } = opened;
+    const { run } = opened;
+    this.config.log(`aggregating from version ${state.version}`);
+    const conn = this.shared.duplicate();
+    try {
+      const head = await this.shared.head();
+      let readFrom = head?.cursor ?? '0-0';
+      const buffer: Array<BufferedUpdate & { streamId: string }> = [];
+      let firstAt = 0;
+      const a = this.config.aggregation;
+      while (this.token === token) {
+        for (const e of await this.shared.read(conn, readFrom, READ_COUNT, READ_BLOCK_MS)) {
+          readFrom = e.streamId;
+          const u = this.toUpdate(e, run);
+          if (!u) continue;
+          if (buffer.length === 0) firstAt = Date.now();
+          buffer.push(u);
+        }
+        const flushDue = a.flushAfterMs > 0 && buffer.length > 0 && Date.now() - firstAt >= a.flushAfterMs;
+        while (this.token === token && (buffer.length >= a.bufferSize || (flushDue && buffer.length > 0))) {
+          const taken = buffer.splice(0, a.bufferSize);
+          const { state: next, summary } = fedbuffStep(state, taken, run.onlineSpecs, run.momentumPairs, {
+            stalenessExponent: a.stalenessExponent, serverOptimizer: a.serverOptimizer, ema: emaScheduleOf(this.config, run),
+          });
+          const folded = [...ctx.folded, { version: next.version, ids: taken.map((u) => u.updateId) }].slice(-FOLDED_MEMORY);
+          const nextCtx = { recentNorms: ctx.recentNorms, folded, lastStep: summary };
+          const verdict = await this.commit(token, run, next, nextCtx, taken[taken.length - 1].streamId);
+          if (verdict !== 1) {
+            this.config.log(`version ${next.version} not committed: ${verdict === -1 ? 'a newer aggregator holds the fence' : 'the head moved'}; stepping down`);
+            return this.fenced(token);
+          }
+          state = next;
+          ctx = nextCtx;
+          if (buffer.length) firstAt = Date.now();
+          this.events.emit('version:created', summary);
+          this.config.log(`version ${state.version}: ${summary.updates.length} update(s) from ${summary.contributors} contributor(s)`);
+        }
+      }
+    } finally {
+      conn.disconnect();
+    }
+  }
+
+  /** A stream entry as a buffered update; an entry that does not decode (never expected: ingest validated it) is skipped. */
+  private toUpdate(e: StreamEntry, run: RunInfo): (BufferedUpdate & { streamId: string }) | null {
+    try {
+      const meta = JSON.parse(e.meta) as EntryMeta;
+      const d = decodeDelta(new Uint8Array(e.delta.buffer, e.delta.byteOffset, e.delta.byteLength), run.onlineSpecs);
+      if (!d.ok) throw new Error(d.reason);
+      return { ...meta, updateId: e.updateId, delta: d.value, streamId: e.streamId };
+    } catch (err) {
+      this.config.log(`stream entry ${e.streamId} (update ${e.updateId}) skipped: ${(err as Error).message}`);
+      return null;
+    }
+  }
+}
