@@ -9,7 +9,7 @@
  * way, since a headless browser cannot answer the optional-permission prompt).
  */
 import * as esbuild from 'esbuild';
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -125,6 +125,10 @@ export async function buildExtension(o: BuildOptions): Promise<string> {
   for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm']) {
     cpSync(join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist', f), join(out, 'wasm', f));
   }
+  // Glimpse's own SIMD conv/LayerNorm kernels (scripts/build-wasm.ts), single-thread variants;
+  // without them (no clang at build time) the wasm backend keeps XNNPACK's kernels.
+  const simd = join(ROOT, 'dist/wasm');
+  for (const f of ['glimpse-simd.wasm', 'glimpse-simd-relaxed.wasm']) if (existsSync(join(simd, f))) cpSync(join(simd, f), join(out, 'wasm', f));
   mkdirSync(join(out, 'icons'));
   for (const s of [16, 32, 48, 128]) writeFileSync(join(out, 'icons', `${s}.png`), iconPng(s));
   const manifest = o.target === 'chrome' ? chromeManifest(o.extraHosts) : firefoxManifest(o.extraHosts);

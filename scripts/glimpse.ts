@@ -9,6 +9,7 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { initNodeBackend } from '../shared/backends/node-backend';
+import { initNodeWebgpu } from '../shared/backends/node-webgpu';
 import { choiceFlag, intFlag, numFlag, runMain, UsageError } from '../shared/cli/args';
 import { runContributor, type ImageSampler } from '../shared/contributor/loop';
 import { loadImageFolder } from '../shared/data/folder-source';
@@ -25,7 +26,10 @@ const HELP = `Usage: glimpse contribute [options]
   --non-iid ALPHA     label-skewed shards: Dirichlet(ALPHA) class shares (default: IID shards)
   --data DIR|fixture  Fashion-MNIST location (default: the Debian package, else the committed fixture)
   --rounds N          stop after N submitted rounds (default: run until Ctrl+C)
-  --backend wasm|cpu  tfjs backend (default wasm, falls back to cpu)
+  --backend wasm|cpu|webgpu
+                      tfjs backend (default wasm, falls back to cpu); webgpu runs on a GPU through
+                      Dawn (the webgpu package); without one, SwiftShader from Debian's Chromium with
+                      LD_LIBRARY_PATH=/usr/lib/chromium VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json
   --threads N         cores one training step uses on wasm (default: all, here ${availableParallelism()});
                       run several contributors on one machine with --threads 1 each
   --name NAME         prefix of the progress lines (default: the shard or folder)
@@ -46,7 +50,20 @@ async function contribute(argv: string[]) {
   const seed = intFlag(values.seed, 'seed', 0);
   const rounds = values.rounds === undefined ? undefined : intFlag(values.rounds, 'rounds', 0, 1);
   const threads = intFlag(values.threads, 'threads', availableParallelism(), 1);
-  const backend = await initNodeBackend(choiceFlag(values.backend, 'backend', ['wasm', 'cpu'] as const, 'wasm'), { threads });
+  const wanted = choiceFlag(values.backend, 'backend', ['wasm', 'cpu', 'webgpu'] as const, 'wasm');
+  let backend: string;
+  let adapter = '';
+  if (wanted === 'webgpu') {
+    const r = await initNodeWebgpu();
+    if (!r.ok) {
+      console.error(`glimpse: --backend webgpu is not available here: ${r.reason}`);
+      process.exit(3);
+    }
+    backend = 'webgpu';
+    adapter = r.adapter;
+  } else {
+    backend = await initNodeBackend(wanted, { threads });
+  }
   const { sample, describe, short } = await makeSampler(values, seed);
   const name = values.name ?? short;
   const say = (line: string) => console.log(`[${name}] ${line}`);
@@ -64,7 +81,7 @@ async function contribute(argv: string[]) {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  say(`contributing ${describe} to ${url} on ${backend}${backend === 'wasm' && threads > 1 ? ` (${threads} threads)` : ''}`);
+  say(`contributing ${describe} to ${url} on ${backend}${backend === 'wasm' && threads > 1 ? ` (${threads} threads)` : ''}${adapter ? ` (${adapter})` : ''}`);
   const summary = await runContributor({
     client, sample, seed, maxRounds: rounds, signal: abort.signal, log: say,
     onRound: (r) => say(

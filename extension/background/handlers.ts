@@ -7,7 +7,7 @@ import browser from 'webextension-polyfill';
 import type { HandlerMap, ResponseOf, ToBackground } from '../common/messages';
 import { budgetLeftMs, mayObservePage, mayTrain, type IdleState } from '../common/policy';
 import { coresAllowed } from '../common/settings';
-import { applyReport, getSettings, getStats, getUsage, setBuffered, updateSettings } from './state';
+import { applyReport, getBench, getSettings, getStats, getUsage, setBench, setBuffered, updateSettings } from './state';
 import type { TrainerHost } from './trainer-host';
 
 /** chrome.idle: the person counts as away after this many seconds without input. */
@@ -51,7 +51,7 @@ export function createHandlers({ host, reconcile, showTraining }: BackgroundDeps
       from: ['extension-page'],
       async handle() {
         const settings = await getSettings();
-        return { settings, stats: await getStats(), budgetLeftMs: budgetLeftMs(settings, await getUsage()) };
+        return { settings, stats: await getStats(), budgetLeftMs: budgetLeftMs(settings, await getUsage()), bench: await getBench() };
       },
     },
     'settings:update': {
@@ -84,7 +84,23 @@ export function createHandlers({ host, reconcile, showTraining }: BackgroundDeps
         return {
           ok: true, serverUrl: settings.serverUrl, token: settings.token, budgetMs: budgetLeftMs(settings, usage), backend: settings.backend,
           cpuPercent: settings.cpuPercent, cores: coresAllowed(settings, globalThis.navigator?.hardwareConcurrency ?? 1),
+          ...(settings.backend === 'auto' ? { bench: await getBench() } : {}),
         };
+      },
+    },
+    'trainer:bench': {
+      from: ['extension-page'],
+      async handle(m) {
+        await setBench(m.bench);
+        return { ok: true };
+      },
+    },
+    'bench:reset': {
+      from: ['extension-page'],
+      async handle() {
+        await setBench(null);
+        await reconcile(); // wakes the trainer, which measures before its next round
+        return { ok: true };
       },
     },
     'trainer:report': {

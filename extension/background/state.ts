@@ -4,6 +4,7 @@
  * messages concurrently; two reports must not overwrite each other's counters).
  */
 import browser from 'webextension-polyfill';
+import { BENCH_KEY, parseBench, type BackendBench } from '../common/backend-bench';
 import type { TrainerReport } from '../common/messages';
 import { addUsage } from '../common/policy';
 import { SETTINGS_KEY, USAGE_KEY, applyPatch, localDay, parseSettings, usageToday, type Settings, type Usage } from '../common/settings';
@@ -83,4 +84,15 @@ export function setBuffered(buffered: number, now = Date.now()): Promise<Stats> 
     await browser.storage.local.set({ [STATS_KEY]: next });
     return next;
   });
+}
+
+/** The remembered backend timings (the Automatic choice), or null when none are stored. */
+export async function getBench(): Promise<BackendBench | null> {
+  return parseBench((await browser.storage.local.get(BENCH_KEY))[BENCH_KEY]);
+}
+
+/** Stores new timings (null forgets them, so the trainer measures again). */
+export async function setBench(bench: BackendBench | null): Promise<void> {
+  if (bench === null) await browser.storage.local.remove(BENCH_KEY);
+  else await browser.storage.local.set({ [BENCH_KEY]: bench });
 }

@@ -2,3 +2,4 @@
 export const SETTINGS_KEY = 'settings';
 export const STATS_KEY = 'stats';
 export const USAGE_KEY = 'usage';
+export const BENCH_KEY = 'backendBench';

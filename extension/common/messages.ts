@@ -8,6 +8,7 @@
  *   background ──► offscreen document                              (ToOffscreen)
  */
 import * as z from 'zod/mini';
+import { backendBenchSchema, type BackendBench } from './backend-bench';
 import type { WaitCode } from './stats';
 import { settingsPatchSchema, type BackendPreference, type Settings } from './settings';
 import { waitingSchema, type Stats } from './stats';
@@ -78,6 +79,10 @@ export const toBackgroundSchema = z.discriminatedUnion('type', [
   /** Trainer: may I run a round now, and against which server? */
   z.object({ to: bg, type: z.literal('trainer:lease'), device: z.optional(deviceSchema) }),
   z.object({ to: bg, type: z.literal('trainer:report'), report: trainerReportSchema }),
+  /** Trainer: the Automatic choice's backend timings, to remember (common/backend-bench.ts). */
+  z.object({ to: bg, type: z.literal('trainer:bench'), bench: backendBenchSchema }),
+  /** Options: forget the timings, so the trainer measures again before its next round. */
+  z.object({ to: bg, type: z.literal('bench:reset') }),
 ]);
 export type ToBackground = z.output<typeof toBackgroundSchema>;
 
@@ -100,6 +105,8 @@ export type Lease =
       cpuPercent?: number;
       /** Cores the trainer may use. */
       cores?: number;
+      /** The remembered backend timings (with backend 'auto'); stale or absent = measure first. */
+      bench?: BackendBench | null;
     }
   | { ok: false; code: WaitCode; reason: string };
 
@@ -107,11 +114,13 @@ export type Lease =
 export interface Responses {
   'page:query': { observe: boolean; reason?: string };
   'images:seen': { forwarded: number };
-  'status:get': { settings: Settings; stats: Stats; budgetLeftMs: number };
+  'status:get': { settings: Settings; stats: Stats; budgetLeftMs: number; bench: BackendBench | null };
   'settings:update': { settings: Settings };
   'buffer:clear': { buffered: number };
   'trainer:lease': Lease;
   'trainer:report': { ok: true };
+  'trainer:bench': { ok: true };
+  'bench:reset': { ok: true };
   'offscreen:ingest': { stored: number };
   'offscreen:wake': { ok: true };
   'offscreen:clear': { buffered: number };

@@ -20,6 +20,9 @@ const host: TrainerHost = {
       report: async (report) => {
         await background.handlers['trainer:report'].handle({ to: 'background', type: 'trainer:report', report }, self);
       },
+      saveBench: async (bench) => {
+        await background.handlers['trainer:bench'].handle({ to: 'background', type: 'trainer:bench', bench }, self);
+      },
     });
   },
   async close() {

@@ -21,7 +21,8 @@ import { transfer } from 'comlink';
 import { afterRejection } from '../../shared/contributor/after-rejection';
 import { FederationError } from '../../shared/protocol/client';
 import type { Plan } from '../../shared/protocol/messages';
-import { backendChoice } from '../common/backend-choice';
+import type { BackendBench } from '../common/backend-bench';
+import { BackendChooser } from './backend-chooser';
 import type { DeviceConditions, Lease, TrainerReport } from '../common/messages';
 import type { BackendPreference } from '../common/settings';
 import type { WaitCode, Waiting } from '../common/stats';
@@ -39,6 +40,8 @@ export type TrainerRemote = Pick<TrainerApi, 'initBackend' | 'init' | 'setWeight
 export interface PolicyPort {
   lease(device?: DeviceConditions): Promise<Lease>;
   report(r: TrainerReport): Promise<void>;
+  /** Remembers the Automatic choice's timings (the background stores them). */
+  saveBench?(bench: BackendBench): Promise<void>;
 }
 
 export interface ContributorDeps {
@@ -65,6 +68,13 @@ export interface ContributorDeps {
   samplePerRound?: number;
   /** Replaces the training worker with a fresh one (trainer-watchdog.ts `replace`). */
   replaceTrainer?: (why: string) => void;
+  /**
+   * The Automatic choice's micro-benchmark (./measure-backends.ts), run when the remembered
+   * timings are missing or from another browser version; without it 'auto' is the fixed order.
+   */
+  measure?: () => Promise<BackendBench>;
+  /** navigator.userAgent: a browser update changes it and makes remembered timings stale. */
+  userAgent?: string;
   log?: (line: string) => void;
 }
 
@@ -74,6 +84,7 @@ export class Contributor {
   private readonly queue: PendingUrls;
   private readonly ingestion: ImageIngest;
   private wakeUp: (() => void) | null = null;
+  private woken = false;
   private stopped = false;
   private conn: FederationConnection | null = null;
   private connKey = '';
@@ -85,6 +96,7 @@ export class Contributor {
   private backend: string | null = null;
   /** The person's backend setting the current worker was set up with. */
   private backendPref: BackendPreference | null = null;
+  private readonly chooser: BackendChooser;
   private loadedVersion = -1;
   private lastVersion: number | null = null;
   private round = 0;
@@ -94,6 +106,7 @@ export class Contributor {
 
   constructor(private readonly d: ContributorDeps) {
     this.queue = d.queue ?? new MemoryQueue();
+    this.chooser = new BackendChooser({ measure: d.measure, userAgent: d.userAgent, save: d.policy.saveBench?.bind(d.policy), log: d.log });
     this.ingestion = new ImageIngest({
       buffer: d.buffer, queue: this.queue, load: d.load, log: d.log,
       planSize: () => this.init?.inputSize ?? d.inputSize?.get(),
@@ -131,7 +144,9 @@ export class Contributor {
 
   /** Ask for a lease now instead of after the back-off. */
   wake(): void {
-    this.wakeUp?.();
+    // A wake during a round (a settings change) must not wait out the next back-off.
+    if (this.wakeUp) this.wakeUp();
+    else this.woken = true;
   }
 
   stop(): void {
@@ -190,6 +205,19 @@ export class Contributor {
         this.trainerRestarted();
       }
       this.backendPref = backend;
+    }
+    let bench = lease.bench;
+    if (this.chooser.mustMeasure(backend, bench)) {
+      this.release(); // the probes need the memory the training worker holds
+      this.setWaiting('starting', 'measuring which backend trains fastest here');
+      await this.report();
+      bench = await this.chooser.measure();
+      this.setWaiting('starting', 'starting');
+      await this.report();
+    }
+    if (this.chooser.choose(backend, bench) && this.backend !== null && this.d.replaceTrainer) {
+      this.d.replaceTrainer('new backend timings'); // a worker picks its backend once
+      this.trainerRestarted();
     }
     if (this.batchSize !== null && (await this.collecting(this.batchSize))) return null;
     const conn = await this.connection(lease.serverUrl, lease.token, lease.cores);
@@ -253,7 +281,7 @@ export class Contributor {
     this.conn?.close();
     this.conn = null;
     this.loadedVersion = -1;
-    const choice = backendChoice(this.backendPref ?? 'auto');
+    const choice = this.chooser.choice();
     this.backend ??= await this.d.trainer.initBackend(choice.order, choice.softwareGpu);
     const conn = await this.d.connect({ serverUrl, token, backend: this.backend, clientId: this.d.clientId, cores });
     conn.onVersion(() => this.scheduleReport());
@@ -267,7 +295,7 @@ export class Contributor {
   private async adoptPlan(plan: Plan): Promise<void> {
     const key = JSON.stringify([plan.runId, plan.method, plan.methodConfig, plan.batchSize, plan.optimizer, plan.compression?.upload]);
     if (key === this.planKey && this.init) return;
-    const choice = backendChoice(this.backendPref ?? 'auto');
+    const choice = this.chooser.choice();
     const tp: TrainerPlan = {
       backends: choice.order,
       softwareGpu: choice.softwareGpu,
@@ -341,6 +369,10 @@ export class Contributor {
   }
 
   private sleep(ms: number): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const t = setTimeout(done, ms);
       function done() {

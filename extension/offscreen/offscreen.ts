@@ -12,6 +12,9 @@ const side = startTrainerSide({
   report: async (report) => {
     await browser.runtime.sendMessage({ to: 'background', type: 'trainer:report', report });
   },
+  saveBench: async (bench) => {
+    await browser.runtime.sendMessage({ to: 'background', type: 'trainer:bench', bench });
+  },
 });
 
 const origin = browser.runtime.getURL('');

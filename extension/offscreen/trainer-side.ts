@@ -13,6 +13,7 @@ import { decodeToRgb } from './decode';
 import { deviceReader } from './device';
 import { fetchImage } from './fetch-image';
 import { ImageBuffer } from './image-buffer';
+import { measureBackends } from './measure-backends';
 import { watchTrainer } from './trainer-watchdog';
 import { MemoryQueue, UrlQueue } from './url-queue';
 
@@ -27,9 +28,10 @@ export function startTrainerSide(policy: PolicyPort): TrainerSide {
   const log = (line: string) => console.info(`[glimpse trainer] ${line}`);
   let contributor: Contributor | null = null;
   // A hung or crashed worker is replaced (and its backend dropped) instead of stalling the loop.
+  const newWorker = () => new Worker(browser.runtime.getURL(WORKER_PATH), { type: 'module', name: 'glimpse-trainer' });
   const trainer = watchTrainer({
     spawn: () => {
-      const worker = new Worker(browser.runtime.getURL(WORKER_PATH), { type: 'module', name: 'glimpse-trainer' });
+      const worker = newWorker();
       return {
         trainer: wrap<TrainerApi>(worker),
         terminate: () => worker.terminate(),
@@ -50,6 +52,16 @@ export function startTrainerSide(policy: PolicyPort): TrainerSide {
       load: async (url, size) => decodeToRgb(await fetchImage(url), size),
       clientId: clientId(),
       replaceTrainer: (why) => trainer.replace(why),
+      // The Automatic choice's micro-benchmark: each backend in a worker of its own.
+      measure: () => measureBackends({
+        userAgent: navigator.userAgent,
+        spawn: () => {
+          const worker = newWorker();
+          return { benchmark: wrap<TrainerApi>(worker).benchmark, terminate: () => worker.terminate() };
+        },
+        log,
+      }),
+      userAgent: navigator.userAgent,
       inputSize: {
         get: () => Number(safeLocalStorage()?.getItem('glimpse-input-size')) || null,
         set: (n) => safeLocalStorage()?.setItem('glimpse-input-size', String(n)),

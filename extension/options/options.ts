@@ -4,7 +4,9 @@
  * deleting the buffered images (no pause needed: the trainer empties its own buffer).
  */
 import browser from 'webextension-polyfill';
+import { BENCH_KEY } from '../common/keys';
 import type { ResponseOf } from '../common/messages';
+import { benchSummary, describeBench, parseBench, type BackendBench } from '../common/backend-bench';
 import type { Settings } from '../common/settings';
 import { grantImageAccess, revokeImageAccess, showExtensionId } from './access';
 import { describeAccess, readSettingsForm, type FieldErrors, type FormValues } from './settings-form';
@@ -14,8 +16,9 @@ const field = <T extends HTMLElement = HTMLInputElement>(id: string) => document
 const FIELDS = ['serverUrl', 'token', 'dailyBudgetMinutes', 'cpuPercent', 'maxCores', 'backend', 'denyList', 'allowList'] as const;
 
 async function load(): Promise<void> {
-  const { settings } = (await browser.runtime.sendMessage({ to: 'background', type: 'status:get' })) as ResponseOf<'status:get'>;
+  const { settings, bench } = (await browser.runtime.sendMessage({ to: 'background', type: 'status:get' })) as ResponseOf<'status:get'>;
   fill(settings);
+  showBench(bench);
   await showAccess();
   showExtensionId(field('extId'), field('extOrigin'));
   field('maxCores-hint').textContent = `0 means half of this computer's ${navigator.hardwareConcurrency || 'unknown number of'} cores.`;
@@ -60,6 +63,12 @@ function showErrors(errors: FieldErrors): void {
   if (first) field(first).focus();
 }
 
+/** The Automatic choice's timings, one line per backend. */
+function showBench(bench: BackendBench | null): void {
+  field('bench-summary').textContent = benchSummary(bench);
+  field('bench').replaceChildren(...(bench ? describeBench(bench) : []).map((line) => Object.assign(document.createElement('li'), { textContent: line })));
+}
+
 async function showAccess(): Promise<void> {
   field('access').textContent = describeAccess((await browser.permissions.getAll()).origins ?? []);
 }
@@ -102,6 +111,15 @@ field('forget').addEventListener('click', async () => {
     console.warn('[glimpse] deleting the buffer failed', err);
     field('result').textContent = 'The images could not be deleted. Please try again.';
   }
+});
+
+field('remeasure').addEventListener('click', async () => {
+  await browser.runtime.sendMessage({ to: 'background', type: 'bench:reset' });
+  showBench(null);
+  field('result').textContent = 'The backends will be measured again before the next training round.';
+});
+browser.storage.onChanged.addListener((changes, area) => {
+  if (area === 'local' && BENCH_KEY in changes) showBench(parseBench(changes[BENCH_KEY].newValue));
 });
 
 void load();

@@ -4,6 +4,8 @@
  * Details section for experts. Re-renders when the stats or settings change; never polls hard.
  */
 import browser from 'webextension-polyfill';
+import { BENCH_KEY } from '../common/keys';
+import { describeBench, fastest } from '../common/backend-bench';
 import type { ResponseOf } from '../common/messages';
 import { formatBytes } from '../common/format';
 import { SETTINGS_KEY, STATS_KEY } from '../common/keys';
@@ -20,7 +22,7 @@ async function siteAccess(): Promise<boolean> {
 }
 
 async function render(): Promise<void> {
-  const { settings, stats, budgetLeftMs } = (await browser.runtime.sendMessage({ to: 'background', type: 'status:get' })) as ResponseOf<'status:get'>;
+  const { settings, stats, budgetLeftMs, bench } = (await browser.runtime.sendMessage({ to: 'background', type: 'status:get' })) as ResponseOf<'status:get'>;
   const view = popupView({ settings, stats, budgetLeftMs, siteAccess: await siteAccess() });
   const state = $('state');
   state.dataset.state = view.state;
@@ -34,7 +36,10 @@ async function render(): Promise<void> {
   server.title = settings.serverUrl;
   $('conn').textContent = stats.connected ? 'Connected' : 'Not connected';
   $('version').textContent = stats.modelVersion === null ? '—' : String(stats.modelVersion);
-  $('backend').textContent = stats.backend ?? '—';
+  // With Automatic, the measured fastest too (the timings as a tooltip).
+  const best = settings.backend === 'auto' ? fastest(bench) : null;
+  $('backend').textContent = `${stats.backend ?? '—'}${best ? ` (Automatic: ${best} measured fastest)` : ''}`;
+  $('backend').title = best && bench ? describeBench(bench).join('\n') : '';
   $('buffered').textContent = String(stats.buffered);
   $('steps').textContent = String(stats.steps);
   $('updates').textContent = `${stats.updatesAccepted} of ${stats.updatesSubmitted}`;
@@ -72,6 +77,6 @@ $('pause').addEventListener('click', async (e) => {
 });
 $('options').addEventListener('click', () => void browser.runtime.openOptionsPage());
 browser.storage.onChanged.addListener((changes, area) => {
-  if (area === 'local' && (STATS_KEY in changes || SETTINGS_KEY in changes)) void render();
+  if (area === 'local' && (STATS_KEY in changes || SETTINGS_KEY in changes || BENCH_KEY in changes)) void render();
 });
 void render();

@@ -11,6 +11,8 @@
  *   getDelta()            the last round's delta (local − global, online weights), GLWT-encoded,
  *                         packed as the plan's upload asks (error feedback kept here)
  *   deltaAccepted()       the server accepted that delta: keep what its packing dropped for the next
+ *                         round (error feedback)
+ *   benchmark(name, probe) on a fresh worker: activates exactly `name` and times the probe step
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { transfer } from 'comlink';
@@ -24,6 +26,8 @@ import { decodeWeights, encodePacked, encodeWeights, type CodecMeta } from '../.
 import type { WeightMap } from '../../shared/weights/weight-map';
 import { groupSpecs } from '../../shared/models/weights-io';
 import { DEFAULT_BACKEND_ORDER, type BackendName, type SoftwareGpu } from '../common/backend-choice';
+import type { BenchProbe } from '../common/backend-bench';
+import { timeProbe, type ProbeTiming } from './bench-step';
 import { rest, restAfterStepMs } from './duty-cycle';
 
 /** What the worker needs from the server's plan. */
@@ -165,6 +169,17 @@ export function createTrainerApi(initBackend: BackendInit, restFor: (ms: number)
     async deltaAccepted(): Promise<void> {
       residual = pendingResidual;
       pendingResidual = null;
+    },
+
+    /**
+     * The Automatic choice's micro-benchmark (common/backend-bench.ts) on backend `name` alone:
+     * throws when it cannot be initialised here. Only on a fresh worker, which is ended afterwards.
+     */
+    async benchmark(name: BackendName, probe: BenchProbe): Promise<ProbeTiming> {
+      if (backend) throw new Error(`trainer: benchmark needs a fresh worker (this one is on ${backend})`);
+      backend = await initBackend([name], 'allow');
+      if (backend !== name) throw new Error(`${name} is not available (got ${backend})`);
+      return timeProbe(probe);
     },
 
     async backendInUse(): Promise<string> {

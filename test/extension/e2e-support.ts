@@ -139,3 +139,22 @@ export async function watchDedicatedWorkers(cdp: CDPSession, urlSuffix: string):
   });
   return { count: () => workers.size };
 }
+
+/**
+ * Collects the console lines of the page target whose URL ends with `urlSuffix` (e.g. the
+ * offscreen document, whose trainer logs each decision), for a failing test's message.
+ */
+export async function captureConsole(cdp: CDPSession, urlSuffix: string): Promise<string[]> {
+  const { targetInfos } = (await cdp.send('Target.getTargets')) as { targetInfos: { targetId: string; url: string }[] };
+  const target = targetInfos.find((t) => t.url.endsWith(urlSuffix));
+  if (!target) throw new Error(`no target ending in ${urlSuffix}`);
+  const { sessionId } = (await cdp.send('Target.attachToTarget', { targetId: target.targetId, flatten: false })) as { sessionId: string };
+  const lines: string[] = [];
+  cdp.on('Target.receivedMessageFromTarget', (e: { sessionId: string; message: string }) => {
+    if (e.sessionId !== sessionId) return;
+    const m = JSON.parse(e.message) as { method?: string; params?: { args?: { value?: unknown; description?: string }[] } };
+    if (m.method === 'Runtime.consoleAPICalled') lines.push((m.params?.args ?? []).map((a) => String(a.value ?? a.description ?? '')).join(' '));
+  });
+  await cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id: 1, method: 'Runtime.enable' }) });
+  return lines;
+}

@@ -42,11 +42,13 @@ describe('dispatch', () => {
   const handlers: HandlerMap<ToBackground> = {
     'page:query': { from: ['content'], handle: () => (calls.push('page'), { observe: true }) },
     'images:seen': { from: ['content'], handle: (m) => ({ forwarded: m.urls.length }) },
-    'status:get': { from: ['extension-page'], handle: () => ({ settings: DEFAULT_SETTINGS, stats: EMPTY_STATS, budgetLeftMs: 0 }) },
+    'status:get': { from: ['extension-page'], handle: () => ({ settings: DEFAULT_SETTINGS, stats: EMPTY_STATS, budgetLeftMs: 0, bench: null }) },
     'settings:update': { from: ['extension-page'], handle: () => (calls.push('settings'), { settings: DEFAULT_SETTINGS }) },
     'trainer:lease': { from: ['extension-page'], handle: () => ({ ok: false, code: 'paused', reason: 'x' }) },
     'buffer:clear': { from: ['extension-page'], handle: () => ({ buffered: 0 }) },
     'trainer:report': { from: ['extension-page'], handle: () => ({ ok: true }) },
+    'trainer:bench': { from: ['extension-page'], handle: () => ({ ok: true }) },
+    'bench:reset': { from: ['extension-page'], handle: () => ({ ok: true }) },
   };
   const content = { kind: senderKind({ id: 'abc', url: 'https://page.com/', tab: {} }, ext.id, ext.origin), incognito: false };
   const page = { kind: senderKind({ id: 'abc', url: 'chrome-extension://abc/popup.html' }, ext.id, ext.origin), incognito: false };
