@@ -25,6 +25,7 @@ import { encodePng } from '../../extension/tools/png';
 import { loadFixture } from '../../shared/data/fixture';
 import type { ServerConfig } from '../../server/config';
 import { startServer, type RunningServer } from '../../server/server';
+import { DEFAULT_UPLOAD } from '../../shared/protocol/compression';
 import '@tensorflow/tfjs-backend-cpu';
 import { createMethod } from '../../shared/ssl/registry';
 import { groupSpecs } from '../../shared/models/weights-io';
@@ -277,7 +278,9 @@ describe('browser extension end to end (Chromium, SwiftShader WebGPU)', () => {
       expect([...weights.values()].reduce((n, w) => n + w.data.length, 0)).toBe(deltaValues);
       expect(b.length).toBeLessThan(deltaValues * 4 + 16_384); // values + header, nothing else
       const changed = [...weights.values()].reduce((n, w) => n + w.data.filter((v) => v !== 0).length, 0);
-      expect(changed / deltaValues).toBeGreaterThan(0.5); // the worker really trained
+      // The worker really trained: over half the values it may send changed (the server's default
+      // upload is top-k sparse, so at most that fraction of a delta is non-zero by design).
+      expect(changed / deltaValues).toBeGreaterThan(0.5 * (DEFAULT_UPLOAD.topK ?? 1));
     }
     // Text messages: small protocol packets (hello, pull, submit metadata, pings).
     for (const m of text) {
