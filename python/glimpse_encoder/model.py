@@ -103,7 +103,9 @@ class GlimpseEncoder(nn.Module):
         if g == 1:
             return x.mean(dim=(2, 3))
         # tfjs flattens [batch, g, g, channels]: channels vary fastest.
-        return F.avg_pool2d(x, x.shape[-1] // g).permute(0, 2, 3, 1).reshape(x.shape[0], -1)
+        # The cell size comes from the config, not x.shape: ONNX tracing sees shapes as tensors.
+        cell = c.feature_map_side // g
+        return F.avg_pool2d(x, cell, cell).permute(0, 2, 3, 1).flatten(1)
 
     # --- loading -------------------------------------------------------------------------------
 
