@@ -124,8 +124,10 @@ async function main() {
       for (const c of children) c.kill('SIGTERM');
       await Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r)))));
       const chart = await writeChart();
-      await server.close();
+      // An evaluation in flight would hold server.close() for up to a minute: drop it (the last
+      // finished one is what the standing line reports).
       evaluator.close();
+      await server.close();
       // The server is gone now: name the offline export, not a URL that no longer answers.
       const v = server.coordinator.version;
       console.log(`stopped at version ${v}; resume with npm start. Encoder files (tfjs, safetensors, ONNX, model card): npx glimpse export --data-dir ${dataDir} --out glimpse-encoder-v${v}`);
