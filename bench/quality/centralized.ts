@@ -1,6 +1,7 @@
 /** The centralized curve: one model, CentralizedTrainer (persistent Adam, warm-up + cosine over the run). */
 import type { LabeledImages } from '../../shared/data/idx';
 import { syncTargetToOnline } from '../../shared/ssl/momentum';
+import { withSeededInit } from '../../shared/models/seeded-init';
 import { createMethod, resolveMethodConfig } from '../../shared/ssl/registry';
 import { CentralizedTrainer } from '../../shared/train/centralized';
 import { runCurve, type Curve, type CurveContext } from './curves';
@@ -9,7 +10,8 @@ import type { Recipe } from './recipe';
 
 export async function centralizedCurve(method: string, recipe: Recipe, train: LabeledImages, ctx: CurveContext): Promise<Curve> {
   const config = resolveMethodConfig(method, recipe.methodConfig);
-  const m = createMethod(method, recipe.methodConfig);
+  // Seeded: every setting of a method starts from the same random weights (equal 0-example points).
+  const m = withSeededInit(recipe.seed, () => createMethod(method, recipe.methodConfig));
   syncTargetToOnline(m);
   const total = Math.round(ctx.checkpoints[ctx.checkpoints.length - 1] / recipe.batch);
   const trainer = new CentralizedTrainer({

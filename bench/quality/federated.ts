@@ -11,6 +11,7 @@
 import type { LabeledImages } from '../../shared/data/idx';
 import { shard } from '../../shared/data/shard';
 import { groupSpecs } from '../../shared/models/weights-io';
+import { withSeededInit } from '../../shared/models/seeded-init';
 import { createMethod, resolveMethodConfig } from '../../shared/ssl/registry';
 import { initialGlobalWeights, loadGlobal, runLocalRound } from '../../shared/train/local-round';
 import { fedbuffStep, type BufferedUpdate, type GlobalState } from '../../server/aggregation/fedbuff';
@@ -32,7 +33,8 @@ export function settingName(s: FederatedSetting): string {
 
 export async function federatedCurve(method: string, recipe: Recipe, train: LabeledImages, s: FederatedSetting, ctx: CurveContext): Promise<Curve> {
   const config = resolveMethodConfig(method, recipe.methodConfig);
-  const m = createMethod(method, recipe.methodConfig);
+  // Seeded: every setting of a method starts from the same random weights (equal 0-example points).
+  const m = withSeededInit(recipe.seed, () => createMethod(method, recipe.methodConfig));
   const online = groupSpecs([m.online]);
   const pairs = m.momentumPairs;
   let state: GlobalState = (() => {
