@@ -47,7 +47,8 @@ export async function peerCurve(recipe: Recipe, ctx: CurveContext, dataDir: stri
     for (const examples of ctx.checkpoints) {
       const file = path.join(out, `encoder-${examples}.safetensors`);
       if (!existsSync(file)) break;
-      const { weights, metadata } = decodeSafetensors(readFileSync(file));
+      // A copy: decodeSafetensors slices the bytes' buffer, and a Buffer from readFileSync may share a pool.
+      const { weights, metadata } = decodeSafetensors(new Uint8Array(readFileSync(file)));
       const encoder = buildEncoder(JSON.parse(metadata.encoderConfig) as EncoderConfig);
       try {
         writeWeights([{ prefix: '', models: [encoder] }], weights);
