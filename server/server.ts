@@ -113,6 +113,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const abort = new AbortController();
   registerRoutes({
     router, coordinator, db: coordinator.db, statusFields, startedAt, signal: abort.signal,
+    evalSplit: () => evaluator?.split?.(),
     connectedContributors: () => io.of('/').adapter.rooms.get('contributors')?.size ?? 0,
   });
   registerGuardRoutes(router, coordinator, statusFields);

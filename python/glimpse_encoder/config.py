@@ -23,6 +23,8 @@ _KEYS = {
     "blocksPerStage": "blocks_per_stage",
     "norm": "norm",
 }
+#: Options encoder.ts may leave out, with the value their absence means.
+_OPTIONAL = {"poolGrid": 1}
 
 
 @dataclass(frozen=True)
@@ -38,13 +40,17 @@ class EncoderConfig:
     strides: Tuple[int, ...]
     blocks_per_stage: Tuple[int, ...]
     norm: str
+    #: Side of the output's average-pooling grid: 1 = global average pool, 2 = 2×2 regions flattened
+    #: in NHWC order (encoder.ts's ``poolGrid``).
+    pool_grid: int = 1
 
     @staticmethod
     def from_dict(d: Mapping[str, Any]) -> "EncoderConfig":
         """Builds a config from encoder.ts's camelCase JSON; every field must be present."""
         if not isinstance(d, Mapping):
             raise ValueError(f"encoderConfig must be a JSON object, got {d!r}")
-        unknown = sorted(set(d) - set(_KEYS))
+        keys = {**_KEYS, "poolGrid": "pool_grid"}
+        unknown = sorted(set(d) - set(keys))
         if unknown:
             raise ValueError(
                 f"encoderConfig has options this glimpse_encoder does not know: {', '.join(unknown)} "
@@ -53,7 +59,7 @@ class EncoderConfig:
         missing = sorted(set(_KEYS) - set(d))
         if missing:
             raise ValueError(f"encoderConfig lacks {', '.join(missing)}")
-        c = EncoderConfig(**{_KEYS[k]: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()})
+        c = EncoderConfig(**{keys[k]: (tuple(v) if isinstance(v, list) else v) for k, v in {**_OPTIONAL, **d}.items()})
         c.validate()
         return c
 
@@ -72,10 +78,20 @@ class EncoderConfig:
             and all(s in (1, 2) for s in self.strides)
             and all(b >= 1 for b in self.blocks_per_stage)
             and self.norm in NORM_KINDS
+            and ints([self.pool_grid]) and self.pool_grid >= 1
+            and self.feature_map_side % self.pool_grid == 0
         )
         if not ok:
             raise ValueError(f"invalid encoder config: {self}")
 
     @property
+    def feature_map_side(self) -> int:
+        """Side of the last feature map: each stride-2 stage halves it, rounding up ('same' padding)."""
+        side = self.input_size
+        for s in self.strides:
+            side = -(-side // s) if isinstance(s, int) and s > 0 else side
+        return side
+
+    @property
     def embedding_dim(self) -> int:
-        return self.widths[-1]
+        return self.widths[-1] * self.pool_grid ** 2

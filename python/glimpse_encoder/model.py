@@ -5,7 +5,8 @@ Mirrors ``buildEncoder`` in ``shared/models/encoder.ts`` (a small ResNet, He et 
     x in [0, 1], [batch, channels, size, size]  (NCHW; tfjs takes NHWC)
     → 2x − 1 → stem conv3×3 → norm → ReLU
     → stages of basic blocks (conv3×3 → norm → ReLU → conv3×3 → norm, + shortcut, → ReLU)
-    → global average pool → [batch, widths[-1]]
+    → global average pool → [batch, widths[-1]], or with ``poolGrid`` g > 1 an average pool to a
+      g×g grid flattened in NHWC order (as tfjs's flatten) → [batch, g·g·widths[-1]]
 
 Weights come from a Glimpse safetensors file (tfjs names such as ``enc_s2_b1_conv1/kernel``,
 kernels HWIO): :mod:`glimpse_encoder.weights` maps them onto this module.
@@ -20,6 +21,7 @@ from os import PathLike
 from typing import Any, Dict, Mapping, Optional, Union
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .config import EncoderConfig
@@ -97,7 +99,13 @@ class GlimpseEncoder(nn.Module):
         x = self.stem(x * 2 - 1)
         for stage in self.stages:
             x = stage(x)
-        return x.mean(dim=(2, 3))
+        g = c.pool_grid
+        if g == 1:
+            return x.mean(dim=(2, 3))
+        # tfjs flattens [batch, g, g, channels]: channels vary fastest.
+        # The cell size comes from the config, not x.shape: ONNX tracing sees shapes as tensors.
+        cell = c.feature_map_side // g
+        return F.avg_pool2d(x, cell, cell).permute(0, 2, 3, 1).flatten(1)
 
     # --- loading -------------------------------------------------------------------------------
 

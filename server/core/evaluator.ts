@@ -20,6 +20,8 @@ export interface Evaluator {
   /** Evaluate every `every`-th version (default 1). */
   every?: number;
   evaluate(ctx: EvalContext): Promise<Record<string, number>>;
+  /** What the scores are measured on (/api/status `eval.split`), once known. */
+  split?(): Record<string, unknown> | undefined;
 }
 
 /** Runs an evaluator off the aggregation path: at most one evaluation at a time, newest version wins. */

@@ -1,17 +1,22 @@
 /**
  * The evaluation child process: holds a Fashion-MNIST evaluation split in memory and scores
- * encoders sent by the server (kNN accuracy + collapse check). It runs in its own process so a
- * multi-second embedding pass never stalls the server's event loop (socket pings, acks).
+ * encoders sent by the server with the glimpse-fmnist-v1 protocol (shared/eval/protocol.ts: kNN,
+ * 1% / 10% linear probes, collapse check), each beside raw pixels and a random-init encoder of the
+ * same architecture on the same split. It runs in its own process so a multi-second embedding
+ * pass never stalls the server's event loop (socket pings, acks).
  *
  * Messages (Node IPC, advanced serialization):
  *   parent → child  { id, method, methodConfig, weights: Uint8Array (GLWT, encoder names) }
- *   child → parent  { ready: true, rawPixel, random } once, then { id, metrics } | { id, error }
+ *   child → parent  { ready: true, rawPixel, split, source, trainCount, testCount } once,
+ *                   then { id, metrics } | { id, error }
+ * metrics: knn_top1, linear_1pct, linear_10pct (each also _raw_pixels and _random_init), embedding_std.
  */
 import { initNodeBackend } from '../../shared/backends/node-backend';
 import { loadTrainingData } from '../../shared/data/source';
-import { embedAll } from '../../shared/eval/embed';
-import { embeddingStd, evaluateEncoder, makeEvalSet, rawPixelBaseline } from '../../shared/eval/evaluate';
+import { makeEvalSet } from '../../shared/eval/evaluate';
+import { probeEncoder, probeRawPixels, splitOf, withBaselines, type ProbeScores } from '../../shared/eval/protocol';
 import { buildEncoder } from '../../shared/models/encoder';
+import { withSeededInit } from '../../shared/models/seeded-init';
 import { writeWeights } from '../../shared/models/weights-io';
 import type { MethodConfig } from '../../shared/ssl/method';
 import { resolveMethodConfig } from '../../shared/ssl/registry';
@@ -28,28 +33,38 @@ const send = (m: unknown) => process.send!(m);
 
 async function main() {
   const [data, trainCount, testCount] = [process.env.GLIMPSE_EVAL_DATA || undefined, Number(process.env.GLIMPSE_EVAL_TRAIN ?? 5000), Number(process.env.GLIMPSE_EVAL_TEST ?? 1000)];
+  const linear = process.env.GLIMPSE_EVAL_LINEAR !== '0';
   await initNodeBackend('wasm');
   const { train, test, source } = loadTrainingData(data);
   const set = makeEvalSet(train, test, { trainCount, testCount });
+  const rawPixels = probeRawPixels(set, { linear });
   const encoders = new Map<string, ReturnType<typeof buildEncoder>>();
+  // The random-init bar per architecture: seeded, so every evaluation of a run compares with one number.
+  const randomInit = new Map<string, ProbeScores>();
   const encoderFor = (cfg: MethodConfig) => {
     const key = JSON.stringify(cfg.encoder);
-    if (!encoders.has(key)) encoders.set(key, buildEncoder(cfg.encoder));
-    return encoders.get(key)!;
+    if (!encoders.has(key)) {
+      encoders.set(key, buildEncoder(cfg.encoder));
+      const fresh = withSeededInit(1, () => buildEncoder(cfg.encoder));
+      try {
+        const { embedding_std: _, ...scores } = probeEncoder(fresh, set, { linear });
+        randomInit.set(key, scores);
+      } finally {
+        fresh.dispose();
+      }
+    }
+    return { encoder: encoders.get(key)!, randomInit: randomInit.get(key)! };
   };
-  send({ ready: true, source, trainCount: set.train.count, testCount: set.test.count, rawPixel: rawPixelBaseline(set) });
+  const split = splitOf(set, source);
+  send({ ready: true, source, trainCount: set.train.count, testCount: set.test.count, rawPixel: rawPixels.knn_top1, split });
 
   process.on('message', (m: Request) => {
     try {
       const cfg = resolveMethodConfig(m.method, m.methodConfig as Partial<MethodConfig>);
       if (cfg.encoder.inputSize !== set.size) throw new Error(`evaluation needs ${set.size}-px encoders, this one takes ${cfg.encoder.inputSize}`);
-      const encoder = encoderFor(cfg);
+      const { encoder, randomInit: random } = encoderFor(cfg);
       writeWeights([{ prefix: '', models: [encoder] }], decodeWeights(m.weights).weights);
-      const { knn } = evaluateEncoder(encoder, set);
-      // Collapse check on a few hundred queries is enough: it is a mean of per-dimension stds.
-      const n = Math.min(500, set.test.count);
-      const emb = embedAll(encoder, set.test.images.subarray(0, n * set.size * set.size * set.channels), n, set.size, set.channels);
-      send({ id: m.id, metrics: { knn, embeddingStd: embeddingStd(emb, emb.length / n) } });
+      send({ id: m.id, metrics: withBaselines(probeEncoder(encoder, set, { linear }), { rawPixels, randomInit: random }) });
     } catch (e) {
       send({ id: m.id, error: (e as Error).message });
     }

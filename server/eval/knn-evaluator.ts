@@ -1,6 +1,8 @@
 /**
- * The server's periodic evaluation of the global encoder: weighted kNN (k = 20, cosine; Wu et al.
- * 2018) on a held-out Fashion-MNIST split, plus the embedding-std collapse check, computed in a
+ * The server's periodic evaluation of the global encoder with the glimpse-fmnist-v1 protocol
+ * (shared/eval/protocol.ts: weighted kNN, k = 20, cosine, Wu et al. 2018; 1% / 10% linear probes;
+ * the embedding-std collapse check), each beside raw pixels and a random-init encoder on the same
+ * split — by default a 5k-bank / 1k-query subset, which `split` says — computed in a
  * child process (knn-child.ts) so the aggregation loop never waits on it. Plugs into the server as
  * its `evaluator` (server/core/evaluator.ts): results land in the run history and /api/status.
  */
@@ -8,6 +10,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { encodeWeights } from '../../shared/weights/codec';
 import type { EvalContext, Evaluator } from '../core/evaluator';
+import type { ProtocolSplit } from '../../shared/eval/protocol';
 
 export interface KnnEvaluatorOptions {
   /** 'fixture', a Fashion-MNIST directory, or undefined for the default location (falls back to the fixture). */
@@ -18,6 +21,8 @@ export interface KnnEvaluatorOptions {
   testCount?: number;
   /** Evaluate every n-th version. Default 1. */
   every?: number;
+  /** Run the 1% / 10% linear probes too (a few seconds per evaluation). Default true. */
+  linear?: boolean;
   log?: (line: string) => void;
 }
 
@@ -28,6 +33,8 @@ export interface EvalReady {
   source: string;
   trainCount: number;
   testCount: number;
+  /** The protocol split the numbers are measured on (bank, queries, subset or not). */
+  split: ProtocolSplit;
 }
 
 export interface KnnEvaluator extends Evaluator {
@@ -45,6 +52,7 @@ export function createKnnEvaluator(o: KnnEvaluatorOptions = {}): KnnEvaluator {
       GLIMPSE_EVAL_DATA: o.data ?? '',
       GLIMPSE_EVAL_TRAIN: String(o.trainCount ?? 5000),
       GLIMPSE_EVAL_TEST: String(o.testCount ?? 1000),
+      GLIMPSE_EVAL_LINEAR: o.linear === false ? '0' : '1',
     },
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
@@ -56,6 +64,8 @@ export function createKnnEvaluator(o: KnnEvaluatorOptions = {}): KnnEvaluator {
   let readyReject!: (e: Error) => void;
   const ready = new Promise<EvalReady>((res, rej) => ((readyResolve = res), (readyReject = rej)));
   ready.catch(() => {}); // observed by evaluate(); avoid an unhandled rejection when nobody waits
+  let split: ProtocolSplit | undefined;
+  void ready.then((r) => (split = r.split), () => {});
   child.on('message', (m: { ready?: boolean; fatal?: string; id?: number; metrics?: Record<string, number>; error?: string } & Record<string, unknown>) => {
     if (m.ready) return readyResolve(m as unknown as EvalReady);
     if (m.fatal) return readyReject(new Error(`evaluator failed to start: ${m.fatal}`));
@@ -76,6 +86,7 @@ export function createKnnEvaluator(o: KnnEvaluatorOptions = {}): KnnEvaluator {
   return {
     every: o.every,
     ready,
+    split: () => split as unknown as Record<string, unknown> | undefined,
     async evaluate(ctx: EvalContext) {
       await ready;
       if (!child.connected) throw new Error('the evaluator is closed');

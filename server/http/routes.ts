@@ -56,6 +56,11 @@ function versionCache<T>(make: (version: number) => Promise<T>): (version: numbe
   };
 }
 
+/** The latest evaluation with the split it was measured on, when the evaluator says. */
+function withSplit<T extends object>(e: T | null, split: Record<string, unknown> | undefined): (T & { split?: Record<string, unknown> }) | null {
+  return e && split ? { ...e, split } : e;
+}
+
 export function registerRoutes(d: RouteDeps): void {
   const { router, coordinator: coord, db } = d;
 
@@ -137,7 +142,7 @@ export function registerRoutes(d: RouteDeps): void {
       },
       totals: totals(db),
       encoder: { source: coord.hasTarget ? 'target' : 'online', latest: '/api/encoder/latest/model.json' },
-      eval: latestEval(db),
+      eval: withSplit(latestEval(db), evalSplitOf(d.evalSplit?.())),
       transfer: transferOf(coord),
       uptimeMs: Date.now() - d.startedAt,
     };

@@ -5,7 +5,7 @@
  * file. A pure function of run data, rendered as Markdown (MODEL_CARD.md in every export, and on
  * the public page).
  */
-import type { EncoderConfig } from '../../shared/models/encoder';
+import { representationDim, type EncoderConfig } from '../../shared/models/encoder';
 import { describeSplit, embeddingStd, percent, probeRows, type Evaluation } from './eval-summary';
 import type { TrainingFacts } from './run-facts';
 
@@ -76,7 +76,7 @@ const cell = (s: string) => s.replace(/\|/g, '\\|');
 function architecture(e: EncoderConfig, parameters: number): string {
   const stages = e.widths.map((w, i) => `${e.blocksPerStage[i]}×${w}${e.strides[i] === 2 ? '/2' : ''}`).join(', ');
   const norm = { layer: 'LayerNorm over channels', batch: 'BatchNorm (running statistics at inference)', none: 'no normalization' }[e.norm] ?? e.norm;
-  return `ResNet-style (He et al. 2016): stem conv 3×3×${e.stemWidth} → basic-block stages [${stages}] (blocks×width, /2 = stride 2) → global average pool; ${norm}; ReLU; ${parameters.toLocaleString('en-US')} parameters.`;
+  return `ResNet-style (He et al. 2016): stem conv 3×3×${e.stemWidth} → basic-block stages [${stages}] (blocks×width, /2 = stride 2) → ${(e.poolGrid ?? 1) > 1 ? `average pool to a ${e.poolGrid}×${e.poolGrid} grid, flattened (rows, columns, channels)` : 'global average pool'}; ${norm}; ReLU; ${parameters.toLocaleString('en-US')} parameters.`;
 }
 
 const NODE_DATA = '**Node contributors** (`glimpse contribute`) train on a shard of the Fashion-MNIST training set (Xiao et al. 2017; 28×28 grayscale clothing images, padded to the input size and repeated to RGB), label-skewed when the run was started with `--non-iid`, or on a local folder of images their operator chose.';
@@ -127,7 +127,7 @@ export function renderModelCard(c: ModelCardInput): string {
   const t = c.training;
   return `# Glimpse image encoder — version ${c.version}
 
-A self-supervised image encoder pretrained by volunteers' browsers and machines with federated ${METHODS[c.method] ?? c.method}. It maps a ${e.inputSize}×${e.inputSize} image to an embedding of ${e.widths[e.widths.length - 1]} numbers for similarity search, clustering or a small classifier on top.
+A self-supervised image encoder pretrained by volunteers' browsers and machines with federated ${METHODS[c.method] ?? c.method}. It maps a ${e.inputSize}×${e.inputSize} image to an embedding of ${representationDim(e)} numbers for similarity search, clustering or a small classifier on top.
 
 ## Model
 
@@ -145,7 +145,7 @@ ${JSON.stringify(methodRest, null, 2)}
 - **TensorFlow.js** (\`model.json\`): \`[batch, ${e.inputSize}, ${e.inputSize}, ${e.channels}]\` float32, NHWC, RGB in [0, 1] (the model centres it itself: 2x − 1).
 - **PyTorch** (\`encoder.safetensors\` + \`python/\`'s \`GlimpseEncoder\`) and **ONNX** (\`encoder.onnx\`, input \`images\`): \`[batch, ${e.channels}, ${e.inputSize}, ${e.inputSize}]\` float32, NCHW, RGB in [0, 1].
 - Resize (or centre-crop and resize) images to ${e.inputSize}×${e.inputSize} first.
-- **Output:** \`[batch, ${e.widths[e.widths.length - 1]}]\` float32, not normalized; compare embeddings with cosine similarity.
+- **Output:** \`[batch, ${representationDim(e)}]\` float32, not normalized; compare embeddings with cosine similarity.
 - \`encoder.safetensors\` keeps TensorFlow.js names and layouts (\`enc_stem_conv/kernel\`, kernels HWIO); its metadata carries \`encoderConfig\`, from which \`GlimpseEncoder\` rebuilds the network.
 
 ## Training data

@@ -10,7 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Coordinator } from '../core/coordinator';
 import type { Router } from '../http/router';
 import { sendJson } from '../http/router';
-import type { EncoderConfig } from '../../shared/models/encoder';
+import { representationDim, type EncoderConfig } from '../../shared/models/encoder';
 import type { Db } from '../store/db';
 import { lastVersionRow } from '../store/history';
 import { knnTop1, percent, probeRows, describeSplit, type Evaluation } from '../model/eval-summary';
@@ -134,7 +134,7 @@ export function renderPublicPage(p: PublicPageInput): string {
   const e = g?.encoderConfig;
   const snippet: SnippetInput = {
     base: `${p.origin}/api/encoder/${g ? p.version : 'latest'}`, version: p.version,
-    inputSize: e?.inputSize ?? 32, channels: e?.channels ?? 3, embeddingDim: e ? e.widths[e.widths.length - 1] : 'D',
+    inputSize: e?.inputSize ?? 32, channels: e?.channels ?? 3, embeddingDim: e ? representationDim(e) : 'D',
   };
   const series = curveSeries(p.evaluations);
   const chart = series.length
@@ -161,7 +161,7 @@ export function renderPublicPage(p: PublicPageInput): string {
       <div class="fact"><div class="k">Method</div><div class="v">${esc(method)}${g?.source === 'target' ? ' <span class="muted small">(EMA target encoder)</span>' : ''}</div></div>
       <div class="fact"><div class="k">Last updated</div><div class="v small">${updated}</div></div>
       <div class="fact"><div class="k">Privacy</div><div class="v small" id="privacy">${esc(p.privacy ?? 'no DP')}</div></div>
-      <div class="fact"><div class="k">Input → output</div><div class="v">${e ? `${e.inputSize}×${e.inputSize}×${e.channels} → ${e.widths[e.widths.length - 1]}` : '–'}</div></div>
+      <div class="fact"><div class="k">Input → output</div><div class="v">${e ? `${e.inputSize}×${e.inputSize}×${e.channels} → ${representationDim(e)}` : '–'}</div></div>
     </div>
     ${evaluationHtml(p.evaluations.at(-1))}
   </section>

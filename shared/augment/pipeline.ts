@@ -77,6 +77,50 @@ export const SIMCLR_SMALL_VIEW: Readonly<ViewParams> = Object.freeze({
   outputSize: 32,
 } as const);
 
+/**
+ * Overrides of a method's views for small grayscale images (Fashion-MNIST, 28 px shown at 32):
+ * crop area floor 0.7 — ImageNet's 0.08 (and CIFAR's 0.2) keeps a few pixels of a 28-px garment,
+ * and the two views then share nothing to agree on; no colour jitter, grayscale or blur (there is
+ * no colour, and a 3-px blur erases the texture that tells a shirt from a pullover). Measured in
+ * docs/quality.md. Applied by the methods over their own views through `MethodConfig.view`.
+ */
+export const GRAYSCALE_SMALL_VIEW: Readonly<Partial<ViewParams>> = Object.freeze({
+  cropScale: Object.freeze([0.7, 1.0]) as readonly [number, number],
+  jitterP: 0,
+  grayscaleP: 0,
+  blurP: 0,
+});
+
+/** The JSON-safe subset of {@link ViewParams} a run's method config may override. */
+export type ViewOverrides = Partial<Omit<ViewParams, 'outputSize' | 'jitter'>>;
+
+/** `base` with `overrides` on top, checked: a run config from the network is not trusted. */
+export function withViewOverrides(base: ViewParams, overrides: unknown): ViewParams {
+  if (overrides === undefined || overrides === null) return base;
+  if (typeof overrides !== 'object' || Array.isArray(overrides)) throw new Error(`view overrides must be an object, got ${JSON.stringify(overrides)}`);
+  const o = overrides as Record<string, unknown>;
+  const out: ViewParams = { ...base };
+  const range = (k: 'cropScale' | 'cropRatio', lo: number, hi: number) => {
+    const v = o[k];
+    if (v === undefined) return;
+    if (!Array.isArray(v) || v.length !== 2 || !v.every((x) => typeof x === 'number' && x >= lo && x <= hi) || v[0] > v[1]) {
+      throw new Error(`view.${k} must be [lo, hi] within [${lo}, ${hi}], got ${JSON.stringify(v)}`);
+    }
+    out[k] = [v[0], v[1]];
+  };
+  range('cropScale', 0.01, 1);
+  range('cropRatio', 0.1, 10);
+  for (const k of ['flipP', 'jitterP', 'grayscaleP', 'blurP', 'solarizeP'] as const) {
+    const v = o[k];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new Error(`view.${k} must be a probability, got ${JSON.stringify(v)}`);
+    out[k] = v;
+  }
+  const unknown = Object.keys(o).filter((k) => !['cropScale', 'cropRatio', 'flipP', 'jitterP', 'grayscaleP', 'blurP', 'solarizeP'].includes(k));
+  if (unknown.length) throw new Error(`unknown view option(s): ${unknown.join(', ')}`);
+  return out;
+}
+
 /** Seed streams of the stages; fixed so adding a stage never reshuffles the others. */
 const enum Stage {
   Crop,

@@ -25,6 +25,8 @@ export interface EvalSet {
   size: number;
   channels: number;
   numClasses: number;
+  /** Gray images shown as tiled RGB (Fashion-MNIST): every channel holds the same value. */
+  grayscale?: boolean;
 }
 
 /** A seeded random subset of `data` (all of it when `count` ≥ its size), converted to model input. */
@@ -42,6 +44,8 @@ export function makeEvalSet(train: LabeledImages, test: LabeledImages, o: { trai
     size,
     channels: 3,
     numClasses: 10,
+    // LabeledImages are single-channel; toModelInput tiles them to RGB.
+    grayscale: true,
   };
 }
 

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { augment, BYOL_VIEW_1, BYOL_VIEW_2 } from '../augment';
+import { augment, BYOL_VIEW_1, BYOL_VIEW_2, withViewOverrides } from '../augment';
 import { buildEncoder, representationDim } from '../models/encoder';
 import { buildMlpHead } from '../models/heads';
 import { byolRegression } from './losses';
@@ -27,8 +27,8 @@ export function createByol(config: MethodConfig): SslMethod {
   const targetProjector = heads('proj', dim);
   const size = config.encoder.inputSize;
   // Small images: the crop-scale floor of 0.2 (not ImageNet's 0.08) keeps enough of a 32-px object.
-  const view1 = { ...BYOL_VIEW_1, outputSize: size, cropScale: [0.2, 1] as const };
-  const view2 = { ...BYOL_VIEW_2, outputSize: size, cropScale: [0.2, 1] as const };
+  const view1 = withViewOverrides({ ...BYOL_VIEW_1, outputSize: size, cropScale: [0.2, 1] as const }, config.view);
+  const view2 = withViewOverrides({ ...BYOL_VIEW_2, outputSize: size, cropScale: [0.2, 1] as const }, config.view);
   const apply = (m: tfl.LayersModel, x: tf.Tensor, training: boolean) => m.apply(x, { training }) as tf.Tensor2D;
 
   return {

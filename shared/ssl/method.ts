@@ -68,5 +68,10 @@ export interface MethodConfig {
    * inference), so the federated-BN trap of the encoder (see encoder.ts) does not apply.
    */
   headNorm: NormKind;
+  /**
+   * Overrides of the method's augmentation views (shared/augment `ViewOverrides`), chosen for the
+   * run's data: e.g. `GRAYSCALE_SMALL_VIEW` for Fashion-MNIST. Absent: the paper's views.
+   */
+  view?: import('../augment').ViewOverrides;
   [extra: string]: unknown;
 }

@@ -19,7 +19,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { augment, type ViewParams } from '../augment';
+import { augment, withViewOverrides, type ViewParams } from '../augment';
 import { buildEncoder, representationDim } from '../models/encoder';
 import { buildLinearHead, buildMlpHead } from '../models/heads';
 import { infoNce, l2Normalize } from './losses';
@@ -84,7 +84,7 @@ export function createMoco(config: MethodConfig): MocoMethod {
   const projector = head();
   const keyEncoder = buildEncoder(config.encoder);
   const keyProjector = head();
-  const view = { ...(opts.mocoVersion === 2 ? MOCO_V2_VIEW : MOCO_V1_VIEW), outputSize: config.encoder.inputSize };
+  const view = withViewOverrides({ ...(opts.mocoVersion === 2 ? MOCO_V2_VIEW : MOCO_V1_VIEW), outputSize: config.encoder.inputSize }, config.view);
   const apply = (m: tfl.LayersModel, x: tf.Tensor, training: boolean) => m.apply(x, { training }) as tf.Tensor2D;
   const K = opts.queueSize;
   let queue: tf.Tensor2D = tf.tidy(() => l2Normalize(tf.randomNormal([K, config.projectionDim], 0, 1, 'float32', opts.queueSeed)));

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { augment, SIMCLR_SMALL_VIEW, SIMCLR_VIEW } from '../augment';
+import { augment, SIMCLR_SMALL_VIEW, SIMCLR_VIEW, withViewOverrides } from '../augment';
 import { buildEncoder, representationDim } from '../models/encoder';
 import { buildMlpHead } from '../models/heads';
 import { ntXent } from './losses';
@@ -20,7 +20,8 @@ export function createSimclr(config: MethodConfig): SslMethod {
   });
   // Images of CIFAR size or smaller get the paper's CIFAR-10 view (s = 0.5, no blur).
   const size = config.encoder.inputSize;
-  const view = { ...(size <= 64 ? SIMCLR_SMALL_VIEW : SIMCLR_VIEW), outputSize: size };
+  // config.view: the run's data-specific overrides (e.g. GRAYSCALE_SMALL_VIEW for Fashion-MNIST).
+  const view = withViewOverrides({ ...(size <= 64 ? SIMCLR_SMALL_VIEW : SIMCLR_VIEW), outputSize: size }, config.view);
   const apply = (m: tfl.LayersModel, x: tf.Tensor) => m.apply(x, { training: true }) as tf.Tensor2D;
   return {
     name: 'simclr',

@@ -36,6 +36,8 @@ export interface ParityCase {
 export const PARITY_CASES: ParityCase[] = [
   { name: 'default', method: 'simclr', encoder: DEFAULT_ENCODER, count: 16 },
   { name: 'batchnorm', method: 'byol', encoder: { inputSize: 32, channels: 3, stemWidth: 8, widths: [8, 16, 24], strides: [2, 2, 1], blocksPerStage: [2, 1, 1], norm: 'batch' }, count: 12 },
+  // The SSL methods' default pooling (registry.ts): a 2×2 grid flattened in NHWC order.
+  { name: 'grid-pool', method: 'simclr', encoder: { ...DEFAULT_ENCODER, stemWidth: 8, widths: [8, 12, 16], poolGrid: 2 }, count: 8 },
   { name: 'no-norm-odd', method: 'simclr', encoder: { inputSize: 15, channels: 1, stemWidth: 6, widths: [8, 12, 16], strides: [1, 2, 2], blocksPerStage: [1, 1, 2], norm: 'none' }, count: 12 },
 ];
 

@@ -10,12 +10,22 @@ describe('kNN evaluator (child process)', () => {
     const ready = await ev.ready;
     expect(ready.trainCount).toBe(300);
     expect(ready.rawPixel).toBeGreaterThan(0.5);
+    // Every number says which split it was measured on: here a subset of the 60k / 10k protocol.
+    expect(ready.split).toMatchObject({ protocol: 'glimpse-fmnist-v1', bank: 300, queries: 100, subset: true });
+    expect(ev.split?.()).toMatchObject({ bank: 300, subset: true });
     const encoder = readWeights([{ prefix: '', models: [buildEncoder({ ...DEFAULT_ENCODER, widths: [8, 8, 8], stemWidth: 8 })] }]);
     const ctx = { version: 1, method: 'simclr', methodConfig: { encoder: { widths: [8, 8, 8], stemWidth: 8 } }, encoder, source: 'online' as const };
     const metrics = await ev.evaluate(ctx);
-    expect(metrics.knn).toBeGreaterThan(0.2);
-    expect(metrics.knn).toBeLessThanOrEqual(1);
-    expect(metrics.embeddingStd).toBeGreaterThan(0);
+    // Metric names of the shared contract (server/model/eval-summary.ts), with both baselines.
+    expect(metrics.knn_top1).toBeGreaterThan(0.2);
+    expect(metrics.knn_top1).toBeLessThanOrEqual(1);
+    expect(metrics.embedding_std).toBeGreaterThan(0);
+    expect(metrics.knn_top1_raw_pixels).toBeCloseTo(ready.rawPixel, 10);
+    expect(metrics.knn_top1_random_init).toBeGreaterThan(0.2);
+    for (const k of ['linear_1pct', 'linear_10pct', 'linear_1pct_raw_pixels', 'linear_10pct_random_init']) {
+      expect(metrics[k], k).toBeGreaterThan(0.1);
+      expect(metrics[k], k).toBeLessThanOrEqual(1);
+    }
     // A wrong encoder config is an evaluation error, not a crash.
     await expect(ev.evaluate({ ...ctx, methodConfig: { encoder: { widths: [16, 16, 16], stemWidth: 8 } } })).rejects.toThrow(/shape/);
     ev.close();

@@ -50,7 +50,10 @@ describe('server lifecycle', () => {
     const events: number[] = [];
     const s = await startTiny({
       aggregation: { bufferSize: 1 },
-      evaluator: { evaluate: async (ctx) => (seen.push(ctx), { knn_top1: 0.1 * ctx.version }) },
+      evaluator: {
+        evaluate: async (ctx) => (seen.push(ctx), { knn_top1: 0.1 * ctx.version }),
+        split: () => ({ protocol: 'glimpse-fmnist-v1', bank: 5000, queries: 1000, subset: true }),
+      },
       plugins: [
         (ctx) => {
           ctx.router.get('/metrics', (_q, res) => sendJson(res, 200, { versions: events.length }));
@@ -72,6 +75,8 @@ describe('server lifecycle', () => {
       expect([...seen[1].encoder.keys()][0]).toBe('enc_stem_conv/kernel');
       const status = (await (await fetch(`${s.url}/api/status`)).json()) as Record<string, unknown>;
       expect(status.eval).toMatchObject({ version: 1, metrics: { knn_top1: 0.1 } });
+      // Which images the numbers are measured on travels with them.
+      expect((status.eval as { split: unknown }).split).toEqual({ protocol: 'glimpse-fmnist-v1', bank: 5000, queries: 1000, subset: true });
       expect(status.plugin).toBe('hello');
       expect(await (await fetch(`${s.url}/metrics`)).json()).toEqual({ versions: 1 });
     } finally {

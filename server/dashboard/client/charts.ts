@@ -106,19 +106,25 @@ const specs: ChartSpec[] = [
       series: [
         { label: 'version' },
         { label: 'kNN accuracy', stroke: p.s3, width: 2, fill: alpha(p.s3, 0.1), points: { show: true, size: 5, fill: p.s3 }, spanGaps: true, value: (_u, v) => (v == null ? '–' : pct(v)) },
+        // The two bars the encoder must clear, measured on the same split by the evaluator.
+        { label: 'random init', stroke: p.s3, width: 1, dash: [6, 4], points: { show: false }, spanGaps: true, value: (_u, v) => (v == null ? '–' : pct(v)) },
+        { label: 'raw pixels', stroke: p.s3, width: 1, dash: [2, 3], points: { show: false }, spanGaps: true, value: (_u, v) => (v == null ? '–' : pct(v)) },
         { label: 'embedding std', scale: 'std', stroke: p.s4, width: 1, dash: [4, 4], points: { show: false }, spanGaps: true, value: (_u, v) => (v == null ? '–' : v.toFixed(3)) },
       ],
     }),
     data: (m) => {
       const metric = accuracyMetric(m.evals);
-      const byVersion = new Map<number, { acc?: number; std?: number }>();
+      const byVersion = new Map<number, { acc?: number; random?: number; raw?: number; std?: number }>();
       for (const e of m.evals) {
         const r = byVersion.get(e.version) ?? byVersion.set(e.version, {}).get(e.version)!;
         if (e.metric === metric) r.acc = e.value;
-        else if (e.metric === 'embeddingStd') r.std = e.value;
+        else if (e.metric === `${metric}_random_init`) r.random = e.value;
+        else if (e.metric === `${metric}_raw_pixels`) r.raw = e.value;
+        else if (e.metric === 'embeddingStd' || e.metric === 'embedding_std') r.std = e.value;
       }
       const vs = [...byVersion.keys()].filter((v) => byVersion.get(v)!.acc !== undefined).sort((a, b) => a - b);
-      return [vs, vs.map((v) => byVersion.get(v)!.acc ?? null), vs.map((v) => byVersion.get(v)!.std ?? null)];
+      const col = (k: 'acc' | 'random' | 'raw' | 'std') => vs.map((v) => byVersion.get(v)![k] ?? null);
+      return [vs, col('acc'), col('random'), col('raw'), col('std')];
     },
   },
   {

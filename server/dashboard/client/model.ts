@@ -45,9 +45,9 @@ export function applyTick(m: Model, t: Tick): void {
   if (t.contributors) m.contributors = t.contributors;
 }
 
-/** The kNN series: the evaluator's `knn` metric, else the first accuracy-like one. */
+/** The kNN series: the evaluator's `knn_top1` metric (older runs: `knn`), else the first accuracy-like one. */
 export function accuracyMetric(evals: EvalPoint[]): string | null {
   const names = new Set(evals.map((e) => e.metric));
-  if (names.has('knn')) return 'knn';
-  return [...names].find((n) => /acc|top1|knn|linear/i.test(n)) ?? null;
+  for (const n of ['knn_top1', 'knn']) if (names.has(n)) return n;
+  return [...names].find((n) => /acc|top1|knn|linear/i.test(n) && !/_raw_pixels$|_random_init$/.test(n)) ?? null;
 }

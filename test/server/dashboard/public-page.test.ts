@@ -46,7 +46,8 @@ describe('public encoder page', () => {
     expect(html).toContain('<div class="v" id="version">v1</div>');
     expect(html).toContain('<strong>43.2%</strong> kNN top-1 accuracy');
     expect(html).toContain('EMA target encoder');
-    expect(html).toContain('32×32×3 → 8');
+    // BYOL's encoder pools to a 2×2 grid (registry default since issue 11): 2 · 2 · 8 = 32 numbers out.
+    expect(html).toContain('32×32×3 → 32');
     const hashes = [...html.matchAll(/<a href="([^"]+)" download>[^<]+<\/a>.*?<code class="hash">([0-9a-f]{64})<\/code>/g)].map((m) => [m[1], m[2]]);
     expect(hashes.map(([u]) => u)).toEqual(['/api/encoder/1/model.json', '/api/encoder/1/weights.v1.bin', '/api/encoder/1/encoder.safetensors']);
     for (const [u, h] of hashes) expect(sha(await (await fetch(srv.url + u)).arrayBuffer())).toBe(h);

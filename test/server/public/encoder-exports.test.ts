@@ -108,7 +108,8 @@ describe('ONNX download, model card and public page', () => {
     const session = await ort.InferenceSession.create(onnx);
     const got = (await session.run({ images: new ort.Tensor('float32', nchw, [n, 3, 32, 32]) })).embedding;
     await session.release();
-    expect(got.dims).toEqual([n, 8]);
+    // 2×2 grid pooling (the registry's default since issue 11): 2 · 2 · 8 = 32.
+    expect(got.dims).toEqual([n, 32]);
     const diff = Math.max(...Array.from(got.data as Float32Array, (v, i) => Math.abs(v - expected[i])));
     expect(diff).toBeLessThan(1e-4);
   });

@@ -91,3 +91,16 @@ function randomImagesData(): Float32Array {
   // Smooth rows a little so the crops resample structure, not only noise.
   return out.map((v, i) => (i >= 3 ? 0.5 * v + 0.5 * out[i - 3] : v));
 }
+
+describe('view overrides (MethodConfig.view)', () => {
+  it('apply the grayscale small-image recipe over a method view and reject bad input from a run config', async () => {
+    const { GRAYSCALE_SMALL_VIEW, SIMCLR_SMALL_VIEW, withViewOverrides } = await import('../../../shared/augment');
+    const v = withViewOverrides({ ...SIMCLR_SMALL_VIEW }, { ...GRAYSCALE_SMALL_VIEW });
+    expect(v).toMatchObject({ cropScale: [0.7, 1], jitterP: 0, grayscaleP: 0, blurP: 0, flipP: 0.5, outputSize: 32 });
+    expect(withViewOverrides(SIMCLR_SMALL_VIEW, undefined)).toBe(SIMCLR_SMALL_VIEW);
+    expect(() => withViewOverrides(SIMCLR_SMALL_VIEW, { cropScale: [0.9, 0.2] })).toThrow(/cropScale/);
+    expect(() => withViewOverrides(SIMCLR_SMALL_VIEW, { jitterP: 2 })).toThrow(/probability/);
+    expect(() => withViewOverrides(SIMCLR_SMALL_VIEW, { outputSize: 64 })).toThrow(/unknown view option/);
+    expect(() => withViewOverrides(SIMCLR_SMALL_VIEW, [1])).toThrow(/object/);
+  });
+});

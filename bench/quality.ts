@@ -1,0 +1,115 @@
+/**
+ * Learning curves of the encoder under the glimpse-fmnist-v1 protocol (shared/eval/protocol.ts):
+ * examples seen → kNN top-1 and the 1% / 10% linear probes, for centralized training, the
+ * federation (in-process simulation with the server's FedBuff step: IID and Dirichlet non-IID
+ * shards over `--clients` contributors) and the same-recipe PyTorch peer (SimCLR), for each method;
+ * beside raw pixels and the random-init encoder on the same split.
+ *
+ *   npm run bench:quality -- --minutes 30 [--methods simclr,byol,mocov2]
+ *       [--settings centralized,iid,noniid-0.5,noniid-0.1,peer] [--checkpoints 0,2500,5000,10000]
+ *       [--clients 8] [--eval-bank 5000] [--eval-queries 1000] [--no-linear] [--data DIR|fixture]
+ *
+ * `--minutes` is shared equally by the curves; a curve whose share runs out ends at the checkpoint
+ * it reached (the table and JSON say so). The default evaluation is a SUBSET (5k bank / 1k
+ * queries) of the full 60k / 10k protocol, and every line says which. Writes
+ * bench/reports/quality.json and bench/reports/quality.svg, prints a table.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { initNodeBackend } from '../shared/backends/node-backend';
+import { intFlag, numFlag, runMain, UsageError } from '../shared/cli/args';
+import { loadTrainingData } from '../shared/data/source';
+import { makeEvalSet } from '../shared/eval/evaluate';
+import { describeSplit, probeEncoder, probeRawPixels, splitOf } from '../shared/eval/protocol';
+import { buildEncoder } from '../shared/models/encoder';
+import { withSeededInit } from '../shared/models/seeded-init';
+import { methodNames, resolveMethodConfig } from '../shared/ssl/registry';
+import { centralizedCurve } from './quality/centralized';
+import { qualityChartSvg } from './quality/chart';
+import type { Curve, CurveContext } from './quality/curves';
+import { federatedCurve } from './quality/federated';
+import { peerCurve } from './quality/peer';
+import { RECIPE } from './quality/recipe';
+
+const REPORTS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'reports');
+const SETTINGS = ['centralized', 'iid', 'noniid-0.5', 'noniid-0.1', 'peer'];
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      minutes: { type: 'string' }, methods: { type: 'string' }, settings: { type: 'string' }, checkpoints: { type: 'string' },
+      clients: { type: 'string' }, 'eval-bank': { type: 'string' }, 'eval-queries': { type: 'string' }, 'no-linear': { type: 'boolean' }, data: { type: 'string' },
+    },
+  });
+  const minutes = numFlag(values.minutes, 'minutes', 30, 0.1, 24 * 60);
+  const methods = (values.methods ?? 'simclr,byol,mocov2').split(',');
+  for (const m of methods) if (!methodNames().includes(m)) throw new UsageError(`unknown method ${m} (known: ${methodNames().join(', ')})`);
+  const settings = (values.settings ?? SETTINGS.join(',')).split(',');
+  for (const s of settings) if (!SETTINGS.includes(s)) throw new UsageError(`unknown setting ${s} (known: ${SETTINGS.join(', ')})`);
+  const checkpoints = [...new Set((values.checkpoints ?? '0,2500,5000,10000').split(',').map(Number))].sort((a, b) => a - b);
+  if (checkpoints.some((c) => !Number.isInteger(c) || c < 0)) throw new UsageError(`--checkpoints: whole numbers of examples, got ${values.checkpoints}`);
+  const clients = intFlag(values.clients, 'clients', 8, 1);
+  const linear = !values['no-linear'];
+
+  const backend = await initNodeBackend('wasm');
+  const data = loadTrainingData(values.data, (l) => console.log(`note: ${l}`));
+  const set = makeEvalSet(data.train, data.test, { trainCount: intFlag(values['eval-bank'], 'eval-bank', 5000, 10), testCount: intFlag(values['eval-queries'], 'eval-queries', 1000, 10) });
+  const split = splitOf(set, data.source);
+  const runs = methods.flatMap((m) => settings.filter((s) => s !== 'peer' || m === 'simclr').map((s) => [m, s] as const));
+  const share = (minutes * 60_000) / runs.length;
+  const started = new Date().toISOString();
+  console.log(`bench:quality — backend ${backend}; evaluation on the ${describeSplit(split)}; ${runs.length} curves, ${(share / 60_000).toFixed(1)} min each; checkpoints ${checkpoints.join(', ')} examples`);
+
+  const raw = probeRawPixels(set, { linear });
+  console.log(`raw pixels: kNN ${(raw.knn_top1 * 100).toFixed(1)}%${linear ? `, 1% labels ${(raw.linear_1pct! * 100).toFixed(1)}%, 10% labels ${(raw.linear_10pct! * 100).toFixed(1)}%` : ''}`);
+  const randomInit: Record<string, ReturnType<typeof probeEncoder>> = {};
+  for (const m of methods) {
+    const enc = withSeededInit(1, () => buildEncoder(resolveMethodConfig(m, RECIPE.methodConfig).encoder));
+    randomInit[m] = probeEncoder(enc, set, { linear });
+    enc.dispose();
+    console.log(`random init (${m} architecture): kNN ${(randomInit[m].knn_top1 * 100).toFixed(1)}%`);
+  }
+
+  const curves: Curve[] = [];
+  const write = () => {
+    mkdirSync(REPORTS, { recursive: true });
+    const report = { date: started, backend, protocol: split, recipe: RECIPE, minutes, checkpoints, clients, rawPixels: raw, randomInit, curves };
+    writeFileSync(path.join(REPORTS, 'quality.json'), JSON.stringify(report, null, 2) + '\n');
+    const bars = [{ label: 'raw pixels', y: raw.knn_top1 }, { label: 'random init', y: randomInit[methods[0]].knn_top1 }];
+    writeFileSync(path.join(REPORTS, 'quality.svg'), qualityChartSvg(curves, bars, `kNN top-1 on ${split.subset ? `a ${split.bank}/${split.queries} subset` : 'the full protocol'} (${split.protocol})`));
+  };
+  for (const [method, setting] of runs) {
+    const ctx: CurveContext = { set, checkpoints, deadline: Date.now() + share, linear, log: (l) => console.log(l) };
+    const curve =
+      setting === 'centralized' ? await centralizedCurve(method, RECIPE, data.train, ctx)
+      : setting === 'peer' ? (data.isFixture ? { method, setting: 'PyTorch peer', points: [], stopped: 'the peer reads the full Fashion-MNIST (IDX files), not the fixture' } : await peerCurve(RECIPE, ctx, values.data ?? '/usr/share/datasets/fashion-mnist'))
+      : await federatedCurve(method, RECIPE, data.train, { clients, alpha: setting === 'iid' ? undefined : Number(setting.slice('noniid-'.length)) }, ctx);
+    if (curve.stopped) console.log(`  (${curve.method} ${curve.setting}: ${curve.stopped})`);
+    curves.push(curve);
+    write(); // a partial report survives an interrupted run
+  }
+  printTable(curves, checkpoints, raw.knn_top1, randomInit);
+  console.log(`\nwrote bench/reports/quality.json and bench/reports/quality.svg (evaluation: ${describeSplit(split)})`);
+}
+
+function printTable(curves: Curve[], checkpoints: number[], raw: number, random: Record<string, { knn_top1: number }>) {
+  const pct = (v: number | undefined) => (v === undefined ? '—' : `${(v * 100).toFixed(1)}%`);
+  console.log(`\n| method | setting | ${checkpoints.map((c) => `kNN @${c}`).join(' | ')} | 1% labels (last) | 10% labels (last) | vs centralized / peer |`);
+  console.log(`|---|---|${checkpoints.map(() => '---|').join('')}---|---|---|`);
+  for (const c of curves) {
+    const at = (x: number) => c.points.find((p) => p.examples >= x - 16 && p.examples <= x + 16)?.knn_top1;
+    const last = c.points[c.points.length - 1];
+    const central = curves.find((o) => o.method === c.method && o.setting === 'centralized');
+    const cl = central?.points[central.points.length - 1];
+    let cmp = '';
+    if (c.setting.startsWith('federated') && cl && last && cl.examples === last.examples) cmp = `${((last.knn_top1 / cl.knn_top1) * 100).toFixed(1)}% of centralized`;
+    if (c.setting === 'PyTorch peer' && cl && last && cl.examples === last.examples) cmp = `Glimpse − peer: ${((cl.knn_top1 - last.knn_top1) * 100).toFixed(1)} points`;
+    console.log(`| ${c.method} | ${c.setting} | ${checkpoints.map((x) => pct(at(x))).join(' | ')} | ${pct(last?.linear_1pct)} | ${pct(last?.linear_10pct)} | ${cmp}${c.stopped ? ` (${c.stopped})` : ''} |`);
+  }
+  console.log(`| — | raw pixels | ${pct(raw)} | | | |`);
+  for (const [m, r] of Object.entries(random)) console.log(`| ${m} | random init | ${pct(r.knn_top1)} | | | |`);
+}
+
+runMain(main);
