@@ -64,8 +64,8 @@ describe('federated pretraining end to end', () => {
     // Evaluations run off the aggregation path, newest version first; wait for the last one.
     const deadline = Date.now() + 60_000;
     while (!evals.has(ROUNDS) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    const random = evals.get(0)!.knn;
-    const federated = evals.get(ROUNDS)!.knn;
+    const random = evals.get(0)!.knn_top1;
+    const federated = evals.get(ROUNDS)!.knn_top1;
     const { rawPixel } = await evaluator.ready;
     console.log(`kNN on the fixture: raw pixels ${(rawPixel * 100).toFixed(1)}%, random init ${(random * 100).toFixed(1)}%, federated v${ROUNDS} ${(federated * 100).toFixed(1)}%`);
     expect(federated).toBeGreaterThan(random + 0.02);

@@ -182,7 +182,7 @@ describe('admin dashboard, metrics and encoder page in Chromium', () => {
     expect(m.value('glimpse_aggregation_duration_seconds_count')).toBeGreaterThanOrEqual(3);
     expect(m.value('glimpse_network_received_bytes_total')).toBeGreaterThan(10_000);
     expect(m.value('glimpse_network_sent_bytes_total')).toBeGreaterThan(10_000);
-    const knn = m.value('glimpse_eval_accuracy', { metric: 'knn' })!;
+    const knn = m.value('glimpse_eval_accuracy', { metric: 'knn_top1' })!;
     expect(knn).toBeGreaterThan(0);
     expect(knn).toBeLessThanOrEqual(1);
     expect(m.value('process_resident_memory_bytes')).toBeGreaterThan(0);
