@@ -17,7 +17,8 @@
  *     same run, the same clients and payloads against a bare Socket.IO peer that acknowledges
  *     unread (bench/peers/raw-socketio.ts): the ceiling of sockets and framing on this machine, and
  *     the ingest as a fraction of it. Issue 14's goals: ≥ 200 updates/s, p99 < 250 ms, ≥ 50% of raw.
- *     BENCH_CLIENTS and BENCH_SECONDS change the client count and window; --sockets-only skips 1–2.
+ *     BENCH_CLIENTS and BENCH_SECONDS change the client count and window, BENCH_SERVER_ARGS adds
+ *     server flags (e.g. "--robust none"); --sockets-only skips 1–2.
  *
  * Writes bench/reports/aggregate.json. Numbers are noisy on a shared 2-core machine; compare only
  * side by side.
@@ -205,7 +206,7 @@ async function startChild(args: string[]): Promise<{ url: string; stop: () => Pr
 const serverArgs = (dataDir: string, methodConfig: object | null) => {
   const args = ['server/cli.ts', '--port', '0', '--data-dir', dataDir, '--quiet', '--buffer-size', String(K), '--max-staleness', '100000', '--norm-multiple', '1e9',
     // Every simulated contributor connects from loopback: the open server's per-address cap would count them as one.
-    '--max-connections-per-address', '0'];
+    '--max-connections-per-address', '0', ...(process.env.BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? [])];
   if (methodConfig) args.push('--method-config', JSON.stringify(methodConfig));
   return args;
 };
