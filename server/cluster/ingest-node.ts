@@ -12,13 +12,13 @@
  * population, so its median estimates the same thing). Rejections are recorded in the node's own
  * SQLite history, as are its sessions.
  */
-import { PROTOCOL_VERSION, type Plan, type RejectCode, type SubmitAck } from '../../shared/protocol/messages';
+import type { Plan, RejectCode, SubmitAck } from '../../shared/protocol/messages';
 import { encodeWeights } from '../../shared/weights/codec';
 import type { WeightMap } from '../../shared/weights/weight-map';
 import type { ResolvedConfig } from '../config';
 import type { ServerEvents } from '../core/events';
 import { intakeStages, runIntake, type Submission } from '../core/intake';
-import { PlanChange, PlanStore } from '../core/plan-store';
+import { contributorPlan, PlanChange, PlanStore } from '../core/plan-store';
 import { resolveBurst } from '../core/rate-limit';
 import { runOfCheckpoint, maxMessageBytesOf, type RunInfo } from '../core/run';
 import type { Pulled } from '../core/version-reader';
@@ -98,15 +98,9 @@ export class IngestNode {
     return plan;
   }
 
+  /** The plan without `compression`: cluster pulls answer whole float32 weights, so contributors upload float32. */
   plan(): Plan {
-    const a = this.config.aggregation;
-    const p = this.plans.plan;
-    const r = this.run;
-    return {
-      protocol: PROTOCOL_VERSION, runId: r.runId, method: r.method, methodConfig: r.methodConfig,
-      optimizer: p.clientOptimizer, localSteps: p.localSteps, batchSize: p.batchSize, maxExamples: p.maxExamples,
-      version: this.current, maxStaleness: a.maxStaleness, maxMessageBytes: this.maxMessageBytes(), bufferSize: a.bufferSize, hasTarget: r.momentumPairs.length > 0,
-    };
+    return contributorPlan(this.run, this.config, this.plans.plan, { version: this.current, maxMessageBytes: this.maxMessageBytes() });
   }
 
   maxMessageBytes(): number {

@@ -22,7 +22,7 @@
  *     and returns the pending updates, which become the buffer again (UpdateLog.recover).
  */
 import type { EmaSchedule } from '../../shared/federation/ema';
-import { PROTOCOL_VERSION, type Plan, type SubmitAck } from '../../shared/protocol/messages';
+import type { Plan, SubmitAck } from '../../shared/protocol/messages';
 import { fedbuffStep, type BufferedUpdate, type GlobalState, type StepSummary } from '../aggregation/fedbuff';
 import type { ResolvedConfig } from '../config';
 import type { Db } from '../store/db';
@@ -35,7 +35,7 @@ import type { ServerEvents } from './events';
 import { FoldScheduler } from './fold-scheduler';
 import { Guard } from './guard';
 import { intakeStages, runIntake, type IntakeStage, type Submission } from './intake';
-import { PlanStore, type PlanChange } from './plan-store';
+import { contributorPlan, PlanStore, type PlanChange } from './plan-store';
 import { openRun, type OpenedRun } from './recovery';
 import { emaScheduleOf, maxMessageBytesOf, type RunInfo } from './run';
 import { VersionReader, type PullForm, type Pulled } from './version-reader';
@@ -179,15 +179,11 @@ export class Coordinator {
 
   /** What contributors are told at hello and on plan changes (shared/protocol/messages.ts Plan). */
   plan(): Plan {
-    const a = this.config.aggregation;
-    const p = this.plans.plan;
-    const r = this.run;
-    return {
-      protocol: PROTOCOL_VERSION, runId: r.runId, method: r.method, methodConfig: r.methodConfig,
-      optimizer: p.clientOptimizer, localSteps: p.localSteps, batchSize: p.batchSize, maxExamples: p.maxExamples,
-      version: this.state.version, maxStaleness: a.maxStaleness, maxMessageBytes: this.maxMessageBytes(), bufferSize: a.bufferSize, hasTarget: this.hasTarget,
+    return contributorPlan(this.run, this.config, this.plans.plan, {
+      version: this.state.version,
+      maxMessageBytes: this.maxMessageBytes(),
       compression: { accepts: ['float32', 'float16', 'int8'], sparse: true, upload: this.config.upload, downloads: ['float32', 'float16'], diffs: true },
-    };
+    });
   }
 
   /** Socket.IO's maxHttpBufferSize (run.ts). */

@@ -6,9 +6,11 @@
  * (config.planExplicit). The config is never written: the live plan is derived here.
  */
 import { z } from 'zod';
+import { PROTOCOL_VERSION, type Plan } from '../../shared/protocol/messages';
 import type { OptimizerConfig } from '../../shared/train/local-round';
 import type { ResolvedConfig } from '../config';
 import type { Db } from '../store/db';
+import type { RunInfo } from './run';
 import { BoundedOptimizerPlan, boundedBatchSize, boundedLocalSteps } from './plan-bounds';
 
 /**
@@ -40,6 +42,26 @@ export interface RoundPlan {
   clientOptimizer: OptimizerConfig;
   /** Largest `examples` one update may claim: configured, else 4 × localSteps × batchSize. */
   maxExamples: number;
+}
+
+/**
+ * What contributors are told at hello and on plan changes (shared/protocol/messages.ts Plan): the
+ * run, its round plan and the server's limits, at `version`. The single-process server and a
+ * cluster node (cluster/ingest-node.ts) both answer with this.
+ */
+export function contributorPlan(
+  run: RunInfo,
+  config: ResolvedConfig,
+  round: RoundPlan,
+  at: { version: number; maxMessageBytes: number; compression?: Plan['compression'] },
+): Plan {
+  const a = config.aggregation;
+  return {
+    protocol: PROTOCOL_VERSION, runId: run.runId, method: run.method, methodConfig: run.methodConfig,
+    optimizer: round.clientOptimizer, localSteps: round.localSteps, batchSize: round.batchSize, maxExamples: round.maxExamples,
+    version: at.version, maxStaleness: a.maxStaleness, maxMessageBytes: at.maxMessageBytes, bufferSize: a.bufferSize, hasTarget: run.momentumPairs.length > 0,
+    ...(at.compression ? { compression: at.compression } : {}),
+  };
 }
 
 const PLAN_OVERRIDES_KEY = 'plan_overrides';
