@@ -16,12 +16,12 @@ import { fedbuffStep, type BufferedUpdate, type GlobalState } from '../aggregati
 import { decodeDelta } from '../aggregation/validate';
 import type { ResolvedConfig } from '../config';
 import { checkpointMeta, type CheckpointContext } from '../core/checkpointer';
-import type { GuardCheckpointFields } from '../core/guard';
+import { dpStatusOf, type GuardCheckpointFields } from '../core/guard';
 import { mulberry32 } from '../../shared/data/rng';
 import type { WeightMap } from '../../shared/weights/weight-map';
 import { cryptoUniform, normalSampler } from '../aggregation/dp-fedavg';
 import { normStatsOfCheckpoint, type NormStats } from '../aggregation/norm-stats';
-import { charge, EMPTY_LEDGER, epsilonOf, ledgerOf, type PrivacyLedger } from '../aggregation/rdp-accountant';
+import { charge, EMPTY_LEDGER, ledgerOf, type PrivacyLedger } from '../aggregation/rdp-accountant';
 import type { ServerEvents } from '../core/events';
 import type { RoundPlan } from '../core/plan-store';
 import { emaScheduleOf, freshRun, runOfCheckpoint, type RunInfo } from '../core/run';
@@ -101,9 +101,7 @@ export class ClusterAggregator {
 
   /** Checkpoint fields of the guard: norm statistics carried along (each ingest node keeps its own), the DP ledger. */
   private guardFields(normStats: NormStats, privacy: PrivacyLedger | null): GuardCheckpointFields {
-    const dp = this.config.aggregation.dp;
-    const epsilon = dp && privacy && privacy.steps > 0 ? epsilonOf(privacy, dp.delta).epsilon : 0;
-    return { normStats, privacy, dp: dp ? { enabled: true, epsilon, delta: dp.delta, clip: dp.clip, noiseMultiplier: dp.noiseMultiplier, steps: privacy?.steps ?? 0 } : { enabled: false } };
+    return { normStats, privacy, dp: dpStatusOf(this.config.aggregation.dp, privacy ?? EMPTY_LEDGER) };
   }
 
   private commit(token: number, run: RunInfo, state: GlobalState, ctx: Leading['ctx'], cursor: string): Promise<1 | -1 | -2> {

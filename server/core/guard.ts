@@ -11,7 +11,7 @@
 import { mulberry32 } from '../../shared/data/rng';
 import type { WeightMap } from '../../shared/weights/weight-map';
 import type { StepContext, StepSummary } from '../aggregation/fedbuff';
-import { cryptoUniform, normalSampler } from '../aggregation/dp-fedavg';
+import { cryptoUniform, normalSampler, type DpConfig } from '../aggregation/dp-fedavg';
 import { describeNormStats, normKey, recordNorm, referenceNorms, type NormStats } from '../aggregation/norm-stats';
 import { charge, EMPTY_LEDGER, epsilonOf, type PrivacyLedger } from '../aggregation/rdp-accountant';
 import type { ResolvedConfig } from '../config';
@@ -94,7 +94,7 @@ export class Guard {
   checkpointFields(steps = 0): GuardCheckpointFields {
     const dp = this.config.aggregation.dp;
     const privacy = dp && steps > 0 ? charge(this.ledger, dp.noiseMultiplier, steps) : this.ledger;
-    return { normStats: this.stats, privacy, dp: this.dpStatusOf(privacy) };
+    return { normStats: this.stats, privacy, dp: dpStatusOf(this.config.aggregation.dp, privacy) };
   }
 
   /** After a step is durable: the centre, the contributors' records, the ledger. */
@@ -109,15 +109,7 @@ export class Guard {
 
   /** /api/status `dp`: ε at δ so far, or `{ enabled: false }` (the model card then says "no DP"). */
   dpStatus(): Record<string, unknown> {
-    return this.dpStatusOf(this.ledger);
-  }
-
-  private dpStatusOf(ledger: PrivacyLedger): Record<string, unknown> {
-    const dp = this.config.aggregation.dp;
-    const spent = ledger.steps > 0 ? epsilonOf(ledger, dp?.delta ?? 1e-5) : null;
-    if (!dp) return { enabled: false, ...(spent ? { epsilonSpentEarlier: round(spent.epsilon), stepsEarlier: ledger.steps } : {}) };
-    const e = epsilonOf(ledger, dp.delta);
-    return { enabled: true, epsilon: round(e.epsilon), delta: dp.delta, clip: dp.clip, noiseMultiplier: dp.noiseMultiplier, steps: ledger.steps, accountant: 'RDP, Gaussian mechanism, no subsampling amplification' };
+    return dpStatusOf(this.config.aggregation.dp, this.ledger);
   }
 
   /** /api/status `robust`. */
@@ -132,6 +124,18 @@ export class Guard {
       quarantined: this.quarantined.size,
     };
   }
+}
+
+/**
+ * The DP status of `ledger` under `dp` (/api/status `dp`, the model card): ε at δ so far, or
+ * `{ enabled: false }` (with what an earlier DP run spent, if any). Shared by the single-process
+ * server and the cluster's aggregator.
+ */
+export function dpStatusOf(dp: DpConfig | null, ledger: PrivacyLedger): Record<string, unknown> {
+  const spent = ledger.steps > 0 ? epsilonOf(ledger, dp?.delta ?? 1e-5) : null;
+  if (!dp) return { enabled: false, ...(spent ? { epsilonSpentEarlier: round(spent.epsilon), stepsEarlier: ledger.steps } : {}) };
+  const e = epsilonOf(ledger, dp.delta);
+  return { enabled: true, epsilon: round(e.epsilon), delta: dp.delta, clip: dp.clip, noiseMultiplier: dp.noiseMultiplier, steps: ledger.steps, accountant: 'RDP, Gaussian mechanism, no subsampling amplification' };
 }
 
 const round = (x: number) => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : x);

@@ -18,11 +18,10 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FederationClient, FederationError } from '../../shared/protocol/client';
 import type { SubmitAck } from '../../shared/protocol/messages';
-import type { WeightMap } from '../../shared/weights/weight-map';
 import { SharedState } from '../../server/cluster/shared-state';
 import { decodeCheckpoint } from '../../server/store/checkpoint';
 import { redisMissing, startNode, startRedis, type Proc } from '../helpers/cluster-procs';
-import { TINY_METHOD_CONFIG, onlineOnly, sameBits, tempDir } from './helpers';
+import { TINY_METHOD_CONFIG, coordinates, indicatorDelta, onlineOnly, sameBits, tempDir } from './helpers';
 
 const missing = redisMissing();
 if (missing) console.log(`skipping the multi-node tests: ${missing}`);
@@ -32,19 +31,6 @@ const K = 3;
 const LEASE_MS = 1500;
 const ADMIN = 'cluster-test-admin-token-0123456789';
 const TOKENS = ['contributor-token-one', 'contributor-token-two'];
-
-function coordinates(online: WeightMap): Array<[string, number]> {
-  const out: Array<[string, number]> = [];
-  for (const [name, t] of online) for (let i = 0; i < t.data.length; i++) out.push([name, i]);
-  return out;
-}
-
-function indicatorDelta(online: WeightMap, coord: [string, number]): WeightMap {
-  const d: WeightMap = new Map();
-  for (const [name, t] of online) d.set(name, { shape: [...t.shape], data: new Float32Array(t.data.length) });
-  d.get(coord[0])!.data[coord[1]] = 1;
-  return d;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -22,7 +22,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FederationClient, FederationError } from '../../shared/protocol/client';
 import type { WeightMap } from '../../shared/weights/weight-map';
-import { TINY_METHOD_CONFIG, onlineOnly, rng, sameBits, tempDir } from './helpers';
+import { TINY_METHOD_CONFIG, coordinates, indicatorDelta, onlineOnly, rng, sameBits, tempDir } from './helpers';
 
 const LOOPS = 14;
 const FAILPOINTS = [
@@ -80,20 +80,6 @@ function startChild(dataDir: string, failpoints: string): Promise<Child> {
 async function getJson(url: string): Promise<Record<string, unknown>> {
   const r = await fetch(url, { headers: { Authorization: `Bearer ${ADMIN}` }, signal: AbortSignal.timeout(5000) });
   return (await r.json()) as Record<string, unknown>;
-}
-
-/** Flattened coordinate k ↔ (weight name, index) in the server's online order. */
-function coordinates(online: WeightMap): Array<[string, number]> {
-  const out: Array<[string, number]> = [];
-  for (const [name, t] of online) for (let i = 0; i < t.data.length; i++) out.push([name, i]);
-  return out;
-}
-
-function indicatorDelta(online: WeightMap, coord: [string, number]): WeightMap {
-  const d: WeightMap = new Map();
-  for (const [name, t] of online) d.set(name, { shape: [...t.shape], data: new Float32Array(t.data.length) });
-  d.get(coord[0])!.data[coord[1]] = 1;
-  return d;
 }
 
 describe('crash safety (SIGKILL during updates and checkpoint writes)', () => {

@@ -71,3 +71,24 @@ export function sameBits(a: WeightMap, b: WeightMap): boolean {
   }
   return true;
 }
+
+/*
+ * Indicator deltas for exactly-once checks (crash and cluster tests): update k adds 1 to exactly one
+ * coordinate of the online weights, so the final weights say which updates were folded, and how
+ * many times each.
+ */
+
+/** Flattened coordinate k ↔ (weight name, index) in the server's online order. */
+export function coordinates(online: WeightMap): Array<[string, number]> {
+  const out: Array<[string, number]> = [];
+  for (const [name, t] of online) for (let i = 0; i < t.data.length; i++) out.push([name, i]);
+  return out;
+}
+
+/** A delta of zeros with a single 1 at `coord`. */
+export function indicatorDelta(online: WeightMap, coord: [string, number]): WeightMap {
+  const d: WeightMap = new Map();
+  for (const [name, t] of online) d.set(name, { shape: [...t.shape], data: new Float32Array(t.data.length) });
+  d.get(coord[0])!.data[coord[1]] = 1;
+  return d;
+}
