@@ -8,8 +8,9 @@
  *   examples, backlog, decode, finite, norm guard — the single-process server's own checks)
  *   → append (Redis: dedupe marker + stream entry in one script, durable) → ack
  *
- * The norm guard's window of recent norms is per node (each node sees a share of the same
- * population, so its median estimates the same thing). Rejections are recorded in the node's own
+ * The norm guard's per-contributor statistics are per node (each node sees a share of the same
+ * population, so the median over its contributors estimates the same thing; one contributor still
+ * counts once) and memory only: a restarted node waits for minHistory contributors again. Rejections are recorded in the node's own
  * SQLite history, as are its sessions.
  */
 import type { Plan, RejectCode, SubmitAck } from '../../shared/protocol/messages';
@@ -27,6 +28,7 @@ import type { Db } from '../store/db';
 import { recordRejection } from '../store/history';
 import type { EntryMeta } from './aggregator';
 import type { ClusterEvent, SharedState } from './shared-state';
+import { DEFAULT_NORM_STATS_LIMITS, normKey, recordNorm, referenceNorms, type NormStats } from '../aggregation/norm-stats';
 
 /** Versions whose pull payload a node keeps encoded. */
 const PULL_CACHE = 3;
@@ -35,7 +37,8 @@ export class IngestNode {
   private current: number;
   private closing = false;
   private readonly stages = intakeStages({ rateLimit: null });
-  private readonly recentNorms: number[] = [];
+  /** The norm guard's per-contributor statistics (aggregation/norm-stats.ts), this node's share of the traffic. */
+  private normStats: NormStats = [];
   /** Submissions in flight on this node, by id: a resubmission meanwhile gets the same answer. */
   private readonly inFlight = new Map<string, Promise<SubmitAck>>();
   private readonly pulls = new Map<number, Promise<Uint8Array | null>>();
@@ -171,11 +174,11 @@ export class IngestNode {
     if (input.baseVersion > this.current) await this.refresh();
     const r = runIntake(this.stages, { ...input, contributorId, rateKey }, {
       version: this.current, specs: this.run.onlineSpecs, maxStaleness: a.maxStaleness, maxExamples: this.plans.plan.maxExamples,
-      maxBuffered: a.maxBuffered, waiting: gate.waiting, closing: this.closing, normGuard: a.normGuard, recentNorms: this.recentNorms, seen: () => null,
+      maxBuffered: a.maxBuffered, waiting: gate.waiting, closing: this.closing, normGuard: a.normGuard, recentNorms: referenceNorms(this.normStats), seen: () => null,
     });
     if (!r.ok) return 'duplicate' in r ? duplicate() : refuse(r.code, r.reason, r.retryAfterMs);
-    this.recentNorms.push(r.value.guardNorm);
-    if (this.recentNorms.length > a.normGuard.window) this.recentNorms.splice(0, this.recentNorms.length - a.normGuard.window);
+    // As the single-process server (core/guard.ts): each submitter counts once in the bound.
+    this.normStats = recordNorm(this.normStats, normKey(rateKey), r.value.guardNorm, { perKey: DEFAULT_NORM_STATS_LIMITS.perKey, maxKeys: a.normGuard.window });
     const { delta: _delta, updateId, ...rest } = r.value.update;
     const meta: EntryMeta = rest;
     let streamId: string | null;

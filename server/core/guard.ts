@@ -12,7 +12,7 @@ import { mulberry32 } from '../../shared/data/rng';
 import type { WeightMap } from '../../shared/weights/weight-map';
 import type { StepContext, StepSummary } from '../aggregation/fedbuff';
 import { cryptoUniform, normalSampler, type DpConfig } from '../aggregation/dp-fedavg';
-import { describeNormStats, normKey, recordNorm, referenceNorms, type NormStats } from '../aggregation/norm-stats';
+import { DEFAULT_NORM_STATS_LIMITS, describeNormStats, normKey, recordNorm, referenceNorms, type NormStats } from '../aggregation/norm-stats';
 import { charge, EMPTY_LEDGER, epsilonOf, type PrivacyLedger } from '../aggregation/rdp-accountant';
 import type { ResolvedConfig } from '../config';
 import { addQuarantine, initAccountabilityTables, quarantinedIds, recordScores, removeQuarantine } from '../store/accountability';
@@ -51,7 +51,7 @@ export class Guard {
 
   /** Records an accepted update's guard norm for whom the server can tell apart (its rate-limit key). */
   recordNorm(rateKey: string, norm: number): void {
-    this.stats = recordNorm(this.stats, normKey(rateKey), norm, { perKey: 8, maxKeys: this.config.aggregation.normGuard.window });
+    this.stats = recordNorm(this.stats, normKey(rateKey), norm, { perKey: DEFAULT_NORM_STATS_LIMITS.perKey, maxKeys: this.config.aggregation.normGuard.window });
   }
 
   normStats(): ReturnType<typeof describeNormStats> {
