@@ -4,7 +4,10 @@
 #                             lld-16 that build the WebAssembly SIMD kernels on npm ci
 #   scripts/setup.sh --test   for the tests (npm test) too: chromium, python3-torch, python3-pytest
 #                             the pip/setuptools/wheel that `pip install ./python` uses, and
-#                             redis-server (the multi-node tests start their own)
+#                             redis-server (the multi-node tests start their own), and
+#                             libopenblas0-pthread: Debian's torch otherwise links the reference
+#                             BLAS (~2 GFLOP/s on a 512² matmul here vs ~27 with OpenBLAS), which
+#                             would slow the PyTorch peers' dense layers and flatter Glimpse
 # apt-get runs through sudo only when this is not root (a root-only machine has no sudo), and only
 # for packages that are missing. Idempotent.
 set -euo pipefail
@@ -12,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 packages=(dataset-fashion-mnist clang-16 lld-16)
 case "${1:-}" in
-  --test) packages+=(chromium python3-torch python3-pytest python3-pip python3-setuptools python3-wheel redis-server) ;;
+  --test) packages+=(chromium python3-torch python3-pytest python3-pip python3-setuptools python3-wheel redis-server libopenblas0-pthread) ;;
   '') ;;
   *) echo "usage: scripts/setup.sh [--test]" >&2; exit 2 ;;
 esac
