@@ -30,8 +30,8 @@
  * into float32 in one pass.
  */
 import { crc32 } from './crc32';
-import { DTYPES, packTensor, packedBytes, unpackTensor, type Dtype, type PackOptions, type PackedTensor } from './pack';
-import { assertSameSpecs, sizeOf, type WeightMap, type WeightSpec } from './weight-map';
+import { DTYPES, keptValues, packTensor, packedBytes, unpackTensor, type Dtype, type PackOptions, type PackedTensor } from './pack';
+import { assertSameSpecs, sizeOf, sparseTensor, type WeightMap, type WeightSpec } from './weight-map';
 
 export const CODEC_MAGIC = 'GLWT';
 /** The newest format version this build writes and reads (1: dense float32 only). */
@@ -139,6 +139,11 @@ export interface DecodeOptions {
    * where the checksum of a multi-megabyte payload is the largest cost of accepting a delta.
    */
   crc32?: (bytes: Uint8Array) => number;
+  /**
+   * Sparse (top-k) tensors stay sparse (weight-map.ts sparseTensor: dense only when read as
+   * such), e.g. on the server, which folds them in O(kept values).
+   */
+  sparse?: boolean;
 }
 
 export interface Decoded {
@@ -185,7 +190,11 @@ export function decodeWeights(bytes: Uint8Array, options: DecodeOptions = {}): D
   const weights: WeightMap = new Map();
   for (const e of tensors) {
     let data: Float32Array;
-    if (e.dtype !== 'float32' || e.nnz !== undefined) {
+    if (e.nnz !== undefined && options.sparse) {
+      const p = sectionOf(bytes, payloadStart + e.offset, e, aligned);
+      weights.set(e.name, sparseTensor(e.shape, p.indices!, keptValues(p)));
+      continue;
+    } else if (e.dtype !== 'float32' || e.nnz !== undefined) {
       data = unpackTensor(sectionOf(bytes, payloadStart + e.offset, e, aligned));
     } else if (aligned && !options.copy) {
       data = new Float32Array(bytes.buffer, bytes.byteOffset + payloadStart + e.offset, e.length);
