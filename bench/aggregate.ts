@@ -16,7 +16,10 @@
  *     default model for a fixed window; accepted updates/s and ack latency p50/p99 — and, in the
  *     same run, the same clients and payloads against a bare Socket.IO peer that acknowledges
  *     unread (bench/peers/raw-socketio.ts): the ceiling of sockets and framing on this machine, and
- *     the ingest as a fraction of it. Issue 14's goals: ≥ 200 updates/s, p99 < 250 ms, ≥ 50% of raw.
+ *     the ingest as a fraction of it. Two such pairs: the headline packs deltas as `glimpse
+ *     contribute` does by default (the server plan's upload: int8/256, top-10%, error feedback),
+ *     the second as float32. Issue 14's goals, for the default upload: ≥ 200 updates/s,
+ *     p99 < 250 ms, ≥ 50% of raw.
  *     BENCH_CLIENTS and BENCH_SECONDS change the client count and window, BENCH_SERVER_ARGS adds
  *     server flags (e.g. "--robust none"); --sockets-only skips 1–2.
  *

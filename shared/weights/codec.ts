@@ -65,6 +65,8 @@ export interface EncodeOptions {
   meta?: CodecMeta;
   /** Lossy packing of every tensor (default: dense float32, lossless). */
   pack?: PackOptions;
+  /** The CRC-32 to write (same polynomial as ./crc32.ts), e.g. zlib's native one on Node: see DecodeOptions.crc32. */
+  crc32?: (bytes: Uint8Array) => number;
 }
 
 if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
@@ -84,11 +86,11 @@ export function encodeWeights(weights: WeightMap, options: EncodeOptions = {}): 
     }
     packed.set(name, options.pack ? packTensor(t.data, t.shape, options.pack) : { shape: t.shape, length, dtype: 'float32', values: t.data });
   }
-  return encodePacked(packed, options.meta);
+  return encodePacked(packed, options.meta, options.crc32);
 }
 
 /** Encodes already packed tensors (pack.ts; the client packs once and keeps the error for feedback). */
-export function encodePacked(tensors: ReadonlyMap<string, PackedTensor>, meta: CodecMeta = {}): Uint8Array {
+export function encodePacked(tensors: ReadonlyMap<string, PackedTensor>, meta: CodecMeta = {}, checksum: (bytes: Uint8Array) => number = crc32): Uint8Array {
   const entries: TensorEntry[] = [];
   let offset = 0;
   let plain = true;
@@ -111,7 +113,7 @@ export function encodePacked(tensors: ReadonlyMap<string, PackedTensor>, meta: C
   view.setUint16(4, plain ? 1 : CODEC_VERSION, true);
   view.setUint16(6, 0, true);
   view.setUint32(8, header.length, true);
-  view.setUint32(12, crc32(header), true);
+  view.setUint32(12, checksum(header), true);
   view.setUint32(16, offset, true);
   out.set(header, PREFIX_BYTES);
   for (const e of entries) {
@@ -125,7 +127,7 @@ export function encodePacked(tensors: ReadonlyMap<string, PackedTensor>, meta: C
     if (t.scales) put(t.scales);
     put(t.values);
   }
-  view.setUint32(20, crc32(out.subarray(payloadStart)), true);
+  view.setUint32(20, checksum(out.subarray(payloadStart)), true);
   return out;
 }
 
