@@ -10,8 +10,8 @@
  * the inputs (so with fewer than half of the inputs hostile it is set by honest ones). One
  * iteration is what the paper uses with momentum; more move v toward the inliers' mean.
  */
-import type { WeightMap, WeightSpec } from '../../shared/weights/weight-map';
-import { axpy, zerosFromSpecs } from './fold';
+import { isSparse, type WeightMap, type WeightSpec } from '../../shared/weights/weight-map';
+import { axpyTensor, zerosFromSpecs } from './fold';
 import { median } from './validate';
 
 export interface CenteredClipOptions {
@@ -27,11 +27,34 @@ export interface CenteredClipResult {
   clipped: boolean[];
 }
 
-function distance(specs: readonly WeightSpec[], x: WeightMap, v: WeightMap): number {
+/** ‖v_t‖² per tensor: what a sparse input's distance starts from. */
+function squaresOf(v: WeightMap): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [name, t] of v) {
+    let s = 0;
+    for (let j = 0; j < t.data.length; j++) s += t.data[j] * t.data[j];
+    out.set(name, s);
+  }
+  return out;
+}
+
+/** ‖x − v‖; a sparse tensor of x costs O(kept values): ‖v‖² + Σ_kept ((x_j − v_j)² − v_j²). */
+function distance(specs: readonly WeightSpec[], x: WeightMap, v: WeightMap, vSquares: Map<string, number>): number {
   let s = 0;
   for (const { name } of specs) {
-    const a = x.get(name)!.data;
+    const t = x.get(name)!;
     const b = v.get(name)!.data;
+    if (isSparse(t)) {
+      let d = vSquares.get(name)!;
+      const { nz, values } = t;
+      for (let k = 0; k < nz.length; k++) {
+        const bj = b[nz[k]];
+        d += (values[k] - bj) ** 2 - bj * bj;
+      }
+      s += Math.max(0, d);
+      continue;
+    }
+    const a = t.data;
     for (let j = 0; j < a.length; j++) s += (a[j] - b[j]) ** 2;
   }
   return Math.sqrt(s);
@@ -43,22 +66,23 @@ export function centeredClip(specs: readonly WeightSpec[], inputs: readonly Weig
   if (!(Number.isInteger(o.iterations) && o.iterations >= 1)) throw new RangeError(`iterations must be an integer ≥ 1, got ${o.iterations}`);
   let v = zerosFromSpecs(specs);
   if (center) for (const [name, t] of v) t.data.set(center.get(name)!.data);
-  const d0 = inputs.map((x) => distance(specs, x, v));
+  const v0Squares = squaresOf(v);
+  const d0 = inputs.map((x) => distance(specs, x, v, v0Squares));
   const tau = o.tau ?? median(d0);
   let clipped: boolean[] = [];
   for (let l = 0; l < o.iterations; l++) {
-    const dist = l === 0 ? d0 : inputs.map((x) => distance(specs, x, v));
+    const vSquares = l === 0 ? v0Squares : squaresOf(v);
+    const dist = l === 0 ? d0 : inputs.map((x) => distance(specs, x, v, vSquares));
     clipped = dist.map((d) => d > tau);
+    const scales = dist.map((d) => (d > tau ? tau / d : 1));
+    // v + 1/n·Σ scale_i·(x_i − v) = (1 − Σ scale_i/n)·v + Σ (scale_i/n)·x_i: one pass over v,
+    // then each input added (from its kept values alone when it is sparse).
+    const keep = 1 - scales.reduce((a, b) => a + b, 0) / n;
     const next = zerosFromSpecs(specs);
     for (const [name, t] of next) {
       const vv = v.get(name)!.data;
-      t.data.set(vv);
-      inputs.forEach((x, i) => {
-        const scale = dist[i] > tau ? tau / dist[i] : 1;
-        // v + scale/n · (x − v), as two axpys over Float32Arrays.
-        axpy(t.data, x.get(name)!.data, scale / n);
-        axpy(t.data, vv, -scale / n);
-      });
+      for (let j = 0; j < vv.length; j++) t.data[j] = keep * vv[j];
+      inputs.forEach((x, i) => axpyTensor(t.data, x.get(name)!, scales[i] / n));
     }
     v = next;
   }

@@ -7,8 +7,8 @@
  * deltas are copied into the module's memory per tensor (a memcpy) and folded there; the result
  * is copied out. Falls back to the JS fold where WebAssembly SIMD is unavailable.
  */
-import type { WeightMap, WeightSpec } from '../../shared/weights/weight-map';
-import { weightedSum as weightedSumJs, zerosFromSpecs } from './fold';
+import { sizeOf, type WeightMap, type WeightSpec } from '../../shared/weights/weight-map';
+import { axpyTensor, weightedSum as weightedSumJs, zerosFromSpecs } from './fold';
 
 // ---- a minimal WebAssembly binary writer
 const I32 = 0x7f, F32 = 0x7d, V128 = 0x7b;
@@ -110,7 +110,8 @@ const REGION = CHUNK * 4;
 /**
  * Σ_i w_i·Δ_i like fold.ts's weightedSum, four deltas at a time with SIMD. Tensors are folded in
  * cache-sized chunks: each delta chunk is copied once into the module's memory (a read from RAM,
- * a write into cache) and folded from cache, so RAM sees each delta byte once.
+ * a write into cache) and folded from cache, so RAM sees each delta byte once. Sparse terms
+ * (top-k uploads) are added afterwards from their kept values alone.
  */
 export function weightedSumSimd(k: Kernel, specs: readonly WeightSpec[], terms: ReadonlyArray<{ delta: WeightMap; weight: number }>): WeightMap {
   const out = zerosFromSpecs(specs);
@@ -121,12 +122,15 @@ export function weightedSumSimd(k: Kernel, specs: readonly WeightSpec[], terms: 
   const R = CHUNK; // region stride in floats
   for (const [name, t] of out) {
     const n = t.data.length;
-    const xs = live.map(({ delta }) => {
+    const ts = live.map(({ delta, weight }) => {
       const d = delta.get(name);
-      if (!d || d.data.length !== n) throw new Error(`weightedSum: a term lacks '${name}' or differs in size`);
-      return d.data;
+      if (!d || (d.nz ? sizeOf(d.shape) : d.data.length) !== n) throw new Error(`weightedSum: a term lacks '${name}' or differs in size`);
+      return { d, weight };
     });
-    for (let off = 0; off < n; off += CHUNK) {
+    const sparse = ts.filter(({ d }) => d.nz);
+    const dense = ts.filter(({ d }) => !d.nz);
+    const xs = dense.map(({ d }) => d.data);
+    for (let off = 0; xs.length > 0 && off < n; off += CHUNK) {
       const len = Math.min(CHUNK, n - off);
       const len4 = len & ~3;
       mem.fill(0, 0, len);
@@ -136,7 +140,7 @@ export function weightedSumSimd(k: Kernel, specs: readonly WeightSpec[], terms: 
           const idx = g + j;
           if (idx < xs.length) {
             mem.set(xs[idx].subarray(off, off + len), R * (1 + j));
-            w[j] = live[idx].weight;
+            w[j] = dense[idx].weight;
           } else {
             mem.fill(0, R * (1 + j), R * (1 + j) + len); // finite, weight 0
           }
@@ -146,6 +150,7 @@ export function weightedSumSimd(k: Kernel, specs: readonly WeightSpec[], terms: 
       }
       t.data.set(mem.subarray(0, len), off);
     }
+    for (const { d, weight } of sparse) axpyTensor(t.data, d, weight);
   }
   return out;
 }

@@ -4,7 +4,7 @@
  * tensor allocation and dispatch of tfjs ops. How close it comes to memory bandwidth is measured
  * by bench/aggregate.ts (figures in its report and the README's table).
  */
-import type { WeightMap, WeightSpec } from '../../shared/weights/weight-map';
+import { isSparse, sparseTensor, type SparseTensor, type WeightMap, type WeightSpec, type WeightTensor } from '../../shared/weights/weight-map';
 
 /** acc[i] += a · x[i] for every i. `acc` and `x` must have the same length. */
 export function axpy(acc: Float32Array, x: Float32Array, a: number): void {
@@ -19,6 +19,50 @@ export function axpy(acc: Float32Array, x: Float32Array, a: number): void {
     acc[i + 3] += a * x[i + 3];
   }
   for (; i < n; i++) acc[i] += a * x[i];
+}
+
+/** acc += a·t, over t's kept values only when t is sparse (weight-map.ts sparseTensor). */
+export function axpyTensor(acc: Float32Array, t: WeightTensor, a: number): void {
+  if (!isSparse(t)) return axpy(acc, t.data, a);
+  const { nz, values } = t;
+  for (let k = 0; k < nz.length; k++) acc[nz[k]] += a * values[k];
+}
+
+/** Scratch of sparseSum, reused across calls (zero between them): a value and a mark per position. */
+let scratch = { values: new Float32Array(0), marks: new Uint8Array(0) };
+
+/**
+ * Σ w_i·t_i of sparse tensors as a sparse tensor over the union of their positions, in
+ * O(Σ kept values) through a zeroed scratch the size of the tensor: a bucket of two top-10%
+ * updates stays a fifth of the dense size. Positions come out in first-seen order, not sorted.
+ */
+function sparseSum(shape: readonly number[], ts: readonly SparseTensor[], ws: readonly number[]): SparseTensor {
+  const length = shape.reduce((a, b) => a * b, 1);
+  if (scratch.values.length < length) scratch = { values: new Float32Array(length), marks: new Uint8Array(length) };
+  const acc = scratch.values;
+  const marks = scratch.marks;
+  const union = new Uint32Array(ts.reduce((n, t) => n + t.nz.length, 0));
+  let count = 0;
+  for (let i = 0; i < ts.length; i++) {
+    // Locals, not property reads in the loop: sparse tensors carry an accessor (dictionary mode).
+    const w = ws[i], nz = ts[i].nz, v = ts[i].values;
+    for (let k = 0; k < nz.length; k++) {
+      const j = nz[k];
+      if (marks[j] === 0) {
+        marks[j] = 1;
+        union[count++] = j;
+      }
+      acc[j] += w * v[k];
+    }
+  }
+  const values = new Float32Array(count);
+  for (let c = 0; c < count; c++) {
+    const j = union[c];
+    values[c] = acc[j];
+    acc[j] = 0;
+    marks[j] = 0;
+  }
+  return sparseTensor(shape, union.subarray(0, count), values);
 }
 
 /** A zero-filled map with the given names and shapes. */
@@ -47,21 +91,34 @@ export function axpy4(
   for (let i = 0; i < n; i++) acc[i] += a0 * x0[i] + a1 * x1[i] + a2 * x2[i] + a3 * x3[i];
 }
 
-/** Σ_i w_i · Δ_i over name-keyed maps that all have the names of `specs`. */
+/**
+ * Σ_i w_i · Δ_i over name-keyed maps that all have the names of `specs`. Sparse terms are added
+ * from their kept values; when every term of a tensor is sparse and together they keep under a
+ * quarter of it, the sum stays sparse too.
+ */
 export function weightedSum(specs: readonly WeightSpec[], terms: ReadonlyArray<{ delta: WeightMap; weight: number }>): WeightMap {
-  const acc = zerosFromSpecs(specs);
+  const acc: WeightMap = new Map();
   const live = terms.filter((t) => t.weight !== 0);
-  for (const [name, t] of acc) {
-    const xs = live.map(({ delta }) => {
-      const d = delta.get(name);
-      if (!d) throw new Error(`weightedSum: a term lacks '${name}'`);
-      return d.data;
+  for (const s of specs) {
+    const ts = live.map(({ delta }) => {
+      const d = delta.get(s.name);
+      if (!d) throw new Error(`weightedSum: a term lacks '${s.name}'`);
+      return d;
     });
-    let k = 0;
-    for (; k + 4 <= live.length; k += 4) {
-      axpy4(t.data, xs[k], xs[k + 1], xs[k + 2], xs[k + 3], live[k].weight, live[k + 1].weight, live[k + 2].weight, live[k + 3].weight);
+    const length = s.shape.reduce((a, b) => a * b, 1);
+    if (ts.length && ts.every(isSparse) && ts.reduce((n, t) => n + t.nz.length, 0) < length / 4) {
+      acc.set(s.name, sparseSum(s.shape, ts, live.map((t) => t.weight)));
+      continue;
     }
-    for (; k < live.length; k++) axpy(t.data, xs[k], live[k].weight);
+    const out = new Float32Array(length);
+    acc.set(s.name, { shape: [...s.shape], data: out });
+    const dense = live.map((t, i) => ({ x: ts[i], w: t.weight })).filter(({ x }) => !isSparse(x));
+    let k = 0;
+    for (; k + 4 <= dense.length; k += 4) {
+      axpy4(out, dense[k].x.data, dense[k + 1].x.data, dense[k + 2].x.data, dense[k + 3].x.data, dense[k].w, dense[k + 1].w, dense[k + 2].w, dense[k + 3].w);
+    }
+    for (; k < dense.length; k++) axpy(out, dense[k].x.data, dense[k].w);
+    ts.forEach((t, i) => isSparse(t) && axpyTensor(out, t, live[i].weight));
   }
   return acc;
 }
@@ -70,7 +127,7 @@ export function weightedSum(specs: readonly WeightSpec[], terms: ReadonlyArray<{
 export function l2NormOf(map: WeightMap): number {
   let s = 0;
   for (const t of map.values()) {
-    const d = t.data;
+    const d = isSparse(t) ? t.values : t.data;
     let s0 = 0, s1 = 0;
     const n = d.length - (d.length % 2);
     let i = 0;
@@ -84,13 +141,14 @@ export function l2NormOf(map: WeightMap): number {
   return Math.sqrt(s);
 }
 
-/** A copy of `map` scaled by `a`. */
+/** A copy of `map` scaled by `a` (sparse tensors stay sparse). */
 export function scaled(map: WeightMap, a: number): WeightMap {
   const out: WeightMap = new Map();
   for (const [name, t] of map) {
-    const d = new Float32Array(t.data.length);
-    for (let i = 0; i < d.length; i++) d[i] = a * t.data[i];
-    out.set(name, { shape: [...t.shape], data: d });
+    const src = isSparse(t) ? t.values : t.data;
+    const d = new Float32Array(src.length);
+    for (let i = 0; i < d.length; i++) d[i] = a * src[i];
+    out.set(name, isSparse(t) ? sparseTensor(t.shape, t.nz, d) : { shape: [...t.shape], data: d });
   }
   return out;
 }

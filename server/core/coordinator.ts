@@ -258,7 +258,9 @@ export class Coordinator {
       });
       return { ok: true, status: 'accepted', updateId: update.updateId, version: this.state.version, bufferFill: this.buffer.length, bufferSize: this.config.aggregation.bufferSize, clipped: update.clipped };
     });
-    this.scheduler.poke();
+    // The step a full buffer starts runs on this event loop: start it on the next turn, after
+    // these acks (durable already) have gone out, instead of holding them for a whole fold.
+    setImmediate(() => this.scheduler.poke());
     return acks;
   }
 

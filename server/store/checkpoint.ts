@@ -13,6 +13,7 @@
  */
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import type { MomentumPair } from '../../shared/ssl/method';
 import { toBytes } from '../../shared/protocol/messages';
 import { decodeWeights, encodeWeights } from '../../shared/weights/codec';
@@ -83,7 +84,8 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
   c.buffer.forEach((u, i) => {
     for (const name of c.meta.onlineNames) map.set(`buf/${i}/${name}`, u.delta.get(name)!);
   });
-  return encodeWeights(map, { meta: { kind: 'glimpse-checkpoint', state: JSON.stringify({ ...c.meta, buffer: c.buffer.map(stripDelta) }) } });
+  // zlib's native CRC-32: the checksum of a whole state is most of the encoding's time on the event loop.
+  return encodeWeights(map, { meta: { kind: 'glimpse-checkpoint', state: JSON.stringify({ ...c.meta, buffer: c.buffer.map(stripDelta) }) }, crc32: (b) => crc32(b) >>> 0 });
 }
 
 function stripDelta(u: BufferedUpdate): Omit<BufferedUpdate, 'delta'> {
@@ -94,7 +96,7 @@ function stripDelta(u: BufferedUpdate): Omit<BufferedUpdate, 'delta'> {
 /** Decodes and checks a checkpoint; throws on any corruption. Arrays are copies (safe to keep). */
 export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
   // A plain Uint8Array: Node's Buffer#slice would not copy (see toBytes).
-  const { weights, meta } = decodeWeights(toBytes(bytes), { copy: true });
+  const { weights, meta } = decodeWeights(toBytes(bytes), { copy: true, crc32: (b) => crc32(b) >>> 0 });
   if (meta.kind !== 'glimpse-checkpoint' || typeof meta.state !== 'string') throw new Error('not a Glimpse checkpoint');
   const m = withTypedRunFields(JSON.parse(meta.state) as CheckpointMeta);
   if (m.format !== CHECKPOINT_FORMAT) throw new Error(`unsupported checkpoint format ${m.format}`);

@@ -30,8 +30,8 @@
  * into float32 in one pass.
  */
 import { crc32 } from './crc32';
-import { DTYPES, packTensor, packedBytes, unpackTensor, type Dtype, type PackOptions, type PackedTensor } from './pack';
-import { assertSameSpecs, sizeOf, type WeightMap, type WeightSpec } from './weight-map';
+import { DTYPES, keptValues, packTensor, packedBytes, unpackTensor, type Dtype, type PackOptions, type PackedTensor } from './pack';
+import { assertSameSpecs, sizeOf, sparseTensor, type WeightMap, type WeightSpec } from './weight-map';
 
 export const CODEC_MAGIC = 'GLWT';
 /** The newest format version this build writes and reads (1: dense float32 only). */
@@ -65,6 +65,8 @@ export interface EncodeOptions {
   meta?: CodecMeta;
   /** Lossy packing of every tensor (default: dense float32, lossless). */
   pack?: PackOptions;
+  /** The CRC-32 to write (same polynomial as ./crc32.ts), e.g. zlib's native one on Node: see DecodeOptions.crc32. */
+  crc32?: (bytes: Uint8Array) => number;
 }
 
 if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
@@ -84,11 +86,11 @@ export function encodeWeights(weights: WeightMap, options: EncodeOptions = {}): 
     }
     packed.set(name, options.pack ? packTensor(t.data, t.shape, options.pack) : { shape: t.shape, length, dtype: 'float32', values: t.data });
   }
-  return encodePacked(packed, options.meta);
+  return encodePacked(packed, options.meta, options.crc32);
 }
 
 /** Encodes already packed tensors (pack.ts; the client packs once and keeps the error for feedback). */
-export function encodePacked(tensors: ReadonlyMap<string, PackedTensor>, meta: CodecMeta = {}): Uint8Array {
+export function encodePacked(tensors: ReadonlyMap<string, PackedTensor>, meta: CodecMeta = {}, checksum: (bytes: Uint8Array) => number = crc32): Uint8Array {
   const entries: TensorEntry[] = [];
   let offset = 0;
   let plain = true;
@@ -111,7 +113,7 @@ export function encodePacked(tensors: ReadonlyMap<string, PackedTensor>, meta: C
   view.setUint16(4, plain ? 1 : CODEC_VERSION, true);
   view.setUint16(6, 0, true);
   view.setUint32(8, header.length, true);
-  view.setUint32(12, crc32(header), true);
+  view.setUint32(12, checksum(header), true);
   view.setUint32(16, offset, true);
   out.set(header, PREFIX_BYTES);
   for (const e of entries) {
@@ -125,7 +127,7 @@ export function encodePacked(tensors: ReadonlyMap<string, PackedTensor>, meta: C
     if (t.scales) put(t.scales);
     put(t.values);
   }
-  view.setUint32(20, crc32(out.subarray(payloadStart)), true);
+  view.setUint32(20, checksum(out.subarray(payloadStart)), true);
   return out;
 }
 
@@ -139,6 +141,11 @@ export interface DecodeOptions {
    * where the checksum of a multi-megabyte payload is the largest cost of accepting a delta.
    */
   crc32?: (bytes: Uint8Array) => number;
+  /**
+   * Sparse (top-k) tensors stay sparse (weight-map.ts sparseTensor: dense only when read as
+   * such), e.g. on the server, which folds them in O(kept values).
+   */
+  sparse?: boolean;
 }
 
 export interface Decoded {
@@ -185,7 +192,11 @@ export function decodeWeights(bytes: Uint8Array, options: DecodeOptions = {}): D
   const weights: WeightMap = new Map();
   for (const e of tensors) {
     let data: Float32Array;
-    if (e.dtype !== 'float32' || e.nnz !== undefined) {
+    if (e.nnz !== undefined && options.sparse) {
+      const p = sectionOf(bytes, payloadStart + e.offset, e, aligned);
+      weights.set(e.name, sparseTensor(e.shape, p.indices!, keptValues(p)));
+      continue;
+    } else if (e.dtype !== 'float32' || e.nnz !== undefined) {
       data = unpackTensor(sectionOf(bytes, payloadStart + e.offset, e, aligned));
     } else if (aligned && !options.copy) {
       data = new Float32Array(bytes.buffer, bytes.byteOffset + payloadStart + e.offset, e.length);

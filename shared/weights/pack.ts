@@ -118,16 +118,22 @@ export function packTensor(data: Float32Array, shape: number[], o: PackOptions):
   return { ...base, block, ...quantizeInt8(kept, block) };
 }
 
-/** The dense float32 values a packed tensor stands for. */
-export function unpackTensor(p: PackedTensor): Float32Array {
+/** The float32 values a packed tensor stores (the kept ones only, when it is sparse). */
+export function keptValues(p: PackedTensor): Float32Array {
   const n = p.indices ? p.indices.length : p.length;
   let vals: Float32Array;
   if (p.dtype === 'float32') vals = p.values as Float32Array;
   else if (p.dtype === 'float16') vals = halvesToFloats(p.values as Uint16Array);
   else vals = dequantizeInt8(p.values as Int8Array, p.scales!, p.block!);
-  if (!p.indices) return vals.length === n ? vals : vals.subarray(0, n);
+  return vals.length === n ? vals : vals.subarray(0, n);
+}
+
+/** The dense float32 values a packed tensor stands for. */
+export function unpackTensor(p: PackedTensor): Float32Array {
+  const vals = keptValues(p);
+  if (!p.indices) return vals;
   const dense = new Float32Array(p.length);
-  for (let i = 0; i < n; i++) dense[p.indices[i]] = vals[i];
+  for (let i = 0; i < vals.length; i++) dense[p.indices[i]] = vals[i];
   return dense;
 }
 

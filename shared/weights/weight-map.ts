@@ -6,6 +6,42 @@
 export interface WeightTensor {
   shape: number[];
   data: Float32Array;
+  /**
+   * Sparse tensors only (see {@link sparseTensor}): the distinct positions outside of which every
+   * value is 0 (ascending as decoded, in any order once summed), and their values. Kernels that know them work in O(nnz).
+   */
+  readonly nz?: Uint32Array;
+  readonly values?: Float32Array;
+}
+
+export type SparseTensor = WeightTensor & { readonly nz: Uint32Array; readonly values: Float32Array };
+
+export const isSparse = (t: WeightTensor): t is SparseTensor => t.nz !== undefined;
+
+/**
+ * A tensor that is 0 except at `nz` (distinct positions < the shape's size), where it holds
+ * `values`. Why: a top-k update of the default model keeps 10% of its values, and the server
+ * folds, clips and scores it from those alone instead of writing and reading 10× as many zeros.
+ * `data` is the dense form, built on first read and kept (an own enumerable getter, so spreads
+ * and structured clones see the values), so code that knows nothing of sparsity still works.
+ * Like every delta, it is never mutated.
+ */
+export function sparseTensor(shape: readonly number[], nz: Uint32Array, values: Float32Array): SparseTensor {
+  if (nz.length !== values.length) throw new RangeError(`sparse tensor: ${nz.length} positions but ${values.length} values`);
+  const length = sizeOf(shape);
+  let dense: Float32Array | null = null;
+  const t = { shape: [...shape], nz, values } as SparseTensor;
+  Object.defineProperty(t, 'data', {
+    enumerable: true,
+    get(): Float32Array {
+      if (!dense) {
+        dense = new Float32Array(length);
+        for (let k = 0; k < nz.length; k++) dense[nz[k]] = values[k];
+      }
+      return dense;
+    },
+  });
+  return t;
 }
 
 export type WeightMap = Map<string, WeightTensor>;

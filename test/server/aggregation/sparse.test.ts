@@ -1,0 +1,105 @@
+/**
+ * Sparse deltas (top-k uploads kept sparse by the server, shared/weights/weight-map.ts
+ * sparseTensor): every kernel that takes the O(kept values) path must give what the same delta,
+ * densified, gives on the dense path — fold (JS and SIMD), norms, scaling, centered clipping,
+ * accountability and a whole robust FedBuff step.
+ */
+import { describe, expect, it } from 'vitest';
+import { scoreContributors } from '../../../server/aggregation/accountability';
+import { centeredClip } from '../../../server/aggregation/centered-clip';
+import { fedbuffStep, type BufferedUpdate, type GlobalState } from '../../../server/aggregation/fedbuff';
+import { l2NormOf, scaled, weightedSum } from '../../../server/aggregation/fold';
+import { simdKernel, weightedSumSimd } from '../../../server/aggregation/fold-wasm';
+import { DEFAULT_ROBUST } from '../../../server/aggregation/robust';
+import { initServerOptimizer } from '../../../server/aggregation/server-optimizer';
+import { decodeDelta } from '../../../server/aggregation/validate';
+import { mulberry32 } from '../../../shared/data/rng';
+import { decodeWeights, encodeWeights } from '../../../shared/weights/codec';
+import { isSparse, sparseTensor, type WeightMap, type WeightSpec } from '../../../shared/weights/weight-map';
+
+const specs: WeightSpec[] = [{ name: 'a', shape: [7, 13] }, { name: 'b', shape: [5] }, { name: 'c', shape: [300] }];
+
+/** A random delta and its top-`k` int8 upload decoded sparse, plus the same upload decoded dense. */
+function upload(seed: number, topK = 0.1): { sparse: WeightMap; dense: WeightMap } {
+  const rand = mulberry32(seed);
+  const m: WeightMap = new Map(specs.map((s) => [s.name, { shape: s.shape, data: Float32Array.from({ length: s.shape.reduce((a, b) => a * b, 1) }, () => rand() - 0.5) }]));
+  const bytes = encodeWeights(m, { pack: { dtype: 'int8', block: 16, topK } });
+  const sparse = decodeDelta(bytes, specs);
+  if (!sparse.ok) throw new Error(sparse.reason);
+  return { sparse: sparse.value, dense: decodeWeights(bytes).weights };
+}
+
+const flat = (m: WeightMap) => specs.flatMap((s) => Array.from(m.get(s.name)!.data));
+const expectClose = (a: number[], b: number[], eps = 1e-6) => {
+  expect(a.length).toBe(b.length);
+  a.forEach((x, i) => expect(Math.abs(x - b[i])).toBeLessThan(eps));
+};
+
+describe('sparse deltas', () => {
+  const us = [1, 2, 3, 4, 5].map((s) => upload(s));
+
+  it('decode keeps top-k tensors sparse (positions and values only) and their dense form is the dense decode', () => {
+    for (const { sparse, dense } of us) {
+      for (const s of specs) {
+        const t = sparse.get(s.name)!;
+        expect(isSparse(t)).toBe(true);
+        expect(t.nz!.length).toBe(Math.ceil(0.1 * dense.get(s.name)!.data.length));
+      }
+      expect(flat(sparse)).toEqual(flat(dense));
+      // Spreads and structured clones carry the dense values (an own enumerable getter).
+      expect(Array.from(structuredClone({ ...sparse.get('c')! }).data)).toEqual(Array.from(dense.get('c')!.data));
+    }
+    expect(() => sparseTensor([3], Uint32Array.of(0, 1), Float32Array.of(1))).toThrow(/2 positions but 1 values/);
+  });
+
+  it('norms, scaling, sums (sparse and mixed, JS and SIMD) equal the dense results', () => {
+    for (const { sparse, dense } of us) {
+      expect(l2NormOf(sparse)).toBeCloseTo(l2NormOf(dense), 10);
+      const s = scaled(sparse, -0.5);
+      expect(isSparse(s.get('a')!)).toBe(true);
+      expectClose(flat(s), flat(scaled(dense, -0.5)));
+    }
+    const terms = (pick: 'sparse' | 'dense' | 'mixed') => us.map((u, i) => ({ delta: pick === 'mixed' ? (i % 2 ? u.sparse : u.dense) : u[pick], weight: 0.1 * (i + 1) }));
+    const want = flat(weightedSum(specs, terms('dense')));
+    // Two top-10% terms stay sparse (a fifth of the size), five do not; both add up the same.
+    const pair = weightedSum(specs, terms('sparse').slice(0, 2));
+    expect(isSparse(pair.get('c')!)).toBe(true);
+    expectClose(flat(pair), flat(weightedSum(specs, terms('dense').slice(0, 2))));
+    expectClose(flat(weightedSum(specs, terms('sparse'))), want);
+    expectClose(flat(weightedSum(specs, terms('mixed'))), want);
+    const k = simdKernel();
+    if (k) expectClose(flat(weightedSumSimd(k, specs, terms('mixed'))), want);
+  });
+
+  it('centered clipping and accountability give the dense answers, with and without a centre', () => {
+    const center = upload(9, 1).dense;
+    for (const c of [null, center]) {
+      const a = centeredClip(specs, us.map((u) => u.sparse), c, { tau: null, iterations: 2 });
+      const b = centeredClip(specs, us.map((u) => u.dense), c, { tau: null, iterations: 2 });
+      expect(a.tau).toBeCloseTo(b.tau, 8);
+      expect(a.clipped).toEqual(b.clipped);
+      expectClose(flat(a.aggregate), flat(b.aggregate));
+      const sa = scoreContributors(us.map((u, i) => ({ contributorId: `c${i}`, x: u.sparse })), a.aggregate, a.clipped);
+      const sb = scoreContributors(us.map((u, i) => ({ contributorId: `c${i}`, x: u.dense })), b.aggregate, b.clipped);
+      sa.forEach((s, i) => {
+        expect(s.cosine).toBeCloseTo(sb[i].cosine, 6);
+        expect(s.normRatio).toBeCloseTo(sb[i].normRatio, 8);
+      });
+    }
+  });
+
+  it('a robust FedBuff step over sparse updates equals the step over the same updates dense', () => {
+    const online: WeightMap = new Map(specs.map((s) => [s.name, { shape: s.shape, data: new Float32Array(s.shape.reduce((a, b) => a * b, 1)).fill(0.25) }]));
+    const state: GlobalState = { version: 4, online, target: new Map(), optimizer: initServerOptimizer({ kind: 'fedavg', lr: 1 }, specs) };
+    const updates = (pick: 'sparse' | 'dense'): BufferedUpdate[] => us.map((u, i) => ({
+      updateId: `u${i}`, contributorId: `c${i % 4}`, baseVersion: 3, examples: 8, loss: 1, norm: l2NormOf(u.dense), clipped: false, receivedAt: 0, delta: u[pick],
+    }));
+    const cfg = { stalenessExponent: 0.5, serverOptimizer: { kind: 'fedavg' as const, lr: 1 }, ema: { base: 0.99, kind: 'constant' as const }, robust: DEFAULT_ROBUST };
+    const ctx = () => ({ center: upload(11, 1).dense, rand: mulberry32(7) });
+    const a = fedbuffStep(state, updates('sparse'), specs, [], cfg, 0, ctx());
+    const b = fedbuffStep(state, updates('dense'), specs, [], cfg, 0, ctx());
+    expectClose(flat(a.state.online), flat(b.state.online));
+    expect(a.summary.aggregateNorm).toBeCloseTo(b.summary.aggregateNorm, 6);
+    expect(a.summary.tau).toBeCloseTo(b.summary.tau!, 6);
+  });
+});
