@@ -12,7 +12,8 @@
  *                      [--runs 5] [--skip-cpu] [--skip-torch] [--skip-kernels] [--no-fallback]
  *                      [--cpu-json FILE]   (reuse the output of an earlier `--child cpu` run)
  *                      [--smoke]           (batch 8, 2 steps, 2 runs, no stock cpu: checks it runs)
- *   npm run bench:step -- --backends      (one row per tfjs backend available here; see step/backends.ts)
+ *   npm run bench:step -- --backends      (one row per tfjs backend available here, in Node and in
+ *                                          Chromium's extension worker; see step/backends.ts)
  *
  * The wasm/PyTorch ratio compares wasm's step *minus its augmentation time* (PyTorch gets
  * pre-made views). Steps are timed in wall time (what matters on a quiet machine) and in process
@@ -115,12 +116,18 @@ function write(file: string, report: unknown): void {
 
 async function backendsMode(a: Args, loadBefore: number[]): Promise<void> {
   const rows: BackendRow[] = [];
+  const lines: string[] = [];
+  const sources: Record<string, Record<string, unknown>> = {};
   for (const source of BACKEND_ROW_SOURCES) {
     process.stderr.write(`backends: ${source.name}…\n`);
-    rows.push(...(await source.rows({ batch: a.batch, steps: a.steps, methods: a.methods, threads: a.threads, cpu: async () => stockCpu(a) })));
+    const r = await source.rows({ batch: a.batch, steps: a.steps, methods: a.methods, threads: a.threads, skipCpu: a.skipCpu, cpu: async () => stockCpu(a) });
+    rows.push(...r.rows);
+    lines.push(...(r.lines ?? []));
+    if (r.details) sources[source.name] = r.details;
   }
   printBackendRows(rows);
-  write('step-backends.json', { date: new Date().toISOString(), machine: machine(loadBefore), tfjs: tf.version_core, rows });
+  for (const l of lines) console.log(l);
+  write('step-backends.json', { date: new Date().toISOString(), machine: machine(loadBefore), tfjs: tf.version_core, batch: a.batch, steps: a.steps, rows, sources });
 }
 
 async function main(): Promise<void> {

@@ -1,0 +1,276 @@
+/**
+ * `bench:step -- --backends` rows from Chromium: the built extension, loaded unpacked in headless
+ * Debian Chromium, times bench:step's step (same method, default encoder, batch, fixed input,
+ * one warm-up then the median of N) inside its own training worker (worker.js, the bundle the
+ * extension trains with) on each tfjs backend that initialises there: cpu, wasm (Glimpse's SIMD
+ * kernels), webgl and webgpu (SwiftShader where there is no GPU: marked as software). Each
+ * backend gets a fresh worker, driven one step per call from here, so that:
+ *   - the backends and a Node wasm reference take turns step by step, as train-steps.ts does in
+ *     Node: load from other processes falls on all of them alike, and the extension/Node wasm
+ *     ratio (issue-12 goal ≤ 1.3×) compares steps taken side by side;
+ *   - each step's CPU time is read from the browser's process tree (GPU process included), next
+ *     to Node's process CPU time: on a shared machine the CPU minima compare the work itself.
+ * A backend that fails to start, or runs past the step limit, gets a row saying why.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os, { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import * as tf from '@tensorflow/tfjs-core';
+import { buildExtension } from '../../scripts/build-extension';
+import { initNodeBackend } from '../../shared/backends/node-backend';
+import type { MethodConfig } from '../../shared/ssl/method';
+import { createMethod } from '../../shared/ssl/registry';
+import { DEFAULT_OPTIMIZER, mainVariables, makeAuxiliaryOptimizers, makeOptimizer, trainStep } from '../../shared/train/local-round';
+import type { StepBenchInfo } from '../../extension/worker/bench-step';
+import type { BackendRow, BackendRowOptions, BackendRowSource, BackendRows } from './backend-rows';
+import { launchExtensionBrowser, type ExtensionBrowser } from './chromium';
+import { fmt, median, time } from './timing';
+
+export const CHROMIUM_BACKENDS = ['wasm', 'webgl', 'webgpu', 'cpu'] as const;
+export type ChromiumBackend = (typeof CHROMIUM_BACKENDS)[number];
+/** The issue-12 goal: the extension's wasm step at most this many times Node's. */
+export const EXTENSION_WASM_GOAL = 1.3;
+
+export interface ChromiumRowOptions extends BackendRowOptions {
+  backends?: readonly ChromiumBackend[];
+  /** Method overrides (tests use a tiny encoder); bench:step uses the registry's defaults. */
+  methodConfig?: Partial<MethodConfig>;
+  /** A backend whose start or step takes longer is stopped and reported as such (default 120 s). */
+  stepLimitMs?: number;
+}
+
+/** One method's extension-wasm vs Node-wasm comparison (1 thread each, steps taken in turn). */
+export interface WasmComparison {
+  method: string;
+  batch: number;
+  steps: number;
+  chromiumMs: number;
+  nodeMs: number;
+  /** chromiumMs / nodeMs: wall medians. */
+  ratio: number;
+  chromiumMinCpuMs?: number;
+  nodeMinCpuMs: number;
+  /** The same from CPU minima (robust to other load). */
+  cpuRatio?: number;
+  simd: string | null;
+  goal: number;
+}
+
+/**
+ * A comlink endpoint for the extension's worker, written out by hand (the page cannot import
+ * comlink): `APPLY` messages in, `RAW` results or a `throw` handler back. A string, so that no
+ * bundler helper leaks into the function Playwright sends to the page.
+ */
+const PAGE_RPC = `(() => {
+  const workers = new Map();
+  let next = 0;
+  globalThis.glimpseBench = {
+    spawn() {
+      const id = next++;
+      const worker = new Worker(chrome.runtime.getURL('worker.js'), { type: 'module', name: 'glimpse-bench' });
+      const pending = new Map();
+      worker.addEventListener('message', (e) => {
+        const p = pending.get(e.data && e.data.id);
+        if (!p) return;
+        pending.delete(e.data.id);
+        if (e.data.type === 'HANDLER' && e.data.name === 'throw') p.reject(new Error(String(e.data.value.value && e.data.value.value.message || e.data.value.value)));
+        else p.resolve(e.data.value);
+      });
+      worker.addEventListener('error', (e) => {
+        for (const p of pending.values()) p.reject(new Error('worker error: ' + (e.message || 'failed to load')));
+        pending.clear();
+      });
+      workers.set(id, { worker, pending });
+      return id;
+    },
+    call(id, name, args) {
+      const w = workers.get(id);
+      if (!w) return Promise.reject(new Error('no worker ' + id));
+      return new Promise((resolve, reject) => {
+        const callId = String(Math.random()).slice(2) + '-' + performance.now();
+        w.pending.set(callId, { resolve, reject });
+        w.worker.postMessage({ id: callId, type: 'APPLY', path: [name], argumentList: args.map((value) => ({ type: 'RAW', value })) });
+      });
+    },
+    terminate(id) {
+      const w = workers.get(id);
+      if (!w) return;
+      w.worker.terminate();
+      for (const p of w.pending.values()) p.reject(new Error('terminated'));
+      workers.delete(id);
+    },
+  };
+  return true;
+})()`;
+
+class LimitError extends Error {}
+
+function withLimit<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new LimitError(`${what} took over ${Math.round(ms / 1000)} s: stopped`)), ms)))]).finally(() => clearTimeout(timer));
+}
+
+const message = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0].slice(0, 200);
+
+/** A backend's worker in the page, and what its steps measured. */
+interface Runner {
+  backend: ChromiumBackend;
+  worker: number;
+  info?: StepBenchInfo;
+  wallMs: number[];
+  cpuMs: number[];
+  loss: number;
+  stopped?: string;
+}
+
+function workerCall<T>(page: Page, worker: number, name: string, args: unknown[]): Promise<T> {
+  return page.evaluate(`glimpseBench.call(${worker}, ${JSON.stringify(name)}, ${JSON.stringify(args)})`) as Promise<T>;
+}
+
+/** The same step in this process, on Node's wasm backend with one thread: the reference. */
+async function nodeStepper(method: string, batch: number, methodConfig?: Partial<MethodConfig>) {
+  await initNodeBackend('wasm', { threads: 1 });
+  const m = createMethod(method, methodConfig ?? {});
+  const optimizer = makeOptimizer(DEFAULT_OPTIMIZER);
+  const aux = makeAuxiliaryOptimizers(m, DEFAULT_OPTIMIZER);
+  const vars = mainVariables(m);
+  const [, s, , c] = m.encoder.inputs[0].shape as number[];
+  const x = tf.randomUniform([batch, s, s, c], 0, 1, 'float32', 7) as tf.Tensor4D;
+  let seed = 0;
+  return {
+    step: () => time(() => trainStep(m, optimizer, vars, x, seed++, 0, 0, aux)),
+    dispose() {
+      x.dispose();
+      optimizer.dispose();
+      for (const a of aux) a.dispose();
+      m.dispose();
+    },
+  };
+}
+
+function noteOf(r: Runner): string | undefined {
+  if (r.backend === 'wasm') return r.info?.simd ? `Glimpse SIMD kernels (${r.info.simd}), 1 thread` : 'SIMD kernels not bound: XNNPACK-based fallbacks, 1 thread';
+  if (r.backend === 'webgl' || r.backend === 'webgpu') return r.info?.softwareGpu ? 'software GPU (SwiftShader): says nothing about real GPUs' : 'hardware GPU';
+  return 'stock tfjs-cpu';
+}
+
+/** One method on every backend: start and warm up each, then timed steps in turn. */
+async function measureMethod(page: Page, browser: ExtensionBrowser, method: string, o: ChromiumRowOptions, rows: BackendRow[]): Promise<WasmComparison | null> {
+  const limit = o.stepLimitMs ?? 120_000;
+  const runners: Runner[] = [];
+  const node = await nodeStepper(method, o.batch, o.methodConfig);
+  const nodeWall: number[] = [];
+  const nodeCpu: number[] = [];
+  const unavailable = (backend: string, why: string) => rows.push({ backend, host: 'chromium', method, batch: o.batch, msPerStep: null, imagesPerSecond: null, unavailable: why });
+  try {
+    for (const backend of o.backends ?? CHROMIUM_BACKENDS) {
+      if (backend === 'cpu' && o.skipCpu) {
+        unavailable('cpu', 'skipped (--skip-cpu): stock tfjs-cpu takes minutes per step');
+        continue;
+      }
+      const r: Runner = { backend, worker: (await page.evaluate('glimpseBench.spawn()')) as number, wallMs: [], cpuMs: [], loss: NaN };
+      try {
+        const t0 = performance.now();
+        r.info = await withLimit(workerCall<StepBenchInfo>(page, r.worker, 'stepBenchStart', [backend, { method, batch: o.batch, methodConfig: o.methodConfig }]), limit, 'starting');
+        const t1 = performance.now();
+        const warm = await withLimit(workerCall<{ ms: number; loss: number }>(page, r.worker, 'stepBenchStep', []), limit, 'the warm-up step');
+        r.loss = warm.loss;
+        process.stderr.write(`chromium: ${method} on ${backend}: started in ${fmt((t1 - t0) / 1000)} s, warm-up step ${fmt(warm.ms / 1000)} s\n`);
+        runners.push(r);
+      } catch (e) {
+        await page.evaluate(`glimpseBench.terminate(${r.worker})`);
+        unavailable(backend, e instanceof LimitError ? message(e) : `unavailable: ${message(e)}`);
+      }
+    }
+    node.step(); // its warm-up
+    for (let i = 0; i < o.steps; i++) {
+      const t = node.step();
+      nodeWall.push(t.wallMs);
+      nodeCpu.push(t.cpuMs);
+      for (const r of runners.filter((x) => !x.stopped)) {
+        const cpu0 = browser.cpuMs();
+        try {
+          const s = await withLimit(workerCall<{ ms: number; loss: number }>(page, r.worker, 'stepBenchStep', []), limit, `step ${i + 1}`);
+          const cpu1 = browser.cpuMs();
+          r.wallMs.push(s.ms);
+          if (cpu0 !== undefined && cpu1 !== undefined) r.cpuMs.push(cpu1 - cpu0);
+          r.loss = s.loss;
+        } catch (e) {
+          r.stopped = message(e);
+          await page.evaluate(`glimpseBench.terminate(${r.worker})`);
+        }
+      }
+    }
+  } finally {
+    for (const r of runners) await page.evaluate(`glimpseBench.terminate(${r.worker})`).catch(() => {});
+    node.dispose();
+  }
+  for (const r of runners) {
+    if (r.stopped || r.wallMs.length === 0) {
+      unavailable(r.backend, r.stopped ?? 'no timed step');
+      continue;
+    }
+    const ms = median(r.wallMs);
+    rows.push({
+      backend: r.backend, host: 'chromium', method, batch: o.batch, msPerStep: ms, minCpuMs: r.cpuMs.length ? Math.min(...r.cpuMs) : undefined,
+      imagesPerSecond: o.batch / (ms / 1000), loss: r.loss, note: noteOf(r),
+    });
+  }
+  const wasm = runners.find((r) => r.backend === 'wasm' && !r.stopped && r.wallMs.length);
+  if (!wasm || nodeWall.length === 0) return null;
+  const chromiumMs = median(wasm.wallMs);
+  const nodeMs = median(nodeWall);
+  const chromiumMinCpuMs = wasm.cpuMs.length ? Math.min(...wasm.cpuMs) : undefined;
+  const nodeMinCpuMs = Math.min(...nodeCpu);
+  return {
+    method, batch: o.batch, steps: o.steps, chromiumMs, nodeMs, ratio: chromiumMs / nodeMs, chromiumMinCpuMs, nodeMinCpuMs,
+    cpuRatio: chromiumMinCpuMs !== undefined ? chromiumMinCpuMs / nodeMinCpuMs : undefined, simd: wasm.info?.simd ?? null, goal: EXTENSION_WASM_GOAL,
+  };
+}
+
+/** Why tfjs's threaded wasm cannot run in the extension's worker. */
+function wasmThreadsWhy(crossOriginIsolated: boolean): string {
+  const bundle = 'the extension bundles only tfjs\'s single-threaded wasm (scripts/build-extension.ts: its threaded build\'s helper worker loads from a blob: URL, which extension pages refuse)';
+  return crossOriginIsolated ? `unavailable: ${bundle}` : `unavailable: the extension's pages are not cross-origin isolated (no COOP/COEP in the manifest), so no shared wasm memory; and ${bundle}`;
+}
+
+export function comparisonLines(c: WasmComparison[], loadavg: number[]): string[] {
+  if (c.length === 0) return ['extension wasm / Node wasm: not measured (no wasm step in Chromium)'];
+  return [
+    `\nextension wasm step / Node wasm step (1 thread each, batch ${c[0].batch}, warm-up + median of ${c[0].steps}, taken in turn; goal ≤ ${EXTENSION_WASM_GOAL}×), loadavg ${loadavg.map((x) => x.toFixed(2)).join(' ')}:`,
+    ...c.map((x) => `${x.method}: ${fmt(x.chromiumMs, 0)} / ${fmt(x.nodeMs, 0)} ms = ${fmt(x.ratio, 2)}× wall [CPU min ${fmt(x.chromiumMinCpuMs, 0)} / ${fmt(x.nodeMinCpuMs, 0)} ms = ${fmt(x.cpuRatio, 2)}×] — ${x.ratio <= x.goal ? 'within' : 'misses'} the goal (${x.simd ?? 'no SIMD kernels'})`),
+  ];
+}
+
+/** Builds the extension into a temporary folder, runs every method in one browser, closes it. */
+export async function chromiumRows(o: ChromiumRowOptions): Promise<BackendRows> {
+  const tmp = mkdtempSync(join(tmpdir(), 'glimpse-bench-ext-'));
+  const rows: BackendRow[] = [];
+  const comparison: WasmComparison[] = [];
+  let browser: ExtensionBrowser | null = null;
+  try {
+    const extDir = await buildExtension({ target: 'chrome', outDir: join(tmp, 'extension') });
+    browser = await launchExtensionBrowser(extDir);
+    const page = await browser.ctx.newPage();
+    await page.goto(`chrome-extension://${browser.extensionId}/welcome.html`);
+    await page.evaluate(PAGE_RPC);
+    const isolated = (await page.evaluate('globalThis.crossOriginIsolated === true')) as boolean;
+    for (const method of o.methods) {
+      process.stderr.write(`chromium: ${method} on ${(o.backends ?? CHROMIUM_BACKENDS).join(', ')}, warm-up + ${o.steps} steps each, in turn with Node wasm…\n`);
+      const c = await measureMethod(page, browser, method, o, rows);
+      if (c) comparison.push(c);
+      rows.push({ backend: 'wasm-threads', host: 'chromium', method, batch: o.batch, msPerStep: null, imagesPerSecond: null, unavailable: wasmThreadsWhy(isolated) });
+    }
+    return { rows, lines: comparisonLines(comparison, os.loadavg()), details: { browser: browser.userAgent, version: /Chrome\/([\d.]+)/.exec(browser.userAgent)?.[1] ?? null, crossOriginIsolated: isolated, comparison } };
+  } catch (e) {
+    const why = `unavailable: Chromium run failed: ${message(e)}`;
+    for (const method of o.methods) if (!rows.some((r) => r.method === method)) rows.push({ backend: 'chromium', host: 'chromium', method, batch: o.batch, msPerStep: null, imagesPerSecond: null, unavailable: why });
+    return { rows, lines: [why], details: { browser: browser?.userAgent ?? null, error: message(e), comparison } };
+  } finally {
+    await browser?.close();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+export const chromiumBackendRows: BackendRowSource = { name: 'chromium', rows: chromiumRows };
