@@ -14,6 +14,7 @@
  *                      [--smoke]           (batch 8, 2 steps, 2 runs, no stock cpu: checks it runs)
  *   npm run bench:step -- --backends      (one row per tfjs backend available here, in Node and in
  *                                          Chromium's extension worker; see step/backends.ts)
+ *                      [--browser-backends wasm,cpu,webgl,webgpu]   (the Chromium ones to measure)
  *
  * The wasm/PyTorch ratio compares wasm's step *minus its augmentation time* (PyTorch gets
  * pre-made views). Steps are timed in wall time (what matters on a quiet machine) and in process
@@ -47,6 +48,7 @@ interface Args {
   skipKernels: boolean;
   fallback: boolean;
   backends: boolean;
+  browserBackends?: string[];
   child: 'cpu' | null;
   cpuJson: string | null;
 }
@@ -63,6 +65,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--skip-kernels') a.skipKernels = true;
     else if (k === '--no-fallback') a.fallback = false;
     else if (k === '--backends') a.backends = true;
+    else if (k === '--browser-backends') a.browserBackends = argv[++i].split(',');
     else if (k === '--steps') a.steps = Number(argv[++i]);
     else if (k === '--batch') a.batch = Number(argv[++i]);
     else if (k === '--threads') a.threads = Number(argv[++i]);
@@ -120,7 +123,7 @@ async function backendsMode(a: Args, loadBefore: number[]): Promise<void> {
   const sources: Record<string, Record<string, unknown>> = {};
   for (const source of BACKEND_ROW_SOURCES) {
     process.stderr.write(`backends: ${source.name}…\n`);
-    const r = await source.rows({ batch: a.batch, steps: a.steps, methods: a.methods, threads: a.threads, skipCpu: a.skipCpu, cpu: async () => stockCpu(a) });
+    const r = await source.rows({ batch: a.batch, steps: a.steps, methods: a.methods, threads: a.threads, browserBackends: a.browserBackends, skipCpu: a.skipCpu, cpu: async () => stockCpu(a) });
     rows.push(...r.rows);
     lines.push(...(r.lines ?? []));
     if (r.details) sources[source.name] = r.details;

@@ -29,6 +29,8 @@ export interface BackendRowOptions {
   steps: number;
   methods: string[];
   threads: number;
+  /** --browser-backends: the backends browser sources measure (default: all they know). */
+  browserBackends?: string[];
   /** --skip-cpu: no stock tfjs-cpu step (minutes each). */
   skipCpu: boolean;
   /** Stock tfjs-cpu takes minutes per step: measured in a child process, one step, when asked. */

@@ -2,15 +2,16 @@
  * `bench:step -- --backends` rows from Chromium: the built extension, loaded unpacked in headless
  * Debian Chromium, times bench:step's step (same method, default encoder, batch, fixed input,
  * one warm-up then the median of N) inside its own training worker (worker.js, the bundle the
- * extension trains with) on each tfjs backend that initialises there: cpu, wasm (Glimpse's SIMD
- * kernels), webgl and webgpu (SwiftShader where there is no GPU: marked as software). Each
+ * extension trains with) on each tfjs backend that initialises there: wasm (Glimpse's SIMD
+ * kernels), cpu, webgl and webgpu (SwiftShader where there is no GPU: marked as software). Each
  * backend gets a fresh worker, driven one step per call from here, so that:
- *   - the backends and a Node wasm reference take turns step by step, as train-steps.ts does in
- *     Node: load from other processes falls on all of them alike, and the extension/Node wasm
- *     ratio (issue-12 goal ≤ 1.3×) compares steps taken side by side;
+ *   - the extension's wasm steps and the same steps on Node's wasm (this process, one thread)
+ *     take turns: load from other processes falls on both alike, and their ratio (issue-12 goal
+ *     ≤ 1.3×) compares steps taken side by side;
  *   - each step's CPU time is read from the browser's process tree (GPU process included), next
  *     to Node's process CPU time: on a shared machine the CPU minima compare the work itself.
- * A backend that fails to start, or runs past the step limit, gets a row saying why.
+ * A backend that fails to start, or runs past the step limit, gets a row saying why; after one
+ * is stopped the browser is left to go idle first (a GPU process finishes what it had queued).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
@@ -27,13 +28,13 @@ import type { BackendRow, BackendRowOptions, BackendRowSource, BackendRows } fro
 import { launchExtensionBrowser, type ExtensionBrowser } from './chromium';
 import { fmt, median, time } from './timing';
 
-export const CHROMIUM_BACKENDS = ['wasm', 'webgl', 'webgpu', 'cpu'] as const;
+/** Measured in this order: wasm (with the Node reference) first, the slowest last. */
+export const CHROMIUM_BACKENDS = ['wasm', 'cpu', 'webgl', 'webgpu'] as const;
 export type ChromiumBackend = (typeof CHROMIUM_BACKENDS)[number];
 /** The issue-12 goal: the extension's wasm step at most this many times Node's. */
 export const EXTENSION_WASM_GOAL = 1.3;
 
 export interface ChromiumRowOptions extends BackendRowOptions {
-  backends?: readonly ChromiumBackend[];
   /** Method overrides (tests use a tiny encoder); bench:step uses the registry's defaults. */
   methodConfig?: Partial<MethodConfig>;
   /** A backend whose start or step takes longer is stopped and reported as such (default 120 s). */
@@ -54,6 +55,9 @@ export interface WasmComparison {
   /** The same from CPU minima (robust to other load). */
   cpuRatio?: number;
   simd: string | null;
+  /** The untimed first steps (kernel set-up, heap growth, JIT): what a round's first step also pays. */
+  chromiumWarmupMs: number;
+  nodeWarmupMs: number;
   goal: number;
 }
 
@@ -62,7 +66,7 @@ export interface WasmComparison {
  * comlink): `APPLY` messages in, `RAW` results or a `throw` handler back. A string, so that no
  * bundler helper leaks into the function Playwright sends to the page.
  */
-const PAGE_RPC = `(() => {
+export const PAGE_RPC = `(() => {
   const workers = new Map();
   let next = 0;
   globalThis.glimpseBench = {
@@ -118,6 +122,7 @@ interface Runner {
   backend: ChromiumBackend;
   worker: number;
   info?: StepBenchInfo;
+  warmupMs?: number;
   wallMs: number[];
   cpuMs: number[];
   loss: number;
@@ -155,58 +160,110 @@ function noteOf(r: Runner): string | undefined {
   return 'stock tfjs-cpu';
 }
 
-/** One method on every backend: start and warm up each, then timed steps in turn. */
+/**
+ * Waits (at most `maxMs`) until the browser is idle again. A worker killed mid-step leaves the
+ * GPU process running what it had queued (seconds to minutes under SwiftShader), which would
+ * be timed as the next backend's step.
+ */
+async function settle(browser: ExtensionBrowser, maxMs = 180_000): Promise<void> {
+  const end = Date.now() + maxMs;
+  while (Date.now() < end) {
+    const c0 = browser.cpuMs();
+    await new Promise((r) => setTimeout(r, 1000));
+    const c1 = browser.cpuMs();
+    if (c0 === undefined || c1 === undefined || c1 - c0 < 150) return;
+  }
+}
+
+type Step = { ms: number; loss: number };
+
+/** The backends asked for (--browser-backends), in measuring order. */
+function backendsOf(o: BackendRowOptions): ChromiumBackend[] {
+  const unknown = (o.browserBackends ?? []).filter((b) => !(CHROMIUM_BACKENDS as readonly string[]).includes(b));
+  if (unknown.length) throw new Error(`unknown browser backend(s) ${unknown.join(', ')}: choose from ${CHROMIUM_BACKENDS.join(', ')}`);
+  return CHROMIUM_BACKENDS.filter((b) => !o.browserBackends || o.browserBackends.includes(b));
+}
+
+/** Starts `backend` in a fresh worker and takes its warm-up step; the reason as a string if it cannot. */
+async function startRunner(page: Page, backend: ChromiumBackend, method: string, o: ChromiumRowOptions, limit: number): Promise<Runner | string> {
+  const r: Runner = { backend, worker: (await page.evaluate('glimpseBench.spawn()')) as number, wallMs: [], cpuMs: [], loss: NaN };
+  try {
+    const t0 = performance.now();
+    r.info = await withLimit(workerCall<StepBenchInfo>(page, r.worker, 'stepBenchStart', [backend, { method, batch: o.batch, methodConfig: o.methodConfig }]), limit, 'starting');
+    const t1 = performance.now();
+    const warm = await withLimit(workerCall<Step>(page, r.worker, 'stepBenchStep', []), limit, 'the warm-up step');
+    r.loss = warm.loss;
+    r.warmupMs = warm.ms;
+    process.stderr.write(`chromium: ${method} on ${backend}: started in ${fmt((t1 - t0) / 1000)} s, warm-up step ${fmt(warm.ms / 1000)} s\n`);
+    return r;
+  } catch (e) {
+    await page.evaluate(`glimpseBench.terminate(${r.worker})`);
+    return e instanceof LimitError ? `${message(e)}${backend === 'webgl' || backend === 'webgpu' ? ' (a software GPU takes minutes per step)' : ''}` : `unavailable: ${message(e)}`;
+  }
+}
+
+/** `steps` timed steps of each runner in turn (and of `node` before them); a runner over the limit is stopped. */
+async function timeSteps(page: Page, browser: ExtensionBrowser, runners: Runner[], steps: number, limit: number, node?: NodeSteps): Promise<void> {
+  for (let i = 0; i < steps; i++) {
+    if (node) {
+      const t = node.step();
+      node.wallMs.push(t.wallMs);
+      node.cpuMs.push(t.cpuMs);
+    }
+    for (const r of runners.filter((x) => !x.stopped)) {
+      const cpu0 = browser.cpuMs();
+      try {
+        const s = await withLimit(workerCall<Step>(page, r.worker, 'stepBenchStep', []), limit, `step ${i + 1}`);
+        const cpu1 = browser.cpuMs();
+        r.wallMs.push(s.ms);
+        if (cpu0 !== undefined && cpu1 !== undefined) r.cpuMs.push(cpu1 - cpu0);
+        r.loss = s.loss;
+      } catch (e) {
+        r.stopped = message(e);
+        await page.evaluate(`glimpseBench.terminate(${r.worker})`);
+      }
+    }
+  }
+}
+
+type NodeSteps = Awaited<ReturnType<typeof nodeStepper>> & { wallMs: number[]; cpuMs: number[] };
+
+/**
+ * One method on every backend. wasm first, its steps in turn with Node's (the ratio); then each
+ * other backend on its own (cpu, webgl, webgpu: the slowest last), the browser left to go idle
+ * after any backend that had to be stopped.
+ */
 async function measureMethod(page: Page, browser: ExtensionBrowser, method: string, o: ChromiumRowOptions, rows: BackendRow[]): Promise<WasmComparison | null> {
   const limit = o.stepLimitMs ?? 120_000;
-  const runners: Runner[] = [];
-  const node = await nodeStepper(method, o.batch, o.methodConfig);
-  const nodeWall: number[] = [];
-  const nodeCpu: number[] = [];
   const unavailable = (backend: string, why: string) => rows.push({ backend, host: 'chromium', method, batch: o.batch, msPerStep: null, imagesPerSecond: null, unavailable: why });
+  const done: Runner[] = [];
+  const node: NodeSteps = { ...(await nodeStepper(method, o.batch, o.methodConfig)), wallMs: [], cpuMs: [] };
+  let nodeWarmupMs = NaN;
   try {
-    for (const backend of o.backends ?? CHROMIUM_BACKENDS) {
+    for (const backend of backendsOf(o)) {
       if (backend === 'cpu' && o.skipCpu) {
         unavailable('cpu', 'skipped (--skip-cpu): stock tfjs-cpu takes minutes per step');
         continue;
       }
-      const r: Runner = { backend, worker: (await page.evaluate('glimpseBench.spawn()')) as number, wallMs: [], cpuMs: [], loss: NaN };
+      const r = await startRunner(page, backend, method, o, limit);
+      if (typeof r === 'string') {
+        unavailable(backend, r);
+        if (r.includes('stopped')) await settle(browser);
+        continue;
+      }
       try {
-        const t0 = performance.now();
-        r.info = await withLimit(workerCall<StepBenchInfo>(page, r.worker, 'stepBenchStart', [backend, { method, batch: o.batch, methodConfig: o.methodConfig }]), limit, 'starting');
-        const t1 = performance.now();
-        const warm = await withLimit(workerCall<{ ms: number; loss: number }>(page, r.worker, 'stepBenchStep', []), limit, 'the warm-up step');
-        r.loss = warm.loss;
-        process.stderr.write(`chromium: ${method} on ${backend}: started in ${fmt((t1 - t0) / 1000)} s, warm-up step ${fmt(warm.ms / 1000)} s\n`);
-        runners.push(r);
-      } catch (e) {
-        await page.evaluate(`glimpseBench.terminate(${r.worker})`);
-        unavailable(backend, e instanceof LimitError ? message(e) : `unavailable: ${message(e)}`);
+        if (backend === 'wasm') nodeWarmupMs = node.step().wallMs;
+        await timeSteps(page, browser, [r], o.steps, limit, backend === 'wasm' ? node : undefined);
+      } finally {
+        await page.evaluate(`glimpseBench.terminate(${r.worker})`).catch(() => {});
       }
-    }
-    node.step(); // its warm-up
-    for (let i = 0; i < o.steps; i++) {
-      const t = node.step();
-      nodeWall.push(t.wallMs);
-      nodeCpu.push(t.cpuMs);
-      for (const r of runners.filter((x) => !x.stopped)) {
-        const cpu0 = browser.cpuMs();
-        try {
-          const s = await withLimit(workerCall<{ ms: number; loss: number }>(page, r.worker, 'stepBenchStep', []), limit, `step ${i + 1}`);
-          const cpu1 = browser.cpuMs();
-          r.wallMs.push(s.ms);
-          if (cpu0 !== undefined && cpu1 !== undefined) r.cpuMs.push(cpu1 - cpu0);
-          r.loss = s.loss;
-        } catch (e) {
-          r.stopped = message(e);
-          await page.evaluate(`glimpseBench.terminate(${r.worker})`);
-        }
-      }
+      if (r.stopped) await settle(browser);
+      done.push(r);
     }
   } finally {
-    for (const r of runners) await page.evaluate(`glimpseBench.terminate(${r.worker})`).catch(() => {});
     node.dispose();
   }
-  for (const r of runners) {
+  for (const r of done) {
     if (r.stopped || r.wallMs.length === 0) {
       unavailable(r.backend, r.stopped ?? 'no timed step');
       continue;
@@ -217,15 +274,15 @@ async function measureMethod(page: Page, browser: ExtensionBrowser, method: stri
       imagesPerSecond: o.batch / (ms / 1000), loss: r.loss, note: noteOf(r),
     });
   }
-  const wasm = runners.find((r) => r.backend === 'wasm' && !r.stopped && r.wallMs.length);
-  if (!wasm || nodeWall.length === 0) return null;
+  const wasm = done.find((r) => r.backend === 'wasm' && !r.stopped && r.wallMs.length);
+  if (!wasm || node.wallMs.length === 0) return null;
   const chromiumMs = median(wasm.wallMs);
-  const nodeMs = median(nodeWall);
+  const nodeMs = median(node.wallMs);
   const chromiumMinCpuMs = wasm.cpuMs.length ? Math.min(...wasm.cpuMs) : undefined;
-  const nodeMinCpuMs = Math.min(...nodeCpu);
+  const nodeMinCpuMs = Math.min(...node.cpuMs);
   return {
     method, batch: o.batch, steps: o.steps, chromiumMs, nodeMs, ratio: chromiumMs / nodeMs, chromiumMinCpuMs, nodeMinCpuMs,
-    cpuRatio: chromiumMinCpuMs !== undefined ? chromiumMinCpuMs / nodeMinCpuMs : undefined, simd: wasm.info?.simd ?? null, goal: EXTENSION_WASM_GOAL,
+    cpuRatio: chromiumMinCpuMs !== undefined ? chromiumMinCpuMs / nodeMinCpuMs : undefined, simd: wasm.info?.simd ?? null, chromiumWarmupMs: wasm.warmupMs ?? NaN, nodeWarmupMs, goal: EXTENSION_WASM_GOAL,
   };
 }
 
@@ -239,12 +296,13 @@ export function comparisonLines(c: WasmComparison[], loadavg: number[]): string[
   if (c.length === 0) return ['extension wasm / Node wasm: not measured (no wasm step in Chromium)'];
   return [
     `\nextension wasm step / Node wasm step (1 thread each, batch ${c[0].batch}, warm-up + median of ${c[0].steps}, taken in turn; goal ≤ ${EXTENSION_WASM_GOAL}×), loadavg ${loadavg.map((x) => x.toFixed(2)).join(' ')}:`,
-    ...c.map((x) => `${x.method}: ${fmt(x.chromiumMs, 0)} / ${fmt(x.nodeMs, 0)} ms = ${fmt(x.ratio, 2)}× wall [CPU min ${fmt(x.chromiumMinCpuMs, 0)} / ${fmt(x.nodeMinCpuMs, 0)} ms = ${fmt(x.cpuRatio, 2)}×] — ${x.ratio <= x.goal ? 'within' : 'misses'} the goal (${x.simd ?? 'no SIMD kernels'})`),
+    ...c.map((x) => `${x.method}: ${fmt(x.chromiumMs, 0)} / ${fmt(x.nodeMs, 0)} ms = ${fmt(x.ratio, 2)}× wall [CPU min ${fmt(x.chromiumMinCpuMs, 0)} / ${fmt(x.nodeMinCpuMs, 0)} ms = ${fmt(x.cpuRatio, 2)}×] — ${x.ratio <= x.goal ? 'within' : 'misses'} the goal (${x.simd ?? 'no SIMD kernels'}); first step ${fmt(x.chromiumWarmupMs, 0)} / ${fmt(x.nodeWarmupMs, 0)} ms`),
   ];
 }
 
 /** Builds the extension into a temporary folder, runs every method in one browser, closes it. */
 export async function chromiumRows(o: ChromiumRowOptions): Promise<BackendRows> {
+  backendsOf(o); // an unknown name is the caller's mistake: fail before starting anything
   const tmp = mkdtempSync(join(tmpdir(), 'glimpse-bench-ext-'));
   const rows: BackendRow[] = [];
   const comparison: WasmComparison[] = [];
@@ -257,7 +315,7 @@ export async function chromiumRows(o: ChromiumRowOptions): Promise<BackendRows> 
     await page.evaluate(PAGE_RPC);
     const isolated = (await page.evaluate('globalThis.crossOriginIsolated === true')) as boolean;
     for (const method of o.methods) {
-      process.stderr.write(`chromium: ${method} on ${(o.backends ?? CHROMIUM_BACKENDS).join(', ')}, warm-up + ${o.steps} steps each, in turn with Node wasm…\n`);
+      process.stderr.write(`chromium: ${method} on ${backendsOf(o).join(', ')}, warm-up + ${o.steps} steps each, in turn with Node wasm…\n`);
       const c = await measureMethod(page, browser, method, o, rows);
       if (c) comparison.push(c);
       rows.push({ backend: 'wasm-threads', host: 'chromium', method, batch: o.batch, msPerStep: null, imagesPerSecond: null, unavailable: wasmThreadsWhy(isolated) });
