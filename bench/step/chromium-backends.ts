@@ -166,13 +166,15 @@ function noteOf(r: Runner): string | undefined {
  * be timed as the next backend's step.
  */
 async function settle(browser: ExtensionBrowser, maxMs = 180_000): Promise<void> {
-  const end = Date.now() + maxMs;
-  while (Date.now() < end) {
+  const t0 = Date.now();
+  let busy = true;
+  while (busy && Date.now() < t0 + maxMs) {
     const c0 = browser.cpuMs();
     await new Promise((r) => setTimeout(r, 1000));
     const c1 = browser.cpuMs();
-    if (c0 === undefined || c1 === undefined || c1 - c0 < 150) return;
+    busy = c0 !== undefined && c1 !== undefined && c1 - c0 >= 150;
   }
+  process.stderr.write(`chromium: waited ${fmt((Date.now() - t0) / 1000)} s for the browser to go idle${busy ? ' (still busy: timing on)' : ''}\n`);
 }
 
 type Step = { ms: number; loss: number };
@@ -198,7 +200,7 @@ async function startRunner(page: Page, backend: ChromiumBackend, method: string,
     return r;
   } catch (e) {
     await page.evaluate(`glimpseBench.terminate(${r.worker})`);
-    return e instanceof LimitError ? `${message(e)}${backend === 'webgl' || backend === 'webgpu' ? ' (a software GPU takes minutes per step)' : ''}` : `unavailable: ${message(e)}`;
+    return e instanceof LimitError ? `${message(e)}${r.info?.softwareGpu ? ' (software GPU: SwiftShader)' : ''}` : `unavailable: ${message(e)}`;
   }
 }
 
@@ -233,8 +235,9 @@ type NodeSteps = Awaited<ReturnType<typeof nodeStepper>> & { wallMs: number[]; c
  * other backend on its own (cpu, webgl, webgpu: the slowest last), the browser left to go idle
  * after any backend that had to be stopped.
  */
-async function measureMethod(page: Page, browser: ExtensionBrowser, method: string, o: ChromiumRowOptions, rows: BackendRow[]): Promise<WasmComparison | null> {
+async function measureMethod(page: Page, browser: ExtensionBrowser, method: string, o: ChromiumRowOptions, out: BackendRow[]): Promise<WasmComparison | null> {
   const limit = o.stepLimitMs ?? 120_000;
+  const rows: BackendRow[] = [];
   const unavailable = (backend: string, why: string) => rows.push({ backend, host: 'chromium', method, batch: o.batch, msPerStep: null, imagesPerSecond: null, unavailable: why });
   const done: Runner[] = [];
   const node: NodeSteps = { ...(await nodeStepper(method, o.batch, o.methodConfig)), wallMs: [], cpuMs: [] };
@@ -274,6 +277,8 @@ async function measureMethod(page: Page, browser: ExtensionBrowser, method: stri
       imagesPerSecond: o.batch / (ms / 1000), loss: r.loss, note: noteOf(r),
     });
   }
+  const order = (r: BackendRow) => (CHROMIUM_BACKENDS as readonly string[]).indexOf(r.backend);
+  out.push(...rows.sort((a, b) => order(a) - order(b)));
   const wasm = done.find((r) => r.backend === 'wasm' && !r.stopped && r.wallMs.length);
   if (!wasm || node.wallMs.length === 0) return null;
   const chromiumMs = median(wasm.wallMs);
@@ -315,7 +320,7 @@ export async function chromiumRows(o: ChromiumRowOptions): Promise<BackendRows> 
     await page.evaluate(PAGE_RPC);
     const isolated = (await page.evaluate('globalThis.crossOriginIsolated === true')) as boolean;
     for (const method of o.methods) {
-      process.stderr.write(`chromium: ${method} on ${backendsOf(o).join(', ')}, warm-up + ${o.steps} steps each, in turn with Node wasm…\n`);
+      process.stderr.write(`chromium: ${method} on ${backendsOf(o).join(', ')}, warm-up + ${o.steps} steps each (wasm's in turn with Node's)…\n`);
       const c = await measureMethod(page, browser, method, o, rows);
       if (c) comparison.push(c);
       rows.push({ backend: 'wasm-threads', host: 'chromium', method, batch: o.batch, msPerStep: null, imagesPerSecond: null, unavailable: wasmThreadsWhy(isolated) });

@@ -32,7 +32,7 @@ describe('bench:step --backends, Chromium rows', () => {
   it('gives every backend a time and a finite loss or a reason, wasm on the SIMD kernels, and closes the browser', async (ctx) => {
     if (!existsSync(CHROMIUM)) return ctx.skip(`no Chromium at ${CHROMIUM}`);
     const before = new Set(benchBrowsers());
-    const methods = ['byol', 'simclr'];
+    const methods = ['byol'];
     const r = await chromiumRows({
       batch: 4, steps: 1, methods, threads: 1, skipCpu: false, cpu: async () => null, methodConfig: METHOD_CONFIG, stepLimitMs: 90_000,
     });
