@@ -11,7 +11,7 @@
  *   npm run bench:step [-- --steps 5] [--batch 32] [--methods byol,simclr] [--threads N]
  *                      [--runs 5] [--skip-cpu] [--skip-torch] [--skip-kernels] [--no-fallback]
  *                      [--cpu-json FILE]   (reuse the output of an earlier `--child cpu` run)
- *                      [--smoke]           (batch 8, 2 steps, 2 runs, no stock cpu: checks it runs)
+ *                      [--smoke]           (batch 8, 2 steps, 2 runs, no stock cpu, Chromium on wasm only: checks it runs)
  *   npm run bench:step -- --backends      (one row per tfjs backend available here, in Node and in
  *                                          Chromium's extension worker; see step/backends.ts)
  *                      [--browser-backends wasm,cpu,webgl,webgpu]   (the Chromium ones to measure)
@@ -49,6 +49,7 @@ interface Args {
   fallback: boolean;
   backends: boolean;
   browserBackends?: string[];
+  smoke?: boolean;
   child: 'cpu' | null;
   cpuJson: string | null;
 }
@@ -73,9 +74,11 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--methods') a.methods = argv[++i].split(',');
     else if (k === '--child') a.child = argv[++i] as 'cpu';
     else if (k === '--cpu-json') a.cpuJson = argv[++i];
-    else if (k === '--smoke') Object.assign(a, { batch: 8, steps: 2, runs: 2, skipCpu: true });
+    else if (k === '--smoke') Object.assign(a, { batch: 8, steps: 2, runs: 2, skipCpu: true, smoke: true });
     else throw new Error(`unknown argument '${k}'`);
   }
+  // SwiftShader's webgl and webgpu take minutes to compile and run a default-encoder step.
+  if (a.smoke && !a.browserBackends) a.browserBackends = ['wasm'];
   if (!(a.steps >= 1 && a.batch >= 1 && a.runs >= 1 && Number.isInteger(a.threads) && a.threads >= 1)) {
     throw new Error('--steps, --batch, --runs and --threads must be positive integers');
   }

@@ -25,7 +25,7 @@ import { createMethod } from '../../shared/ssl/registry';
 import { DEFAULT_OPTIMIZER, mainVariables, makeAuxiliaryOptimizers, makeOptimizer, trainStep } from '../../shared/train/local-round';
 import type { StepBenchInfo } from '../../extension/worker/bench-step';
 import type { BackendRow, BackendRowOptions, BackendRowSource, BackendRows } from './backend-rows';
-import { launchExtensionBrowser, type ExtensionBrowser } from './chromium';
+import { launchExtensionBrowser, PAGE_RPC, workerCall, type ExtensionBrowser } from './chromium';
 import { fmt, median, time } from './timing';
 
 /** Measured in this order: wasm (with the Node reference) first, the slowest last. */
@@ -50,63 +50,19 @@ export interface WasmComparison {
   nodeMs: number;
   /** chromiumMs / nodeMs: wall medians. */
   ratio: number;
+  /** Minimum CPU of a step: the browser's whole process tree, and the worker's thread alone. */
   chromiumMinCpuMs?: number;
+  chromiumMinWorkerCpuMs?: number;
   nodeMinCpuMs: number;
-  /** The same from CPU minima (robust to other load). */
+  /** The same from CPU minima (robust to other load): the whole browser, and its worker thread, over Node's process. */
   cpuRatio?: number;
+  workerCpuRatio?: number;
   simd: string | null;
   /** The untimed first steps (kernel set-up, heap growth, JIT): what a round's first step also pays. */
   chromiumWarmupMs: number;
   nodeWarmupMs: number;
   goal: number;
 }
-
-/**
- * A comlink endpoint for the extension's worker, written out by hand (the page cannot import
- * comlink): `APPLY` messages in, `RAW` results or a `throw` handler back. A string, so that no
- * bundler helper leaks into the function Playwright sends to the page.
- */
-export const PAGE_RPC = `(() => {
-  const workers = new Map();
-  let next = 0;
-  globalThis.glimpseBench = {
-    spawn() {
-      const id = next++;
-      const worker = new Worker(chrome.runtime.getURL('worker.js'), { type: 'module', name: 'glimpse-bench' });
-      const pending = new Map();
-      worker.addEventListener('message', (e) => {
-        const p = pending.get(e.data && e.data.id);
-        if (!p) return;
-        pending.delete(e.data.id);
-        if (e.data.type === 'HANDLER' && e.data.name === 'throw') p.reject(new Error(String(e.data.value.value && e.data.value.value.message || e.data.value.value)));
-        else p.resolve(e.data.value);
-      });
-      worker.addEventListener('error', (e) => {
-        for (const p of pending.values()) p.reject(new Error('worker error: ' + (e.message || 'failed to load')));
-        pending.clear();
-      });
-      workers.set(id, { worker, pending });
-      return id;
-    },
-    call(id, name, args) {
-      const w = workers.get(id);
-      if (!w) return Promise.reject(new Error('no worker ' + id));
-      return new Promise((resolve, reject) => {
-        const callId = String(Math.random()).slice(2) + '-' + performance.now();
-        w.pending.set(callId, { resolve, reject });
-        w.worker.postMessage({ id: callId, type: 'APPLY', path: [name], argumentList: args.map((value) => ({ type: 'RAW', value })) });
-      });
-    },
-    terminate(id) {
-      const w = workers.get(id);
-      if (!w) return;
-      w.worker.terminate();
-      for (const p of w.pending.values()) p.reject(new Error('terminated'));
-      workers.delete(id);
-    },
-  };
-  return true;
-})()`;
 
 class LimitError extends Error {}
 
@@ -125,12 +81,10 @@ interface Runner {
   warmupMs?: number;
   wallMs: number[];
   cpuMs: number[];
+  /** CPU of the worker's own thread: for wasm and cpu, the step without the browser around it. */
+  workerCpuMs: number[];
   loss: number;
   stopped?: string;
-}
-
-function workerCall<T>(page: Page, worker: number, name: string, args: unknown[]): Promise<T> {
-  return page.evaluate(`glimpseBench.call(${worker}, ${JSON.stringify(name)}, ${JSON.stringify(args)})`) as Promise<T>;
 }
 
 /** The same step in this process, on Node's wasm backend with one thread: the reference. */
@@ -179,6 +133,9 @@ async function settle(browser: ExtensionBrowser, maxMs = 180_000): Promise<void>
 
 type Step = { ms: number; loss: number };
 
+/** Chromium's name for a dedicated worker's thread (/proc/…/task/…/comm). */
+const WORKER_THREAD = 'DedicatedWorker';
+
 /** The backends asked for (--browser-backends), in measuring order. */
 function backendsOf(o: BackendRowOptions): ChromiumBackend[] {
   const unknown = (o.browserBackends ?? []).filter((b) => !(CHROMIUM_BACKENDS as readonly string[]).includes(b));
@@ -188,7 +145,7 @@ function backendsOf(o: BackendRowOptions): ChromiumBackend[] {
 
 /** Starts `backend` in a fresh worker and takes its warm-up step; the reason as a string if it cannot. */
 async function startRunner(page: Page, backend: ChromiumBackend, method: string, o: ChromiumRowOptions, limit: number): Promise<Runner | string> {
-  const r: Runner = { backend, worker: (await page.evaluate('glimpseBench.spawn()')) as number, wallMs: [], cpuMs: [], loss: NaN };
+  const r: Runner = { backend, worker: (await page.evaluate('glimpseBench.spawn()')) as number, wallMs: [], cpuMs: [], workerCpuMs: [], loss: NaN };
   try {
     const t0 = performance.now();
     r.info = await withLimit(workerCall<StepBenchInfo>(page, r.worker, 'stepBenchStart', [backend, { method, batch: o.batch, methodConfig: o.methodConfig }]), limit, 'starting');
@@ -214,11 +171,14 @@ async function timeSteps(page: Page, browser: ExtensionBrowser, runners: Runner[
     }
     for (const r of runners.filter((x) => !x.stopped)) {
       const cpu0 = browser.cpuMs();
+      const worker0 = browser.threadCpuMs(WORKER_THREAD);
       try {
         const s = await withLimit(workerCall<Step>(page, r.worker, 'stepBenchStep', []), limit, `step ${i + 1}`);
         const cpu1 = browser.cpuMs();
+        const worker1 = browser.threadCpuMs(WORKER_THREAD);
         r.wallMs.push(s.ms);
         if (cpu0 !== undefined && cpu1 !== undefined) r.cpuMs.push(cpu1 - cpu0);
+        if (worker0 !== undefined && worker1 !== undefined) r.workerCpuMs.push(worker1 - worker0);
         r.loss = s.loss;
       } catch (e) {
         r.stopped = message(e);
@@ -284,10 +244,12 @@ async function measureMethod(page: Page, browser: ExtensionBrowser, method: stri
   const chromiumMs = median(wasm.wallMs);
   const nodeMs = median(node.wallMs);
   const chromiumMinCpuMs = wasm.cpuMs.length ? Math.min(...wasm.cpuMs) : undefined;
+  const chromiumMinWorkerCpuMs = wasm.workerCpuMs.length ? Math.min(...wasm.workerCpuMs) : undefined;
   const nodeMinCpuMs = Math.min(...node.cpuMs);
   return {
     method, batch: o.batch, steps: o.steps, chromiumMs, nodeMs, ratio: chromiumMs / nodeMs, chromiumMinCpuMs, nodeMinCpuMs,
-    cpuRatio: chromiumMinCpuMs !== undefined ? chromiumMinCpuMs / nodeMinCpuMs : undefined, simd: wasm.info?.simd ?? null, chromiumWarmupMs: wasm.warmupMs ?? NaN, nodeWarmupMs, goal: EXTENSION_WASM_GOAL,
+    cpuRatio: chromiumMinCpuMs !== undefined ? chromiumMinCpuMs / nodeMinCpuMs : undefined,
+    chromiumMinWorkerCpuMs, workerCpuRatio: chromiumMinWorkerCpuMs !== undefined ? chromiumMinWorkerCpuMs / nodeMinCpuMs : undefined, simd: wasm.info?.simd ?? null, chromiumWarmupMs: wasm.warmupMs ?? NaN, nodeWarmupMs, goal: EXTENSION_WASM_GOAL,
   };
 }
 
@@ -301,7 +263,7 @@ export function comparisonLines(c: WasmComparison[], loadavg: number[]): string[
   if (c.length === 0) return ['extension wasm / Node wasm: not measured (no wasm step in Chromium)'];
   return [
     `\nextension wasm step / Node wasm step (1 thread each, batch ${c[0].batch}, warm-up + median of ${c[0].steps}, taken in turn; goal ≤ ${EXTENSION_WASM_GOAL}×), loadavg ${loadavg.map((x) => x.toFixed(2)).join(' ')}:`,
-    ...c.map((x) => `${x.method}: ${fmt(x.chromiumMs, 0)} / ${fmt(x.nodeMs, 0)} ms = ${fmt(x.ratio, 2)}× wall [CPU min ${fmt(x.chromiumMinCpuMs, 0)} / ${fmt(x.nodeMinCpuMs, 0)} ms = ${fmt(x.cpuRatio, 2)}×] — ${x.ratio <= x.goal ? 'within' : 'misses'} the goal (${x.simd ?? 'no SIMD kernels'}); first step ${fmt(x.chromiumWarmupMs, 0)} / ${fmt(x.nodeWarmupMs, 0)} ms`),
+    ...c.map((x) => `${x.method}: ${fmt(x.chromiumMs, 0)} / ${fmt(x.nodeMs, 0)} ms = ${fmt(x.ratio, 2)}× wall [CPU min: browser ${fmt(x.chromiumMinCpuMs, 0)}, its worker thread ${fmt(x.chromiumMinWorkerCpuMs, 0)} / Node ${fmt(x.nodeMinCpuMs, 0)} ms = ${fmt(x.cpuRatio, 2)}×, ${fmt(x.workerCpuRatio, 2)}×] — ${x.ratio <= x.goal ? 'within' : 'misses'} the goal (${x.simd ?? 'no SIMD kernels'}); first step ${fmt(x.chromiumWarmupMs, 0)} / ${fmt(x.nodeWarmupMs, 0)} ms`),
   ];
 }
 

@@ -61,7 +61,11 @@ describe('bench:step --backends, Chromium rows', () => {
     }
     const comparison = r.details?.comparison as WasmComparison[];
     expect(comparison.map((c) => c.method)).toEqual(methods);
-    for (const c of comparison) expect(Number.isFinite(c.ratio) && c.ratio > 0, JSON.stringify(c)).toBe(true);
+    for (const c of comparison) {
+      expect(Number.isFinite(c.ratio) && c.ratio > 0, JSON.stringify(c)).toBe(true);
+      // The worker's own thread is found in /proc and did the step's work.
+      if (process.platform === 'linux') expect(c.chromiumMinWorkerCpuMs, JSON.stringify(c)).toBeGreaterThan(0);
+    }
     expect(String(r.details?.browser)).toMatch(/Chrome\/\d+/);
     expect(r.lines?.join('\n')).toMatch(/extension wasm step \/ Node wasm step/);
 
