@@ -11,8 +11,10 @@
  *   npm run bench:step [-- --steps 5] [--batch 32] [--methods byol,simclr] [--threads N]
  *                      [--runs 5] [--skip-cpu] [--skip-torch] [--skip-kernels] [--no-fallback]
  *                      [--cpu-json FILE]   (reuse the output of an earlier `--child cpu` run)
- *                      [--smoke]           (batch 8, 2 steps, 2 runs, no stock cpu: checks it runs)
- *   npm run bench:step -- --backends      (one row per tfjs backend available here; see step/backends.ts)
+ *                      [--smoke]           (batch 8, 2 steps, 2 runs, no stock cpu, Chromium on wasm only: checks it runs)
+ *   npm run bench:step -- --backends      (one row per tfjs backend available here, in Node and in
+ *                                          Chromium's extension worker; see step/backends.ts)
+ *                      [--browser-backends wasm,cpu,webgl,webgpu]   (the Chromium ones to measure)
  *
  * The wasm/PyTorch ratio compares wasm's step *minus its augmentation time* (PyTorch gets
  * pre-made views). Steps are timed in wall time (what matters on a quiet machine) and in process
@@ -46,6 +48,8 @@ interface Args {
   skipKernels: boolean;
   fallback: boolean;
   backends: boolean;
+  browserBackends?: string[];
+  smoke?: boolean;
   child: 'cpu' | null;
   cpuJson: string | null;
 }
@@ -62,6 +66,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--skip-kernels') a.skipKernels = true;
     else if (k === '--no-fallback') a.fallback = false;
     else if (k === '--backends') a.backends = true;
+    else if (k === '--browser-backends') a.browserBackends = argv[++i].split(',');
     else if (k === '--steps') a.steps = Number(argv[++i]);
     else if (k === '--batch') a.batch = Number(argv[++i]);
     else if (k === '--threads') a.threads = Number(argv[++i]);
@@ -69,9 +74,11 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--methods') a.methods = argv[++i].split(',');
     else if (k === '--child') a.child = argv[++i] as 'cpu';
     else if (k === '--cpu-json') a.cpuJson = argv[++i];
-    else if (k === '--smoke') Object.assign(a, { batch: 8, steps: 2, runs: 2, skipCpu: true });
+    else if (k === '--smoke') Object.assign(a, { batch: 8, steps: 2, runs: 2, skipCpu: true, smoke: true });
     else throw new Error(`unknown argument '${k}'`);
   }
+  // SwiftShader's webgl and webgpu take minutes to compile and run a default-encoder step.
+  if (a.smoke && !a.browserBackends) a.browserBackends = ['wasm'];
   if (!(a.steps >= 1 && a.batch >= 1 && a.runs >= 1 && Number.isInteger(a.threads) && a.threads >= 1)) {
     throw new Error('--steps, --batch, --runs and --threads must be positive integers');
   }
@@ -115,12 +122,18 @@ function write(file: string, report: unknown): void {
 
 async function backendsMode(a: Args, loadBefore: number[]): Promise<void> {
   const rows: BackendRow[] = [];
+  const lines: string[] = [];
+  const sources: Record<string, Record<string, unknown>> = {};
   for (const source of BACKEND_ROW_SOURCES) {
     process.stderr.write(`backends: ${source.name}…\n`);
-    rows.push(...(await source.rows({ batch: a.batch, steps: a.steps, methods: a.methods, threads: a.threads, cpu: async () => stockCpu(a) })));
+    const r = await source.rows({ batch: a.batch, steps: a.steps, methods: a.methods, threads: a.threads, browserBackends: a.browserBackends, skipCpu: a.skipCpu, cpu: async () => stockCpu(a) });
+    rows.push(...r.rows);
+    lines.push(...(r.lines ?? []));
+    if (r.details) sources[source.name] = r.details;
   }
   printBackendRows(rows);
-  write('step-backends.json', { date: new Date().toISOString(), machine: machine(loadBefore), tfjs: tf.version_core, rows });
+  for (const l of lines) console.log(l);
+  write('step-backends.json', { date: new Date().toISOString(), machine: machine(loadBefore), tfjs: tf.version_core, batch: a.batch, steps: a.steps, rows, sources });
 }
 
 async function main(): Promise<void> {

@@ -1,42 +1,17 @@
 /**
  * `npm run bench:step -- --backends`: one row per tfjs backend that can train here, BYOL and
- * SimCLR steps side by side. Rows come from sources; Node's own (cpu, wasm, wasm-threads) are
- * below. HOOK for the browser backends: a source that launches Chromium (playwright-core,
- * /usr/bin/chromium) and measures webgl, webgpu and the extension's wasm (e.g.
- * bench/step/chromium-backends.ts) is added to BACKEND_ROW_SOURCES; bench/step.ts prints
- * whatever rows the sources return and never fails when a source has none.
+ * SimCLR steps side by side. Rows come from sources: Node's own (cpu, wasm, wasm-threads) are
+ * below; Chromium's (the extension's worker on cpu, wasm, webgl, webgpu) are in
+ * chromium-backends.ts. bench/step.ts prints whatever rows the sources return and never fails
+ * when a source has none; a backend that cannot run gets a row that says why.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initNodeBackend } from '../../shared/backends/node-backend';
+import type { BackendRow, BackendRowSource } from './backend-rows';
+import { chromiumBackendRows } from './chromium-backends';
 import { measureSteps } from './train-steps';
 
-export interface BackendRow {
-  backend: string;
-  /** Where it ran: 'node', 'chromium', … */
-  host: string;
-  method: string;
-  batch: number;
-  /** Median wall ms per step. */
-  msPerStep: number;
-  /** Minimum process CPU ms of a step (not available from every host). */
-  minCpuMs?: number;
-  imagesPerSecond: number;
-  note?: string;
-}
-
-export interface BackendRowOptions {
-  batch: number;
-  steps: number;
-  methods: string[];
-  threads: number;
-  /** Stock tfjs-cpu takes minutes per step: measured in a child process, one step, when asked. */
-  cpu: () => Promise<Record<string, { msPerStep: number; minCpuMs?: number }> | null>;
-}
-
-export interface BackendRowSource {
-  name: string;
-  rows(o: BackendRowOptions): Promise<BackendRow[]>;
-}
+export type { BackendRow, BackendRowOptions, BackendRows, BackendRowSource } from './backend-rows';
 
 /** cpu (stock), wasm (Glimpse's kernels, one thread), wasm-threads (N threads, 'data' and 'kernels' parallel). */
 export const nodeBackendRows: BackendRowSource = {
@@ -67,9 +42,9 @@ export const nodeBackendRows: BackendRowSource = {
     }
     await initNodeBackend('wasm');
     if (tf.getBackend() !== 'wasm') throw new Error('wasm backend lost');
-    return rows;
+    return { rows };
   },
 };
 
-/** Every source of `--backends` rows; add browser sources here. */
-export const BACKEND_ROW_SOURCES: BackendRowSource[] = [nodeBackendRows];
+/** Every source of `--backends` rows, measured in this order. */
+export const BACKEND_ROW_SOURCES: BackendRowSource[] = [nodeBackendRows, chromiumBackendRows];

@@ -1,5 +1,5 @@
 /** Tables of bench/step.ts: the step comparison, the per-kernel table and the `--backends` rows. */
-import type { BackendRow } from './backends';
+import type { BackendRow } from './backend-rows';
 import { OPS, type KernelTable, type Op } from './kernel-table';
 import type { TorchResult } from './peers';
 import { fmt } from './timing';
@@ -133,5 +133,5 @@ export function printKernelTable(k: KernelTable): void {
 export function printBackendRows(rows: BackendRow[]): void {
   console.log('\nbackend | host | method | batch | ms/step (wall median) | CPU ms (min) | img/s | note');
   console.log('--------|------|--------|------:|----------------------:|-------------:|------:|-----');
-  for (const r of rows) console.log(`${r.backend} | ${r.host} | ${r.method} | ${r.batch} | ${fmt(r.msPerStep, 0)} | ${fmt(r.minCpuMs, 0)} | ${fmt(r.imagesPerSecond)} | ${r.note ?? ''}`);
+  for (const r of rows) console.log(`${r.backend} | ${r.host} | ${r.method} | ${r.batch} | ${fmt(r.msPerStep, 0)} | ${fmt(r.minCpuMs, 0)} | ${fmt(r.imagesPerSecond)} | ${r.unavailable ?? r.note ?? ''}`);
 }

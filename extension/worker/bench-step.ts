@@ -3,8 +3,14 @@
  * untimed warm-up step (shader compilation, weight packing), then time `steps` real optimizer
  * steps on random images and report the fastest. Runs in a fresh training worker per backend
  * (offscreen/measure-backends.ts), so no backend's state colours another's timing.
+ * Also bench:step's step, driven one step at a time from Node (createStepBench).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { isSoftwareGpu } from '../../shared/backends/browser-backend';
+import { hasRelaxedSimd, simdFileName } from '../../shared/backends/wasm/simd/module';
+import { simdKernelsFor } from '../../shared/backends/wasm/simd/tfjs-binding';
+import type { MethodConfig } from '../../shared/ssl/method';
 import { createMethod } from '../../shared/ssl/registry';
 import { DEFAULT_OPTIMIZER, mainVariables, makeAuxiliaryOptimizers, makeOptimizer, trainStepTensor } from '../../shared/train/local-round';
 import type { BenchProbe } from '../common/backend-bench';
@@ -44,4 +50,72 @@ export async function timeProbe(probe: BenchProbe): Promise<ProbeTiming> {
   }
   if (!Number.isFinite(loss)) throw new Error(`the probe's loss was ${loss} on ${tf.getBackend()}`);
   return { backend: tf.getBackend(), msPerStep: Math.min(...times.slice(1)), firstStepMs: times[0], loss };
+}
+
+/** bench:step's browser rows (bench/step/chromium-backends.ts): the step Node's rows time. */
+export interface StepBenchOptions {
+  method: string;
+  batch: number;
+  /** Method overrides (the tests' tiny encoder); bench:step uses the registry's defaults. */
+  methodConfig?: Partial<MethodConfig>;
+}
+
+export interface StepBenchInfo {
+  backend: string;
+  /** The Glimpse SIMD kernel file bound to the wasm backend, or null (XNNPACK-based fallbacks). */
+  simd: string | null;
+  /** The GPU behind webgl/webgpu is emulated on the CPU (SwiftShader, llvmpipe). */
+  softwareGpu?: boolean;
+  crossOriginIsolated: boolean;
+  relaxedSimd: boolean;
+}
+
+export interface StepBench {
+  /** One optimizer step on the fixed batch; `ms` ends when the loss is read back. */
+  step(): Promise<{ ms: number; loss: number }>;
+  dispose(): void;
+}
+
+/**
+ * As bench/step/train-steps.ts does in Node: the method with its default optimizer, one fixed
+ * batch of uniform noise (seed 7) and a fresh augmentation seed per step. The loss is read with
+ * `await data()`, which waits for a GPU queue to drain (a synchronous read in a webgpu worker
+ * is unreliable; see trainStepTensor).
+ */
+export function createStepBench(o: StepBenchOptions): StepBench {
+  const method = createMethod(o.method, o.methodConfig ?? {});
+  const optimizer = makeOptimizer(DEFAULT_OPTIMIZER);
+  const aux = makeAuxiliaryOptimizers(method, DEFAULT_OPTIMIZER);
+  const vars = mainVariables(method);
+  const [, s, , c] = method.encoder.inputs[0].shape as number[];
+  const x = tf.randomUniform([o.batch, s, s, c], 0, 1, 'float32', 7) as tf.Tensor4D;
+  let seed = 0;
+  return {
+    async step() {
+      const t0 = performance.now();
+      const l = trainStepTensor(method, optimizer, vars, x, seed++, 0, 0, aux);
+      const loss = (await l.data())[0];
+      l.dispose();
+      return { ms: performance.now() - t0, loss };
+    },
+    dispose() {
+      x.dispose();
+      optimizer.dispose();
+      for (const a of aux) a.dispose();
+      method.dispose();
+    },
+  };
+}
+
+/** What the active backend runs on, for the bench's notes. */
+export async function stepBenchInfo(): Promise<StepBenchInfo> {
+  const backend = tf.getBackend();
+  const simd = backend === 'wasm' ? simdKernelsFor(tf.backend() as unknown as BackendWasm)?.instance.variant : undefined;
+  return {
+    backend,
+    simd: simd ? simdFileName(simd) : null,
+    softwareGpu: backend === 'webgl' || backend === 'webgpu' ? await isSoftwareGpu(backend) : undefined,
+    crossOriginIsolated: Boolean((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated),
+    relaxedSimd: hasRelaxedSimd(),
+  };
 }

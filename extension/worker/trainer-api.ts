@@ -13,6 +13,9 @@
  *   deltaAccepted()       the server accepted that delta: keep what its packing dropped for the next
  *                         round (error feedback)
  *   benchmark(name, probe) on a fresh worker: activates exactly `name` and times the probe step
+ *   stepBenchStart(name, o), stepBenchStep()
+ *                         bench:step's browser rows: on a fresh worker, activates exactly `name`
+ *                         and builds the step; then times one step per call
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { transfer } from 'comlink';
@@ -27,7 +30,7 @@ import type { WeightMap } from '../../shared/weights/weight-map';
 import { groupSpecs } from '../../shared/models/weights-io';
 import { DEFAULT_BACKEND_ORDER, type BackendName, type SoftwareGpu } from '../common/backend-choice';
 import type { BenchProbe } from '../common/backend-bench';
-import { timeProbe, type ProbeTiming } from './bench-step';
+import { createStepBench, stepBenchInfo, timeProbe, type ProbeTiming, type StepBench, type StepBenchInfo, type StepBenchOptions } from './bench-step';
 import { rest, restAfterStepMs } from './duty-cycle';
 
 /** What the worker needs from the server's plan. */
@@ -82,6 +85,7 @@ export function createTrainerApi(initBackend: BackendInit, restFor: (ms: number)
   let residual: WeightMap | null = null;
   let pendingResidual: WeightMap | null = null;
   let backend = '';
+  let stepBench: StepBench | null = null;
 
   const need = <T>(v: T | null, what: string): T => {
     if (v === null) throw new Error(`trainer: ${what} first`);
@@ -182,13 +186,33 @@ export function createTrainerApi(initBackend: BackendInit, restFor: (ms: number)
       return timeProbe(probe);
     },
 
+    /**
+     * bench:step's step (bench/step/chromium-backends.ts) on backend `name` alone: throws when it
+     * cannot be initialised here. A later call with the same backend replaces the step (another
+     * method); only on a worker that does not train, ended afterwards.
+     */
+    async stepBenchStart(name: BackendName, o: StepBenchOptions): Promise<StepBenchInfo> {
+      if (method || (backend && !stepBench)) throw new Error(`trainer: the step bench needs a fresh worker (this one is on ${backend})`);
+      if (!backend) backend = await initBackend([name], 'allow');
+      if (backend !== name) throw new Error(`${name} is not available (got ${backend})`);
+      stepBench?.dispose();
+      stepBench = null;
+      stepBench = createStepBench(o);
+      return stepBenchInfo();
+    },
+
+    async stepBenchStep(): Promise<{ ms: number; loss: number }> {
+      return need(stepBench, 'stepBenchStart').step();
+    },
+
     async backendInUse(): Promise<string> {
       return backend;
     },
 
     async dispose(): Promise<void> {
       method?.dispose();
-      method = plan = global = delta = globalVersion = residual = pendingResidual = null;
+      stepBench?.dispose();
+      method = plan = global = delta = globalVersion = residual = pendingResidual = stepBench = null;
     },
   };
   return api;

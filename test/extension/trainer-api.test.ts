@@ -111,4 +111,24 @@ describe('trainer worker API (called directly, cpu backend)', () => {
     await expect(api.setWeights(bytes.buffer as ArrayBuffer)).rejects.toThrow(/shape/);
     await api.dispose();
   });
+
+  it('times bench:step\'s step one call at a time on a fresh worker, switches method, and frees every tensor', async () => {
+    const before = tf.memory().numTensors;
+    const api = createTrainerApi(async (order) => (await tf.setBackend(order[0]), tf.getBackend()));
+    const info = await api.stepBenchStart('cpu', { method: 'byol', batch: 2, methodConfig: TINY });
+    expect(info).toMatchObject({ backend: 'cpu', simd: null, crossOriginIsolated: false });
+    const steps = [await api.stepBenchStep(), await api.stepBenchStep()];
+    for (const s of steps) expect(s.ms > 0 && Number.isFinite(s.loss)).toBe(true);
+    // Another method on the same worker; a training plan, or another backend, is refused.
+    await api.stepBenchStart('cpu', { method: 'simclr', batch: 2, methodConfig: TINY });
+    expect(Number.isFinite((await api.stepBenchStep()).loss)).toBe(true);
+    await expect(api.stepBenchStart('wasm', { method: 'byol', batch: 2, methodConfig: TINY })).rejects.toThrow(/wasm is not available \(got cpu\)/);
+    await api.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    const training = createTrainerApi(async () => (await tf.setBackend('cpu'), 'cpu'));
+    await training.init(plan);
+    await expect(training.stepBenchStart('cpu', { method: 'byol', batch: 2 })).rejects.toThrow(/fresh worker/);
+    await expect(training.stepBenchStep()).rejects.toThrow(/stepBenchStart first/);
+    await training.dispose();
+  });
 });
