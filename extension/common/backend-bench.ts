@@ -31,6 +31,11 @@ export const benchEntrySchema = z.object({
   note: z.optional(z.string().check(z.maxLength(300))),
   /** For a backend stopped by its time limit: the step is at least this slow. */
   atLeastMs: z.optional(z.number().check(z.positive())),
+  /**
+   * A GPU emulated on the CPU (SwiftShader, llvmpipe): not timed — its probe competes with wasm
+   * for the same cores, and a stopped probe leaves seconds of queued work in the GPU process.
+   */
+  softwareGpu: z.optional(z.boolean()),
 });
 export const backendBenchSchema = z.object({
   /** navigator.userAgent where it was measured: a browser update invalidates the result. */
@@ -57,12 +62,14 @@ export function benchStale(bench: BackendBench | null, userAgent: string, probe:
 }
 
 /**
- * Try order from a measurement: timed backends fastest first, then those stopped by their time
- * limit (by their lower bound), then cpu as the last resort even when it was not measured.
- * Unavailable backends are left out.
+ * Try order from a measurement: timed backends fastest first, then software GPUs (not timed:
+ * after wasm, before plain JavaScript), then those stopped by their time limit (by their lower
+ * bound), then cpu as the last resort even when it was not measured. Unavailable backends are
+ * left out.
  */
 export function measuredOrder(bench: BackendBench): BackendName[] {
-  const key = (r: BenchEntry) => (r.msPerStep !== null ? r.msPerStep : r.atLeastMs !== undefined ? 1e12 + r.atLeastMs : Infinity);
+  const key = (r: BenchEntry) =>
+    r.msPerStep !== null ? r.msPerStep : r.softwareGpu ? 1e11 : r.atLeastMs !== undefined ? 1e12 + r.atLeastMs : Infinity;
   const ranked = bench.results.filter((r) => key(r) < Infinity).sort((a, b) => key(a) - key(b)).map((r) => r.backend);
   return ranked.includes('cpu') ? ranked : [...ranked, 'cpu'];
 }
@@ -83,6 +90,9 @@ export function benchLimitMs(bestMsPerStep: number | null, probe: BenchProbe = B
   if (bestMsPerStep === null) return maxMs;
   return Math.min(maxMs, (o.allowanceMs ?? 8_000) + (o.factor ?? 3) * bestMsPerStep * (probe.steps + 1));
 }
+
+/** The note of a software GPU's entry. */
+export const SOFTWARE_GPU_NOTE = 'software GPU (emulated on the CPU): not timed, ranked after wasm';
 
 /** One line per backend for the settings page and the popup's details, e.g. "wasm 412 ms per step". */
 export function describeBench(bench: BackendBench): string[] {

@@ -57,7 +57,8 @@ export function startTrainerSide(policy: PolicyPort): TrainerSide {
         userAgent: navigator.userAgent,
         spawn: () => {
           const worker = newWorker();
-          return { benchmark: wrap<TrainerApi>(worker).benchmark, terminate: () => worker.terminate() };
+          const api = wrap<TrainerApi>(worker);
+          return { benchmark: api.benchmark, softwareGpu: api.softwareGpu, terminate: () => worker.terminate() };
         },
         log,
       }),

@@ -17,14 +17,21 @@ import type { BenchProbe } from '../common/backend-bench';
 
 export interface ProbeTiming {
   backend: string;
-  /** Fastest timed step. */
-  msPerStep: number;
+  /** Fastest timed step; null when the budget ran out after the warm-up (see `stopped`). */
+  msPerStep: number | null;
   /** Warm-up step (compilation included). */
   firstStepMs: number;
   loss: number;
+  /** Why fewer than `probe.steps` steps were timed: the next one would not have fitted the budget. */
+  stopped?: string;
 }
 
-export async function timeProbe(probe: BenchProbe): Promise<ProbeTiming> {
+/**
+ * Times the probe within `budgetMs`: a step is started only when the one before says it fits in
+ * what is left, so the probe ends between steps instead of being terminated in the middle of one
+ * (a stopped GPU step keeps the GPU process busy with its queued work long after).
+ */
+export async function timeProbe(probe: BenchProbe, budgetMs = Infinity): Promise<ProbeTiming> {
   const method = createMethod(probe.method);
   const optimizer = makeOptimizer(DEFAULT_OPTIMIZER);
   const aux = makeAuxiliaryOptimizers(method, DEFAULT_OPTIMIZER);
@@ -32,8 +39,15 @@ export async function timeProbe(probe: BenchProbe): Promise<ProbeTiming> {
   const [, s, , c] = method.encoder.inputs[0].shape as number[];
   const times: number[] = [];
   let loss = NaN;
+  let stopped: string | undefined;
+  const start = performance.now();
   try {
     for (let i = 0; i <= probe.steps; i++) {
+      const last = times[times.length - 1];
+      if (last !== undefined && performance.now() - start + last > budgetMs) {
+        stopped = `stopped before step ${i + 1} of ${probe.steps + 1}: the last took ${Math.round(last)} ms, ${Math.round(budgetMs - (performance.now() - start))} ms were left`;
+        break;
+      }
       const t0 = performance.now();
       const images = tf.randomUniform([probe.batchSize, s, s, c], 0, 1, 'float32', i + 1) as tf.Tensor4D;
       const l = trainStepTensor(method, optimizer, vars, images, i);
@@ -49,7 +63,8 @@ export async function timeProbe(probe: BenchProbe): Promise<ProbeTiming> {
     method.dispose();
   }
   if (!Number.isFinite(loss)) throw new Error(`the probe's loss was ${loss} on ${tf.getBackend()}`);
-  return { backend: tf.getBackend(), msPerStep: Math.min(...times.slice(1)), firstStepMs: times[0], loss };
+  const timed = times.slice(1);
+  return { backend: tf.getBackend(), msPerStep: timed.length ? Math.min(...timed) : null, firstStepMs: times[0], loss, ...(stopped ? { stopped } : {}) };
 }
 
 /** bench:step's browser rows (bench/step/chromium-backends.ts): the step Node's rows time. */
@@ -58,6 +73,8 @@ export interface StepBenchOptions {
   batch: number;
   /** Method overrides (the tests' tiny encoder); bench:step uses the registry's defaults. */
   methodConfig?: Partial<MethodConfig>;
+  /** Threads for the wasm kernels (default 1; see browser-backend.ts). */
+  threads?: number;
 }
 
 export interface StepBenchInfo {
@@ -68,6 +85,8 @@ export interface StepBenchInfo {
   softwareGpu?: boolean;
   crossOriginIsolated: boolean;
   relaxedSimd: boolean;
+  /** On wasm: the kernels' threads, and why fewer than asked. */
+  wasmThreads?: { threads: number; asked: number; why?: string } | null;
 }
 
 export interface StepBench {

@@ -32,6 +32,8 @@ import { DEFAULT_BACKEND_ORDER, type BackendName, type SoftwareGpu } from '../co
 import type { BenchProbe } from '../common/backend-bench';
 import { createStepBench, stepBenchInfo, timeProbe, type ProbeTiming, type StepBench, type StepBenchInfo, type StepBenchOptions } from './bench-step';
 import { rest, restAfterStepMs } from './duty-cycle';
+import { isSoftwareGpu } from '../../shared/backends/browser-backend';
+import type { WasmThreads } from '../../shared/backends/wasm/simd/browser-pool';
 
 /** What the worker needs from the server's plan. */
 export interface TrainerPlan {
@@ -71,10 +73,13 @@ export interface TrainResult {
 }
 
 /** Picks and initialises a tfjs backend from `order`; returns the one in use. */
-export type BackendInit = (order: readonly BackendName[], softwareGpu: SoftwareGpu) => Promise<string>;
+export type BackendInit = (order: readonly BackendName[], softwareGpu: SoftwareGpu, threads: number) => Promise<string>;
 
-/** `restFor` is how the worker gives the core back between steps (tests record it instead of sleeping). */
-export function createTrainerApi(initBackend: BackendInit, restFor: (ms: number) => Promise<void> = rest) {
+/**
+ * `restFor` is how the worker gives the core back between steps (tests record it instead of
+ * sleeping); `threadsInUse` what the wasm kernels run on (browser-backend.ts's wasmThreadsInUse).
+ */
+export function createTrainerApi(initBackend: BackendInit, restFor: (ms: number) => Promise<void> = rest, threadsInUse: () => WasmThreads | null = () => null) {
   let method: SslMethod | null = null;
   let plan: TrainerPlan | null = null;
   let global: WeightMap | null = null;
@@ -94,9 +99,14 @@ export function createTrainerApi(initBackend: BackendInit, restFor: (ms: number)
 
   const api = {
     /** Picks the backend (once per worker); init() calls it too. Returns the backend in use. */
-    async initBackend(order: readonly BackendName[] = DEFAULT_BACKEND_ORDER, softwareGpu: SoftwareGpu = 'last'): Promise<string> {
-      if (!backend) backend = await initBackend(order.length ? order : DEFAULT_BACKEND_ORDER, softwareGpu);
+    async initBackend(order: readonly BackendName[] = DEFAULT_BACKEND_ORDER, softwareGpu: SoftwareGpu = 'last', threads = 1): Promise<string> {
+      if (!backend) backend = await initBackend(order.length ? order : DEFAULT_BACKEND_ORDER, softwareGpu, threads);
       return backend;
+    },
+
+    /** The wasm kernels' threads and, when fewer than asked, why (null: not on wasm). */
+    async wasmThreads(): Promise<WasmThreads | null> {
+      return threadsInUse();
     },
 
     async init(p: TrainerPlan): Promise<InitResult> {
@@ -177,13 +187,20 @@ export function createTrainerApi(initBackend: BackendInit, restFor: (ms: number)
 
     /**
      * The Automatic choice's micro-benchmark (common/backend-bench.ts) on backend `name` alone:
-     * throws when it cannot be initialised here. Only on a fresh worker, which is ended afterwards.
+     * throws when it cannot be initialised here. No step is started that would not end within
+     * `budgetMs` (from the call). Only on a fresh worker, which is ended afterwards.
      */
-    async benchmark(name: BackendName, probe: BenchProbe): Promise<ProbeTiming> {
+    async benchmark(name: BackendName, probe: BenchProbe, budgetMs?: number): Promise<ProbeTiming> {
       if (backend) throw new Error(`trainer: benchmark needs a fresh worker (this one is on ${backend})`);
-      backend = await initBackend([name], 'allow');
+      const t0 = performance.now();
+      backend = await initBackend([name], 'allow', 1);
       if (backend !== name) throw new Error(`${name} is not available (got ${backend})`);
-      return timeProbe(probe);
+      return timeProbe(probe, (budgetMs ?? Infinity) - (performance.now() - t0));
+    },
+
+    /** Whether the GPU behind `name` is emulated on the CPU; activates nothing (a fresh worker stays fresh). */
+    async softwareGpu(name: 'webgpu' | 'webgl'): Promise<boolean> {
+      return isSoftwareGpu(name);
     },
 
     /**
@@ -193,12 +210,12 @@ export function createTrainerApi(initBackend: BackendInit, restFor: (ms: number)
      */
     async stepBenchStart(name: BackendName, o: StepBenchOptions): Promise<StepBenchInfo> {
       if (method || (backend && !stepBench)) throw new Error(`trainer: the step bench needs a fresh worker (this one is on ${backend})`);
-      if (!backend) backend = await initBackend([name], 'allow');
+      if (!backend) backend = await initBackend([name], 'allow', o.threads ?? 1);
       if (backend !== name) throw new Error(`${name} is not available (got ${backend})`);
       stepBench?.dispose();
       stepBench = null;
       stepBench = createStepBench(o);
-      return stepBenchInfo();
+      return { ...(await stepBenchInfo()), wasmThreads: threadsInUse() };
     },
 
     async stepBenchStep(): Promise<{ ms: number; loss: number }> {

@@ -12,6 +12,7 @@ import { registerTileGradient } from './tile-gradient';
 import { registerGlimpseWasmKernels } from './wasm/register-all-kernels';
 import { hasRelaxedSimd, simdFileName, type SimdVariant } from './wasm/simd/module';
 import { bindSimd } from './wasm/simd/tfjs-binding';
+import { bindBrowserSimdPool, type WasmThreads } from './wasm/simd/browser-pool';
 
 export type BrowserBackend = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
@@ -29,6 +30,19 @@ export interface BrowserBackendOptions {
    * otherwise (or if loading fails) on the XNNPACK-based kernels.
    */
   simdDir?: string;
+  /**
+   * Threads the wasm backend's SIMD kernels may run on (default 1). More than one needs a
+   * cross-origin-isolated context and the threads variant in `simdDir`; otherwise one, and
+   * {@link wasmThreadsInUse} says why.
+   */
+  threads?: number;
+}
+
+let wasmThreads: WasmThreads | null = null;
+
+/** The wasm kernels' threads after the last initBrowserBackend that chose wasm (null: not wasm). */
+export function wasmThreadsInUse(): WasmThreads | null {
+  return tf.getBackend() === 'wasm' ? wasmThreads : null;
 }
 
 /**
@@ -50,7 +64,14 @@ export async function initBrowserBackend(
     for (const name of order) if ((name === 'webgpu' || name === 'webgl') && (await isSoftwareGpu(name))) software.push(name);
     effective = rankSoftwareLast(order, software);
   }
-  for (const name of effective) if (await activate(name, wasmDir, o.simdDir)) return tf.getBackend();
+  for (const name of effective) {
+    if (!(await activate(name, wasmDir, o.simdDir))) continue;
+    if (name === 'wasm') {
+      const threads = o.threads ?? 1;
+      wasmThreads = o.simdDir ? await bindBrowserSimdPool(tf.backend() as unknown as BackendWasm, o.simdDir, threads) : { threads: 1, asked: threads, why: 'no SIMD kernel folder given' };
+    }
+    return tf.getBackend();
+  }
   throw new Error(`none of the backends ${order.join(', ')} could be initialised`);
 }
 

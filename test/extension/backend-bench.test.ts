@@ -4,7 +4,7 @@
  * answer (the Chromium test, backend-measure.test.ts, runs it on real workers).
  */
 import { describe, expect, it } from 'vitest';
-import { BENCH_PROBE, benchLimitMs, benchStale, describeBench, fastest, measuredOrder, parseBench, probeKey, type BackendBench } from '../../extension/common/backend-bench';
+import { BENCH_PROBE, SOFTWARE_GPU_NOTE, benchLimitMs, benchStale, describeBench, fastest, measuredOrder, parseBench, probeKey, type BackendBench } from '../../extension/common/backend-bench';
 import { BackendChooser } from '../../extension/offscreen/backend-chooser';
 import { measureBackends } from '../../extension/offscreen/measure-backends';
 
@@ -64,6 +64,49 @@ describe('backend timings', () => {
       { backend: 'cpu', msPerStep: null, note: 'slower than 50 ms for the whole probe', atLeastMs: 50 / 3 },
     ], { measuredAt: 42 }));
     expect(terminated).toEqual(['wasm', 'webgl', 'cpu']);
+  });
+
+  it('ranks a software GPU after wasm (and before cpu) without timing it', async () => {
+    const benchmarked: string[] = [];
+    const budgets: number[] = [];
+    const result = await measureBackends({
+      userAgent: UA, now: () => 42, limitMs: () => 1000,
+      spawn: () => ({
+        benchmark: (b, _probe, budgetMs) => {
+          benchmarked.push(b);
+          budgets.push(budgetMs ?? Infinity);
+          return b === 'cpu' ? Promise.reject(new Error('not here')) : Promise.resolve({ backend: b, msPerStep: 20, firstStepMs: 90, loss: 1 });
+        },
+        softwareGpu: async (b) => b === 'webgpu', // webgl: a real GPU
+        terminate: () => {},
+      }),
+    });
+    expect(benchmarked).toEqual(['wasm', 'webgl', 'cpu']);
+    // The worker's own budget leaves part of the limit for answering: it never reaches the limit.
+    for (const b of budgets) expect(b).toBeLessThan(1000);
+    expect(result.results[1]).toEqual({ backend: 'webgpu', msPerStep: null, note: SOFTWARE_GPU_NOTE, softwareGpu: true });
+    expect(measuredOrder(result)).toEqual(['wasm', 'webgl', 'webgpu', 'cpu']);
+    expect(measuredOrder(bench([
+      { backend: 'webgl', msPerStep: null, note: 'slower than 9000 ms', atLeastMs: 3000 },
+      { backend: 'webgpu', msPerStep: null, note: SOFTWARE_GPU_NOTE, softwareGpu: true },
+      { backend: 'wasm', msPerStep: 400 },
+    ]))).toEqual(['wasm', 'webgpu', 'webgl', 'cpu']);
+  });
+
+  it('records a probe that stopped itself before a step that would not fit as slower than its limit', async () => {
+    const result = await measureBackends({
+      userAgent: UA, now: () => 42, backends: ['wasm', 'cpu'], limitMs: () => 3000,
+      spawn: () => ({
+        benchmark: async (b) => (b === 'wasm'
+          ? { backend: b, msPerStep: 20, firstStepMs: 90, loss: 1, stopped: 'stopped before step 3 of 3' }
+          : { backend: b, msPerStep: null, firstStepMs: 2500, loss: 1, stopped: 'stopped before step 2 of 3: the last took 2500 ms' }),
+        terminate: () => {},
+      }),
+    });
+    expect(result.results).toEqual([
+      { backend: 'wasm', msPerStep: 20 },
+      { backend: 'cpu', msPerStep: null, note: 'slower than 3000 ms for the whole probe (stopped before step 2 of 3: the last took 2500 ms)', atLeastMs: 1000 },
+    ]);
   });
 });
 

@@ -34,6 +34,8 @@ const PAGE = 65536;
 /** A kernel job takes milliseconds; a pool worker silent this long is gone. */
 const STALL_MS = 60_000;
 const WAIT_SLICE_MS = 1_000;
+/** Starting a worker and instantiating the kernels takes well under a second. */
+const READY_MS = 15_000;
 /** Where the bump allocator starts (the first page stays unused: address 0 is "no tensor"). */
 const HEAP_BASE = PAGE;
 
@@ -51,13 +53,14 @@ export interface SimdPool {
  * @param module a compiled `threads` variant (see simdFileName).
  * @param threads total threads including the caller's (≥ 1).
  * @param stallMs how long `run` waits for silent workers before it throws.
+ * @param readyMs how long the workers may take to start before this rejects (and ends them).
  */
 export async function createSimdPool(
   module: WebAssembly.Module,
   variant: SimdVariant,
   threads: number,
   spawn: SpawnWorker,
-  { initialBytes = 64 << 20, stallMs = STALL_MS }: { initialBytes?: number; stallMs?: number } = {},
+  { initialBytes = 64 << 20, stallMs = STALL_MS, readyMs = READY_MS }: { initialBytes?: number; stallMs?: number; readyMs?: number } = {},
 ): Promise<SimdPool> {
   if (!variant.threads) throw new Error('glimpse simd: the pool needs a threads variant');
   if (!(Number.isInteger(threads) && threads >= 1)) throw new Error(`glimpse simd: threads must be a positive integer, got ${threads}`);
@@ -67,13 +70,25 @@ export async function createSimdPool(
   const ctrl = new Int32Array(control);
   const workers: PoolWorker[] = [];
   const stopped: Array<Promise<void>> = [];
-  await Promise.all(Array.from({ length: threads - 1 }, (_, i) => new Promise<void>((ready, fail) => {
-    let stop: () => void = () => {};
-    stopped.push(new Promise<void>((r) => { stop = r; }));
-    const w = spawn((m) => (m === 'ready' ? ready() : m === 'stopped' ? stop() : undefined), (e) => { fail(e); stop(); });
-    workers.push(w);
-    w.postMessage({ module, memory, control, threadIndex: i + 1 });
-  })));
+  let readyTimer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      Promise.all(Array.from({ length: threads - 1 }, (_, i) => new Promise<void>((ready, fail) => {
+        let stop: () => void = () => {};
+        stopped.push(new Promise<void>((r) => { stop = r; }));
+        const w = spawn((m) => (m === 'ready' ? ready() : m === 'stopped' ? stop() : undefined), (e) => { fail(e); stop(); });
+        workers.push(w);
+        w.postMessage({ module, memory, control, threadIndex: i + 1 });
+      }))),
+      // Bounded: a worker script that never loads (blocked, missing) must not hang the caller.
+      new Promise<never>((_, fail) => (readyTimer = setTimeout(() => fail(new Error(`glimpse simd: ${threads - 1} pool worker(s) not ready within ${readyMs / 1000} s`)), readyMs))),
+    ]);
+  } catch (e) {
+    for (const w of workers) await w.terminate();
+    throw e;
+  } finally {
+    clearTimeout(readyTimer);
+  }
 
   let top = HEAP_BASE;
   const heap = {
