@@ -14,6 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { iconPng } from '../extension/tools/png';
+import { POOL_WORKER_FILE } from '../shared/backends/wasm/simd/browser-pool';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const EXT = join(ROOT, 'extension');
@@ -75,6 +76,9 @@ export function firefoxManifest(extraHosts: string[] = []): Record<string, unkno
   m.background = { scripts: ['background-firefox.js'], type: 'module' };
   m.permissions = (m.permissions as string[]).filter((p) => p !== 'offscreen');
   delete m.minimum_chrome_version;
+  // Chrome's keys for cross-origin isolation (threaded wasm); Firefox trains single-threaded.
+  delete m.cross_origin_embedder_policy;
+  delete m.cross_origin_opener_policy;
   m.browser_specific_settings = {
     gecko: {
       id: GECKO_ID,
@@ -125,10 +129,13 @@ export async function buildExtension(o: BuildOptions): Promise<string> {
   for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm']) {
     cpSync(join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist', f), join(out, 'wasm', f));
   }
-  // Glimpse's own SIMD conv/LayerNorm kernels (scripts/build-wasm.ts), single-thread variants;
-  // without them (no clang at build time) the wasm backend keeps XNNPACK's kernels.
+  // Glimpse's own SIMD conv/LayerNorm kernels (scripts/build-wasm.ts); without them (no clang at
+  // build time) the wasm backend keeps XNNPACK's kernels. Chrome also gets the threads variants
+  // and the pool's worker script (pages are cross-origin isolated there, see manifest.json).
   const simd = join(ROOT, 'dist/wasm');
-  for (const f of ['glimpse-simd.wasm', 'glimpse-simd-relaxed.wasm']) if (existsSync(join(simd, f))) cpSync(join(simd, f), join(out, 'wasm', f));
+  const threaded = o.target === 'chrome' ? ['glimpse-simd-threads.wasm', 'glimpse-simd-threads-relaxed.wasm'] : [];
+  for (const f of ['glimpse-simd.wasm', 'glimpse-simd-relaxed.wasm', ...threaded]) if (existsSync(join(simd, f))) cpSync(join(simd, f), join(out, 'wasm', f));
+  if (o.target === 'chrome') cpSync(join(ROOT, 'shared/backends/wasm/simd/pool-worker.mjs'), join(out, 'wasm', POOL_WORKER_FILE));
   mkdirSync(join(out, 'icons'));
   for (const s of [16, 32, 48, 128]) writeFileSync(join(out, 'icons', `${s}.png`), iconPng(s));
   const manifest = o.target === 'chrome' ? chromeManifest(o.extraHosts) : firefoxManifest(o.extraHosts);

@@ -50,6 +50,7 @@ export function applyReport(r: TrainerReport, now = Date.now()): Promise<Stats> 
       server: r.server,
       modelVersion: r.modelVersion,
       backend: r.backend ?? s.backend,
+      threads: r.threads !== undefined ? r.threads : (s.threads ?? null),
       buffered: r.buffered,
       waiting: r.waiting,
       lastError: r.lastError,

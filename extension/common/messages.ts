@@ -37,6 +37,8 @@ export const trainerReportSchema = z.object({
   server: z.string().check(z.maxLength(2048)),
   modelVersion: z.nullable(z.int()),
   backend: z.nullable(z.string().check(z.maxLength(32))),
+  /** What the wasm kernels run on, e.g. "2 threads", or "1 thread (why not more)"; absent: unchanged. */
+  threads: z.optional(z.nullable(z.string().check(z.maxLength(300)))),
   buffered: count,
   /** Why it is not training now; null while it trains. */
   waiting: z.nullable(waitingSchema),

@@ -36,6 +36,8 @@ export const statsSchema = z.object({
   server: z.string(),
   modelVersion: z.nullable(z.int()),
   backend: z.nullable(z.string()),
+  /** On wasm: the kernels' threads, and why not more (see TrainerReport.threads). */
+  threads: z.optional(z.nullable(z.string())),
   buffered: z.int().check(z.minimum(0)),
   steps: z.int().check(z.minimum(0)),
   updatesSubmitted: z.int().check(z.minimum(0)),

@@ -27,6 +27,7 @@ import type { DeviceConditions, Lease, TrainerReport } from '../common/messages'
 import type { BackendPreference } from '../common/settings';
 import type { WaitCode, Waiting } from '../common/stats';
 import type { InitResult, TrainerApi, TrainerPlan } from '../worker/trainer-api';
+import { describeThreads, type WasmThreads } from '../../shared/backends/wasm/simd/browser-pool';
 import { ConnectError } from './connect-error';
 import type { Connect, FederationConnection } from './federation';
 import type { ImageBuffer } from './image-buffer';
@@ -35,7 +36,11 @@ import { keepSize, shrinkRgb } from './resize';
 import { MemoryQueue, type PendingUrls } from './url-queue';
 
 /** The trainer as seen through comlink: every method async; `park` ends the worker until the next call. */
-export type TrainerRemote = Pick<TrainerApi, 'initBackend' | 'init' | 'setWeights' | 'train' | 'getDelta'> & { park?(): void; deltaAccepted?(): Promise<void> };
+export type TrainerRemote = Pick<TrainerApi, 'initBackend' | 'init' | 'setWeights' | 'train' | 'getDelta'> & {
+  park?(): void;
+  deltaAccepted?(): Promise<void>;
+  wasmThreads?(): Promise<WasmThreads | null>;
+};
 
 export interface PolicyPort {
   lease(device?: DeviceConditions): Promise<Lease>;
@@ -94,6 +99,8 @@ export class Contributor {
   /** The plan's batch size, remembered while the worker is parked: fewer images need no worker. */
   private batchSize: number | null = null;
   private backend: string | null = null;
+  /** On wasm: the kernels' threads in words (describeThreads), for the popup. */
+  private threads: string | null = null;
   /** The person's backend setting the current worker was set up with. */
   private backendPref: BackendPreference | null = null;
   private readonly chooser: BackendChooser;
@@ -282,7 +289,12 @@ export class Contributor {
     this.conn = null;
     this.loadedVersion = -1;
     const choice = this.chooser.choice();
-    this.backend ??= await this.d.trainer.initBackend(choice.order, choice.softwareGpu);
+    if (this.backend === null) {
+      this.backend = await this.d.trainer.initBackend(choice.order, choice.softwareGpu, cores ?? 1);
+      const t = this.backend === 'wasm' ? await this.d.trainer.wasmThreads?.().catch(() => null) : null;
+      this.threads = t ? describeThreads(t) : null;
+      if (this.threads) this.d.log?.(`wasm kernels on ${this.threads}`);
+    }
     const conn = await this.d.connect({ serverUrl, token, backend: this.backend, clientId: this.d.clientId, cores });
     conn.onVersion(() => this.scheduleReport());
     // A dropped connection shows at once, not after the next round.
@@ -361,6 +373,7 @@ export class Contributor {
       server: this.conn ? this.connKey.split('\n')[0] : this.server,
       modelVersion: known >= 0 ? known : null,
       backend: this.init?.backend ?? this.backend,
+      threads: this.threads,
       buffered: count,
       waiting,
       lastError: this.lastError?.slice(0, 500) ?? null,

@@ -131,8 +131,8 @@ export function watchTrainer(o: WatchdogOptions): WatchedTrainer {
   };
 
   return {
-    async initBackend(requested?: readonly BackendName[], softwareGpu?: SoftwareGpu) {
-      backend = await call('choosing a backend', d.initMs, (t) => t.initBackend(order(requested), softwareGpu));
+    async initBackend(requested?: readonly BackendName[], softwareGpu?: SoftwareGpu, threads?: number) {
+      backend = await call('choosing a backend', d.initMs, (t) => t.initBackend(order(requested), softwareGpu, threads));
       return backend;
     },
     async init(plan: TrainerPlan) {
@@ -145,6 +145,7 @@ export function watchTrainer(o: WatchdogOptions): WatchedTrainer {
     train: (pixels: ArrayBuffer, steps: number, seed: number, limits?: TrainLimits) =>
       call(`a ${steps}-step round`, (d.trainBaseMs + steps * d.trainPerStepMs) * (100 / Math.min(100, Math.max(1, limits?.cpuPercent ?? 100))), (t) => t.train(pixels, steps, seed, limits)),
     getDelta: () => call('encoding the delta', d.getDeltaMs, (t) => t.getDelta()),
+    wasmThreads: () => call('asking for the threads', d.initMs, (t) => t.wasmThreads?.() ?? Promise.resolve(null)),
     deltaAccepted: () => call('keeping the upload error', d.getDeltaMs, (t) => t.deltaAccepted?.() ?? Promise.resolve()),
     restarts: () => restarts,
     allowedBackends: () => [...allowed],

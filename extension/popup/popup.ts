@@ -38,7 +38,9 @@ async function render(): Promise<void> {
   $('version').textContent = stats.modelVersion === null ? '—' : String(stats.modelVersion);
   // With Automatic, the measured fastest too (the timings as a tooltip).
   const best = settings.backend === 'auto' ? fastest(bench) : null;
-  $('backend').textContent = `${stats.backend ?? '—'}${best ? ` (Automatic: ${best} measured fastest)` : ''}`;
+  // On wasm, how many cores a step uses, and why only one when the setting allows more.
+  const threads = stats.backend === 'wasm' && stats.threads ? `, ${stats.threads}` : '';
+  $('backend').textContent = `${stats.backend ?? '—'}${threads}${best ? ` (Automatic: ${best} measured fastest)` : ''}`;
   $('backend').title = best && bench ? describeBench(bench).join('\n') : '';
   $('buffered').textContent = String(stats.buffered);
   $('steps').textContent = String(stats.steps);

@@ -12,6 +12,7 @@ import { hasRelaxedSimd, simdFileName } from '../../shared/backends/wasm/simd/mo
 import { simdKernelsFor } from '../../shared/backends/wasm/simd/tfjs-binding';
 import type { MethodConfig } from '../../shared/ssl/method';
 import { createMethod } from '../../shared/ssl/registry';
+import { withSeededInit } from '../../shared/models/seeded-init';
 import { DEFAULT_OPTIMIZER, mainVariables, makeAuxiliaryOptimizers, makeOptimizer, trainStepTensor } from '../../shared/train/local-round';
 import type { BenchProbe } from '../common/backend-bench';
 
@@ -75,6 +76,8 @@ export interface StepBenchOptions {
   methodConfig?: Partial<MethodConfig>;
   /** Threads for the wasm kernels (default 1; see browser-backend.ts). */
   threads?: number;
+  /** Seeds the initial weights (tests compare two workers' losses); absent: random. */
+  initSeed?: number;
 }
 
 export interface StepBenchInfo {
@@ -102,7 +105,7 @@ export interface StepBench {
  * is unreliable; see trainStepTensor).
  */
 export function createStepBench(o: StepBenchOptions): StepBench {
-  const method = createMethod(o.method, o.methodConfig ?? {});
+  const method = withSeededInit(o.initSeed, () => createMethod(o.method, o.methodConfig ?? {}));
   const optimizer = makeOptimizer(DEFAULT_OPTIMIZER);
   const aux = makeAuxiliaryOptimizers(method, DEFAULT_OPTIMIZER);
   const vars = mainVariables(method);

@@ -80,3 +80,9 @@ export async function bindBrowserSimdPool(backend: BackendWasm, simdDir: string,
     return { threads: 1, asked, why: `the kernel pool did not start: ${(e as Error).message}` };
   }
 }
+
+/** In words for the popup: "2 threads", or "1 thread (why not more)". */
+export function describeThreads(t: WasmThreads): string {
+  const n = `${t.threads} thread${t.threads === 1 ? '' : 's'}`;
+  return t.why ? `${n} (${t.asked} allowed; ${t.why})` : n;
+}
