@@ -46,7 +46,7 @@ export const settingFields = {
   backend: z.enum(BACKEND_PREFERENCES),
   /** Duty cycle: the trainer rests between steps so it computes at most this share of the time. */
   cpuPercent: z.int().check(z.minimum(10), z.maximum(100)),
-  /** Most CPU cores training may use; 0 = half of them. (The wasm backend is single-threaded for now.) */
+  /** Most CPU cores training may use; 0 = half of them (the wasm kernels' thread pool, where the page is cross-origin isolated). */
   maxCores: z.int().check(z.minimum(0), z.maximum(256)),
   /** Rest while the device runs on battery (where the browser tells: Chrome's navigator.getBattery). */
   pauseOnBattery: z.boolean(),

@@ -2,13 +2,15 @@
  * `bench:step -- --backends`' Chromium source (bench/step/chromium-backends.ts) in real headless
  * Chromium with the built extension, one tiny step per backend: every row has a positive finite
  * time and a finite loss, or says why its backend did not run; the extension's wasm trains on
- * Glimpse's SIMD kernels; the extension/Node comparison is a finite ratio; and no browser process
+ * Glimpse's SIMD kernels, and on their 2-thread pool (the pages are cross-origin isolated); the
+ * extension/Node comparisons are finite ratios; and no browser process
  * outlives the run. No timing is asserted (speed belongs to the bench's report).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { chromiumRows, CHROMIUM_BACKENDS, type WasmComparison } from '../../bench/step/chromium-backends';
 import { CHROMIUM } from '../../bench/step/chromium';
+import type { ThreadsComparison } from '../../bench/step/chromium-threads';
 
 /** Tiny encoder (as the extension e2e's) so that even SwiftShader and stock cpu take seconds. */
 const METHOD_CONFIG = {
@@ -34,7 +36,7 @@ describe('bench:step --backends, Chromium rows', () => {
     const before = new Set(benchBrowsers());
     const methods = ['byol'];
     const r = await chromiumRows({
-      batch: 4, steps: 1, methods, threads: 1, skipCpu: false, cpu: async () => null, methodConfig: METHOD_CONFIG, stepLimitMs: 90_000,
+      batch: 4, steps: 1, methods, threads: 2, skipCpu: false, cpu: async () => null, methodConfig: METHOD_CONFIG, stepLimitMs: 90_000,
     });
     const table = r.rows.map((x) => `${x.backend} ${x.method}: ${x.msPerStep ?? '—'} ms, loss ${x.loss}, ${x.unavailable ?? x.note}`).join('\n');
 
@@ -66,6 +68,18 @@ describe('bench:step --backends, Chromium rows', () => {
       // The worker's own thread is found in /proc and did the step's work.
       if (process.platform === 'linux') expect(c.chromiumMinWorkerCpuMs, JSON.stringify(c)).toBeGreaterThan(0);
     }
+    // The extension's pages are cross-origin isolated: its kernel pool runs on 2 threads, in turn
+    // with 1 thread and with Node's 2-thread pool.
+    expect(r.details?.crossOriginIsolated).toBe(true);
+    for (const m of methods) {
+      const pooled = r.rows.find((x) => x.method === m && x.backend === 'wasm-threads')!;
+      expect(pooled.msPerStep, table).not.toBeNull();
+      expect(pooled.note, table).toMatch(/glimpse-simd-threads(-relaxed)?\.wasm\), 2 threads/);
+    }
+    const threads = r.details?.threads as ThreadsComparison[];
+    expect(threads.map((c) => c.method)).toEqual(methods);
+    for (const c of threads) for (const v of [c.speedup, c.ratio]) expect(Number.isFinite(v) && v > 0, JSON.stringify(c)).toBe(true);
+    expect(r.lines?.join('\n')).toMatch(/extension wasm on 2 threads/);
     expect(String(r.details?.browser)).toMatch(/Chrome\/\d+/);
     expect(r.lines?.join('\n')).toMatch(/extension wasm step \/ Node wasm step/);
 

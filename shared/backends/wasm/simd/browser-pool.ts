@@ -8,7 +8,7 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { hasRelaxedSimd, simdFileName, type SimdVariant } from './module';
 import { createSimdPool, type SimdPool } from './pool';
-import { createPooledKernels } from './pooled-kernels';
+import { createPooledKernels, withSingleThreadFallback } from './pooled-kernels';
 import { setSimdKernels, simdKernelsFor, tfjsMemory } from './tfjs-binding';
 
 /** The pool worker's file name in the extension's wasm/ folder (scripts/build-extension.ts). */
@@ -72,8 +72,18 @@ export async function bindBrowserSimdPool(backend: BackendWasm, simdDir: string,
       pool = { threads: asked, pool: createBrowserSimdPool(simdDir, asked, o) };
       void old?.pool.then((p) => p.dispose(), () => {});
     }
-    setSimdKernels(backend, createPooledKernels(await pool.pool, tfjsMemory(backend)));
-    return { threads: asked, asked };
+    const entry = pool;
+    const running = await entry.pool;
+    const status: WasmThreads = { threads: asked, asked };
+    // A pool worker that dies or stalls later: that call and every later one run on this thread.
+    setSimdKernels(backend, withSingleThreadFallback(createPooledKernels(running, tfjsMemory(backend)), single, (e) => {
+      status.threads = 1;
+      status.why = `the kernel pool failed, back to one thread: ${e.message}`;
+      console.warn(`glimpse: ${status.why}`);
+      if (pool === entry) pool = null;
+      void running.dispose();
+    }));
+    return status;
   } catch (e) {
     pool = null;
     setSimdKernels(backend, single);

@@ -89,3 +89,35 @@ export function createPooledKernels(pool: SimdPool, tfjsMemory: WebAssembly.Memo
     },
   };
 }
+
+/**
+ * The pool's kernels until one call fails (a pool worker died or stalled past the pool's bound),
+ * then `single` for good, the failed call included: every kernel writes all of its outputs, so
+ * running it again on one thread gives the same result. `onFail` hears why, once.
+ */
+export function withSingleThreadFallback(pooled: SimdKernels, single: SimdKernels, onFail: (e: Error) => void): SimdKernels {
+  let active = pooled;
+  const guard = <K extends Exclude<keyof SimdKernels, 'instance'>>(name: K): SimdKernels[K] =>
+    ((...args: unknown[]) => {
+      const call = (k: SimdKernels) => (k[name] as (...a: unknown[]) => void)(...args);
+      if (active === pooled) {
+        try {
+          return call(pooled);
+        } catch (e) {
+          active = single;
+          onFail(e as Error);
+        }
+      }
+      return call(single);
+    }) as SimdKernels[K];
+  return {
+    get instance() {
+      return active.instance;
+    },
+    forward: guard('forward'),
+    backpropInput: guard('backpropInput'),
+    backpropFilter: guard('backpropFilter'),
+    layerNorm: guard('layerNorm'),
+    layerNormGrad: guard('layerNormGrad'),
+  };
+}

@@ -5,10 +5,13 @@
  * forever), and a worker that never answers ends in an error within the stall bound.
  */
 import { Worker } from 'node:worker_threads';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { LN_FIELDS, writeJob } from '../../../../shared/backends/wasm/simd/jobs';
 import { compileNodeSimd } from '../../../../shared/backends/wasm/simd/node-simd';
 import { createSimdPool, type SimdPool, type SpawnWorker } from '../../../../shared/backends/wasm/simd/pool';
+import { instantiateSimd } from '../../../../shared/backends/wasm/simd/module';
+import { createPooledKernels, withSingleThreadFallback } from '../../../../shared/backends/wasm/simd/pooled-kernels';
+import { createSimdKernels } from '../../../../shared/backends/wasm/simd/simd-kernels';
 
 const POOL_WORKER = new URL('../../../../shared/backends/wasm/simd/pool-worker.mjs', import.meta.url);
 
@@ -73,5 +76,51 @@ describe('SIMD kernel pool', async () => {
     const t0 = performance.now();
     expect(() => pool.run('layer_norm_run', ln.job)).toThrow(/did not finish within 1.5 s/);
     expect(performance.now() - t0).toBeGreaterThanOrEqual(1400);
+  });
+});
+
+describe('SIMD kernel pool: bounded start and the single-thread fallback', async () => {
+  const threaded = await compileNodeSimd(true);
+  const single = await compileNodeSimd(false);
+
+  it.skipIf(threaded == null)('rejects within its start bound when a worker never says ready, and ends the workers', async () => {
+    const exited: number[] = [];
+    const mute: SpawnWorker = (onMessage, onError) => {
+      const w = new Worker(`require('node:worker_threads').parentPort.once('message', () => {});`, { eval: true });
+      w.on('message', onMessage);
+      w.on('error', onError);
+      w.on('exit', (code) => exited.push(code));
+      return w;
+    };
+    const t0 = performance.now();
+    await expect(createSimdPool(threaded!.module, threaded!.variant, 3, mute, { initialBytes: 1 << 20, readyMs: 500 })).rejects.toThrow(/2 pool worker\(s\) not ready within 0.5 s/);
+    expect(performance.now() - t0).toBeLessThan(5_000);
+    await vi.waitFor(() => expect(exited).toHaveLength(2), { timeout: 5_000 });
+  });
+
+  it.skipIf(threaded == null || single == null)('runs the call that stalled, and every later one, on one thread', async () => {
+    const silent = spawnFrom(`require('node:worker_threads').parentPort.once('message', (m) => require('node:worker_threads').parentPort.postMessage('ready'));`, true);
+    const pool = await createSimdPool(threaded!.module, threaded!.variant, 2, silent, { initialBytes: 1 << 20, stallMs: 500 });
+    // A stand-in for tfjs's heap: unshared memory with the single-thread kernels on it.
+    const memory = new WebAssembly.Memory({ initial: 32 });
+    let top = 65536;
+    const heap = { malloc: (n: number) => ((top = (top + n + 63) & ~63), top - ((n + 63) & ~63)), free: () => {} };
+    const one = createSimdKernels(await instantiateSimd(single!.module, memory, single!.variant), heap);
+    const failures: string[] = [];
+    const kernels = withSingleThreadFallback(createPooledKernels(pool, memory), one, (e) => failures.push(e.message));
+    const [rows, c] = [16, 8];
+    const [x, gamma, beta, y, mean, rstd] = [rows * c, c, c, rows * c, rows, rows].map((n) => heap.malloc(4 * n));
+    new Float32Array(memory.buffer, x, rows * c).forEach((_, i, a) => (a[i] = Math.sin(i) * (1 + (i % c))));
+    new Float32Array(memory.buffer, gamma, c).fill(1);
+    new Float32Array(memory.buffer, beta, c).fill(0);
+    for (let call = 0; call < 2; call++) {
+      new Float32Array(memory.buffer, y, rows * c).fill(NaN);
+      kernels.layerNorm(rows, c, 1e-5, x, gamma, beta, y, mean, rstd);
+      const row = new Float32Array(memory.buffer, y, c);
+      expect(Math.abs(row.reduce((a, b) => a + b, 0) / c)).toBeLessThan(1e-4);
+    }
+    expect(failures).toEqual([expect.stringMatching(/did not finish within 0.5 s/)]); // once: the second call went straight to one thread
+    expect(kernels.instance.variant.threads).toBe(false);
+    await pool.dispose();
   });
 });
