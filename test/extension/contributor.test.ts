@@ -112,6 +112,27 @@ describe('Contributor loop (fake server and worker)', () => {
     buffer.close();
   });
 
+  it("sets the worker up with the lease's cores and reports what the wasm kernels run on", async () => {
+    const buffer = await ImageBuffer.open('c5', undefined, new IDBFactory());
+    for (const u of ['a', 'b', 'c']) await buffer.add(u, KEEP, new Uint8Array(KEEP * KEEP * 3));
+    const h = harness({ leases: [{ ok: true, serverUrl: 'http://s', token: '', budgetMs: 1e6, backend: 'wasm', cores: 4 }] });
+    const threadsAsked: unknown[] = [];
+    const trainer: TrainerRemote = {
+      ...h.trainer,
+      async initBackend(_order, _soft, threads) { threadsAsked.push(threads); return 'wasm'; },
+      async init() { return { backend: 'wasm', inputSize: 2, channels: 3, deltaValues: 5 }; },
+      async wasmThreads() { return { threads: 1, asked: 4, why: 'the page is not cross-origin isolated' }; },
+    };
+    const c = new Contributor({ policy: h.policy, buffer, trainer, connect: async () => h.conn, load: async (_u, size) => new Uint8Array(size * size * 3), clientId: 't', idleWaitMs: 10, roundGapMs: 10 });
+    const running = c.run();
+    await until(() => h.reports.some((r) => r.round));
+    c.stop();
+    await running;
+    expect(threadsAsked).toEqual([4]);
+    expect(h.reports.find((r) => r.round)!.threads).toBe('1 thread (4 allowed; the page is not cross-origin isolated)');
+    buffer.close();
+  });
+
   it('keeps running and says why when the image buffer fails under it', async () => {
     const buffer = await ImageBuffer.open('c4', undefined, new IDBFactory());
     const h = harness({ leases: [{ ok: false, code: 'paused', reason: 'paused' }] });
