@@ -20,7 +20,9 @@
  *     (they are folded again later, once); a crash after it but before the SQLite commit is
  *     finished at recovery from the ids in the checkpoint.
  *  3. recovery (open, recovery.ts): newest valid checkpoint → the update log reconciles with it
- *     and returns the pending updates, which become the buffer again (UpdateLog.recover).
+ *     and returns the pending updates, which become the buffer again (UpdateLog.recover). So a
+ *     step's checkpoint carries no buffer (the fold runs in a worker while updates keep arriving:
+ *     they are in the log); those written at shutdown and by the admin carry it.
  */
 import type { EmaSchedule } from '../../shared/federation/ema';
 import type { Plan, SubmitAck } from '../../shared/protocol/messages';
@@ -98,6 +100,7 @@ export class Coordinator {
         config.log(`started run ${coord.run.runId} (${coord.run.method}) at version 0${config.seed === undefined ? '' : `, initial weights from seed ${config.seed}`}`);
       }
       coord.plans.restore();
+      coord.folds.warm();
       coord.scheduler.poke();
       return coord;
     } catch (e) {
@@ -279,7 +282,10 @@ export class Coordinator {
         config: { stalenessExponent: a.stalenessExponent, serverOptimizer: a.serverOptimizer, ema: this.emaSchedule(), robust: a.robust, dp: a.dp },
       });
       const folded = [...this.folded, { version: state.version, ids: taken.map((u) => u.updateId) }].slice(-FOLDED_MEMORY);
-      await this.writeCheckpoint(state, this.buffer, { folded, lastStep: summary, dpSteps: 1 });
+      // Without the buffer: updates accepted meanwhile are pending in the update log, which
+      // recovery folds again from (step 3 above); copying their deltas here made this write
+      // grow with every update that arrived during the fold.
+      await this.writeCheckpoint(state, [], { folded, lastStep: summary, dpSteps: 1 });
       failpoint('fold:after-checkpoint');
       recordStep(this.db, summary);
       this.state = state;

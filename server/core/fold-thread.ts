@@ -1,9 +1,10 @@
 /**
  * Runs server steps (the pure fedbuffStep) in a worker thread (fold-worker.ts), so the event loop
  * keeps accepting, persisting and acknowledging updates while a full buffer is folded. One step at
- * a time (the fold scheduler guarantees it). The state and the updates are copied to the worker
- * (the caller keeps them: a failed or crashed step leaves the buffer as it was); the new state's
- * buffers come back transferred, not copied.
+ * a time (the fold scheduler guarantees it). The caller keeps the state and the updates (a failed
+ * or crashed step leaves the buffer as it was): the updates' kept values are copied into a reused
+ * shared arena, the state crosses as shared memory (the worker's replies are), so a step's
+ * messages copy no more than the updates' values, into memory already mapped.
  *
  * The worker is started on the first step and again after it died; an idle worker does not keep
  * the process alive. If it dies mid-step, that step fails (the caller keeps the buffer and retries).
@@ -12,7 +13,7 @@ import { Worker } from 'node:worker_threads';
 import type { BufferedUpdate, FedBuffConfig, GlobalState, StepSummary } from '../aggregation/fedbuff';
 import type { MomentumPair } from '../../shared/ssl/method';
 import type { WeightMap, WeightSpec } from '../../shared/weights/weight-map';
-import { packMap, packState, unpackMap, unpackState, type FoldReply, type FoldRequest } from './fold-transfer';
+import { arenaBytes, packInto, packMap, packState, SharedArena, unpackMap, unpackState, type FoldReply, type FoldRequest } from './fold-transfer';
 
 const BOOT = new URL('./fold-worker-boot.mjs', import.meta.url);
 const ENTRY = new URL('./fold-worker.ts', import.meta.url).href;
@@ -38,16 +39,19 @@ export class FoldThread {
   private pending: { id: number; resolve: (r: FoldResult) => void; reject: (e: Error) => void } | null = null;
   private nextId = 1;
   private closed = false;
+  /** Where the updates of a step are copied for the worker (reused: valid until the next step). */
+  private readonly arena = new SharedArena();
 
   /** One server step in the worker; rejects when it fails there or the worker dies. */
   async step(x: FoldInputs): Promise<FoldResult> {
     if (this.closed) throw new Error('the fold thread is closed');
     if (this.pending) throw new Error('a fold is already running');
     const worker = await this.start();
+    this.arena.reset(x.updates.reduce((n, u) => n + arenaBytes(u.delta), 0));
     const request: FoldRequest = {
       id: this.nextId++,
       state: packState(x.state),
-      updates: x.updates.map((u) => ({ ...u, delta: packMap(u.delta) })),
+      updates: x.updates.map((u) => ({ ...u, delta: packInto(this.arena, u.delta) })),
       specs: [...x.specs],
       pairs: [...x.pairs],
       config: x.config,
@@ -59,6 +63,11 @@ export class FoldThread {
       worker.ref();
       worker.postMessage(request);
     });
+  }
+
+  /** Starts the worker ahead of the first step (loading it takes seconds on a busy machine). */
+  warm(): void {
+    if (!this.closed) this.start().catch(() => {});
   }
 
   /** Stops the worker (a step in flight fails). */

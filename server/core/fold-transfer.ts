@@ -41,12 +41,69 @@ export type FoldReply =
 
 /** A typed array that owns its whole buffer (copied when it is a view into a larger one). */
 function owned<T extends Float32Array | Uint32Array>(a: T): T {
-  return a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : (a.slice() as T);
+  return a.buffer instanceof SharedArrayBuffer || (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength) ? a : (a.slice() as T);
 }
 
 export function packTensor(t: WeightTensor): PackedTensor {
   if (t.nz !== undefined && t.values !== undefined) return { shape: t.shape, nz: owned(t.nz), values: owned(t.values) };
   return { shape: t.shape, data: owned(t.data) };
+}
+
+/**
+ * `a` in shared memory: shared arrays cross threads without a copy (never mutated, like all
+ * weights). Arrays in `reused` memory (the request's arena) are copied: the arena is overwritten.
+ */
+function shared<T extends Float32Array | Uint32Array>(a: T, reused: ReadonlySet<ArrayBufferLike>): T {
+  if (a.buffer instanceof SharedArrayBuffer && !reused.has(a.buffer)) return a;
+  const out = new (a.constructor as { new (b: SharedArrayBuffer): T })(new SharedArrayBuffer(a.byteLength));
+  out.set(a);
+  return out;
+}
+
+/** A map whose arrays live in shared memory (what the worker replies with; the state is sent back as is next step). */
+export function sharedMap(map: WeightMap, reused: ReadonlySet<ArrayBufferLike>): PackedMap {
+  return [...map].map(([name, t]) => [name, t.nz !== undefined && t.values !== undefined ? { shape: t.shape, nz: shared(t.nz, reused), values: shared(t.values, reused) } : { shape: t.shape, data: shared(t.data, reused) }]);
+}
+
+/** The buffers under packed maps (the request's arena, to keep out of a reply). */
+export function buffersOf(maps: readonly PackedMap[]): Set<ArrayBufferLike> {
+  const out = new Set<ArrayBufferLike>();
+  for (const m of maps) for (const [, t] of m) for (const a of 'nz' in t ? [t.nz, t.values] : [t.data]) out.add(a.buffer);
+  return out;
+}
+
+/**
+ * A reusable shared arena for the updates of one fold: their kept values are copied into it
+ * (a memcpy into memory already mapped) instead of being cloned into fresh memory per message,
+ * which is slow on this VM. Valid until the next fold; the worker keeps nothing of it.
+ */
+export class SharedArena {
+  private buf = new SharedArrayBuffer(0);
+  private used = 0;
+
+  /** Starts a fold's packing with room for `bytes`. */
+  reset(bytes: number): void {
+    if (this.buf.byteLength < bytes) this.buf = new SharedArrayBuffer(Math.ceil(bytes * 1.25));
+    this.used = 0;
+  }
+
+  copy<T extends Float32Array | Uint32Array>(a: T): T {
+    const out = new (a.constructor as { new (b: SharedArrayBuffer, o: number, n: number): T })(this.buf, this.used, a.length);
+    out.set(a);
+    this.used += a.byteLength;
+    return out;
+  }
+}
+
+/** Bytes an update's tensors take in a {@link SharedArena}. */
+export function arenaBytes(map: WeightMap): number {
+  let n = 0;
+  for (const t of map.values()) n += t.nz !== undefined && t.values !== undefined ? t.nz.byteLength + t.values.byteLength : t.data.byteLength;
+  return n;
+}
+
+export function packInto(arena: SharedArena, map: WeightMap): PackedMap {
+  return [...map].map(([name, t]) => [name, t.nz !== undefined && t.values !== undefined ? { shape: t.shape, nz: arena.copy(t.nz), values: arena.copy(t.values) } : { shape: t.shape, data: arena.copy(t.data) }]);
 }
 
 export function packMap(map: WeightMap): PackedMap {
@@ -73,15 +130,4 @@ export function unpackState(p: PackedState): GlobalState {
     target: unpackMap(p.target),
     optimizer: { step: p.optimizer.step, slots: Object.fromEntries(p.optimizer.slots.map(([k, m]) => [k, unpackMap(m)])) },
   };
-}
-
-/** The distinct buffers under a packed state and centre: what a reply transfers instead of copying. */
-export function buffersOf(...maps: Array<PackedMap | null>): ArrayBuffer[] {
-  const out = new Set<ArrayBuffer>();
-  for (const m of maps) {
-    for (const [, t] of m ?? []) {
-      for (const a of 'nz' in t ? [t.nz, t.values] : [t.data]) out.add(a.buffer as ArrayBuffer);
-    }
-  }
-  return [...out];
 }
