@@ -193,6 +193,8 @@ async function startChild(args: string[]): Promise<{ url: string; stop: () => Pr
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (d) => {
+      // BENCH_SERVER_LOG=1 shows the server's log (its steps, failures) on stderr.
+      if (process.env.BENCH_SERVER_LOG) process.stderr.write(d);
       out += d;
       const m = /listening on (http:\/\/\S+)/.exec(out);
       if (m) resolve(m[1]);

@@ -4,7 +4,8 @@
  *
  *   submission → intake.ts (ordered, pure checks) → group commit of the update log
  *     (store/group-commit.ts + store/update-log.ts: durable, then the ack) → the buffer
- *     → fold-scheduler.ts (when) → step(): fedbuffStep (aggregation/fedbuff.ts, pure)
+ *     → fold-scheduler.ts (when) → step(): fedbuffStep (aggregation/fedbuff.ts, pure) in the
+ *       fold worker thread (fold-thread.ts; intake and acks go on meanwhile)
  *     → checkpointer.ts (durable) → state swapped in → 'version:created' (broadcast)
  *
  * Other state and its owner: the plan — plan-store.ts; pulls and encoder downloads of kept
@@ -19,11 +20,13 @@
  *     (they are folded again later, once); a crash after it but before the SQLite commit is
  *     finished at recovery from the ids in the checkpoint.
  *  3. recovery (open, recovery.ts): newest valid checkpoint → the update log reconciles with it
- *     and returns the pending updates, which become the buffer again (UpdateLog.recover).
+ *     and returns the pending updates, which become the buffer again (UpdateLog.recover). So a
+ *     step's checkpoint carries no buffer (the fold runs in a worker while updates keep arriving:
+ *     they are in the log); those written at shutdown and by the admin carry it.
  */
 import type { EmaSchedule } from '../../shared/federation/ema';
 import type { Plan, SubmitAck } from '../../shared/protocol/messages';
-import { fedbuffStep, type BufferedUpdate, type GlobalState, type StepSummary } from '../aggregation/fedbuff';
+import type { BufferedUpdate, GlobalState, StepSummary } from '../aggregation/fedbuff';
 import type { ResolvedConfig } from '../config';
 import type { Db } from '../store/db';
 import { failpoint } from '../store/failpoints';
@@ -33,6 +36,7 @@ import type { UpdateLog, UpdateToLog } from '../store/update-log';
 import { Checkpointer, type CheckpointContext } from './checkpointer';
 import type { ServerEvents } from './events';
 import { FoldScheduler } from './fold-scheduler';
+import { FoldThread } from './fold-thread';
 import { Guard } from './guard';
 import { intakeStages, runIntake, type IntakeStage, type Submission } from './intake';
 import { contributorPlan, PlanStore, type PlanChange } from './plan-store';
@@ -62,6 +66,7 @@ export class Coordinator {
   private readonly plans: PlanStore;
   private readonly versions: VersionReader;
   private readonly checkpoints: Checkpointer;
+  private readonly folds = new FoldThread();
 
   private constructor(
     readonly config: ResolvedConfig,
@@ -95,6 +100,7 @@ export class Coordinator {
         config.log(`started run ${coord.run.runId} (${coord.run.method}) at version 0${config.seed === undefined ? '' : `, initial weights from seed ${config.seed}`}`);
       }
       coord.plans.restore();
+      coord.folds.warm();
       coord.scheduler.poke();
       return coord;
     } catch (e) {
@@ -270,11 +276,16 @@ export class Coordinator {
     if (taken.length === 0) return true;
     const a = this.config.aggregation;
     try {
-      const { state, summary, center } = fedbuffStep(this.state, taken, this.run.onlineSpecs, this.run.momentumPairs, {
-        stalenessExponent: a.stalenessExponent, serverOptimizer: a.serverOptimizer, ema: this.emaSchedule(), robust: a.robust, dp: a.dp,
-      }, Date.now(), this.guard.stepContext(this.state.version));
+      // In the fold worker: the event loop keeps accepting and acknowledging meanwhile.
+      const { state, summary, center } = await this.folds.step({
+        state: this.state, updates: taken, specs: this.run.onlineSpecs, pairs: this.run.momentumPairs, now: Date.now(), context: this.guard.stepInputs(this.state.version),
+        config: { stalenessExponent: a.stalenessExponent, serverOptimizer: a.serverOptimizer, ema: this.emaSchedule(), robust: a.robust, dp: a.dp },
+      });
       const folded = [...this.folded, { version: state.version, ids: taken.map((u) => u.updateId) }].slice(-FOLDED_MEMORY);
-      await this.writeCheckpoint(state, this.buffer, { folded, lastStep: summary, dpSteps: 1 });
+      // Without the buffer: updates accepted meanwhile are pending in the update log, which
+      // recovery folds again from (step 3 above); copying their deltas here made this write
+      // grow with every update that arrived during the fold.
+      await this.writeCheckpoint(state, [], { folded, lastStep: summary, dpSteps: 1 });
       failpoint('fold:after-checkpoint');
       recordStep(this.db, summary);
       this.state = state;
@@ -325,6 +336,7 @@ export class Coordinator {
     } finally {
       this.db.close();
       await this.log.close();
+      await this.folds.close();
     }
   }
 }

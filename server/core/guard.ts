@@ -18,6 +18,9 @@ import type { ResolvedConfig } from '../config';
 import { addQuarantine, initAccountabilityTables, quarantinedIds, recordScores, removeQuarantine } from '../store/accountability';
 import type { Db } from '../store/db';
 
+/** Bucketing's seed for the step from `version`: reproducible per version. */
+const stepSeed = (version: number): number => 0x9e3779b9 ^ version;
+
 /** What a checkpoint records of the guard. */
 export interface GuardCheckpointFields {
   normStats: NormStats;
@@ -87,7 +90,12 @@ export class Guard {
 
   /** What fedbuffStep needs for the step producing `version + 1`. Bucketing is seeded by the version (reproducible). */
   stepContext(version: number): StepContext {
-    return { center: this.center, rand: mulberry32(0x9e3779b9 ^ version), normal: this.normal, quarantined: new Set(this.quarantined), denominator: this.config.aggregation.bufferSize };
+    return { center: this.center, rand: mulberry32(stepSeed(version)), normal: this.normal, quarantined: new Set(this.quarantined), denominator: this.config.aggregation.bufferSize };
+  }
+
+  /** stepContext's data for a step in the fold worker (fold-thread.ts), which rebuilds the functions itself. */
+  stepInputs(version: number): { center: WeightMap | null; randSeed: number; quarantined: string[]; denominator: number } {
+    return { center: this.center, randSeed: stepSeed(version), quarantined: [...this.quarantined], denominator: this.config.aggregation.bufferSize };
   }
 
   /** The checkpoint fields for a state `steps` DP steps ahead of the ledger (1 while writing a step's checkpoint). */

@@ -1,0 +1,42 @@
+/**
+ * The fold worker thread (started by fold-thread.ts through fold-worker-boot.mjs): runs the pure
+ * fedbuffStep for the coordinator, so the event loop that accepts and acknowledges updates is not
+ * blocked for the whole fold (a robust combine of a full buffer takes hundreds of ms). Stateless:
+ * every request carries the state it folds into (in shared memory after the first step, so no copy);
+ * the reply's new state is in shared memory too.
+ */
+import { parentPort } from 'node:worker_threads';
+import { mulberry32 } from '../../shared/data/rng';
+import { cryptoUniform, normalSampler } from '../aggregation/dp-fedavg';
+import { fedbuffStep } from '../aggregation/fedbuff';
+import { buffersOf, sharedMap, unpackMap, unpackState, type FoldReply, type FoldRequest } from './fold-transfer';
+
+const port = parentPort;
+if (!port) throw new Error('fold-worker.ts runs only as a worker thread');
+// DP noise from this thread's own cryptographic source, as the guard's on the main thread.
+const normal = normalSampler(cryptoUniform());
+
+port.on('message', (r: FoldRequest) => {
+  let reply: FoldReply;
+  try {
+    const updates = r.updates.map((u) => ({ ...u, delta: unpackMap(u.delta) }));
+    const { state, summary, center } = fedbuffStep(unpackState(r.state), updates, r.specs, r.pairs, r.config, r.now, {
+      center: r.context.center ? unpackMap(r.context.center) : null,
+      rand: mulberry32(r.context.randSeed),
+      normal,
+      quarantined: new Set(r.context.quarantined),
+      denominator: r.context.denominator,
+    });
+    // In shared memory: the coordinator reads it and sends it back next step without copies.
+    const arena = buffersOf(r.updates.map((u) => u.delta));
+    const packed = {
+      version: state.version, online: sharedMap(state.online, arena), target: sharedMap(state.target, arena),
+      optimizer: { step: state.optimizer.step, slots: Object.entries(state.optimizer.slots).map(([k, m]): [string, ReturnType<typeof sharedMap>] => [k, sharedMap(m, arena)]) },
+    };
+    reply = { id: r.id, ok: true, state: packed, summary, center: center ? sharedMap(center, arena) : null };
+  } catch (e) {
+    reply = { id: r.id, ok: false, error: (e as Error).message };
+  }
+  port.postMessage(reply);
+});
+port.postMessage('ready');
