@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-const ALL = 'dataset-fashion-mnist clang-16 lld-16 chromium python3-torch python3-pytest python3-pip python3-setuptools python3-wheel redis-server';
+const ALL = 'dataset-fashion-mnist clang-16 lld-16 chromium python3-torch python3-pytest python3-pip python3-setuptools python3-wheel redis-server libopenblas0-pthread';
 
 describe('scripts/setup.sh', () => {
   const root = mkdtempSync(join(tmpdir(), 'glimpse-setup-'));
@@ -47,7 +47,7 @@ describe('scripts/setup.sh', () => {
   });
 
   it('as root: installs just the missing packages with apt-get, no sudo', () => {
-    const r = setup(['--test'], { installed: 'dataset-fashion-mnist clang-16 lld-16 chromium python3-pip python3-setuptools python3-wheel redis-server', uid: 0, sudo: true });
+    const r = setup(['--test'], { installed: 'dataset-fashion-mnist clang-16 lld-16 chromium python3-pip python3-setuptools python3-wheel redis-server libopenblas0-pthread', uid: 0, sudo: true });
     expect(r.status, r.stderr).toBe(0);
     expect(r.log).toEqual(['apt-get update -qq', 'apt-get install -y -qq python3-torch python3-pytest', 'npm ci --no-audit --no-fund']);
     // The main job needs the dataset and the compilers of the SIMD kernels.
