@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from torch_ssl import (GlimpseEncoder, Projector, encoder_config, init_like_tfjs, load_train,  # noqa: E402
+from torch_ssl import (GlimpseEncoder, Projector, add_recipe_args, encoder_config, init_like_tfjs, load_train,  # noqa: E402
                        nt_xent, random_view, rate, read_idx)
 
 
@@ -89,23 +89,11 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--name", required=True)
     p.add_argument("--json", default="/tmp/recipe-sweep.jsonl")
-    p.add_argument("--checkpoints", default="20000,60000")
-    p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--warmup", type=float, default=0.05)
-    p.add_argument("--temperature", type=float, default=0.5)
-    p.add_argument("--crop-lo", type=float, default=0.7)
-    p.add_argument("--widths", default="32,64,128")
-    p.add_argument("--pool-grid", type=int, default=2)
-    p.add_argument("--hidden", type=int, default=512)
-    p.add_argument("--proj-dim", type=int, default=128)
+    add_recipe_args(p, "20000,60000")
     p.add_argument("--norm", default="layer")
     p.add_argument("--wd", type=float, default=0.0)
     p.add_argument("--queue", type=int, default=0)
     p.add_argument("--momentum", type=float, default=0.99)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--threads", type=int, default=2)
     p.add_argument("--raw", action="store_true", help="also score raw pixels")
     p.add_argument("--bank", type=int, default=60000, help="a seeded subset of the bank (60,000 = the full protocol)")
     p.add_argument("--queries", type=int, default=10000, help="a seeded subset of the queries (10,000 = full)")

@@ -270,10 +270,9 @@ def parity(a) -> None:
     print(json.dumps({"projections": z.flatten().tolist(), "loss": loss.item(), "state_names": sorted(tfjs_state(enc))}))
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--out")
-    p.add_argument("--checkpoints", default="0,2500,5000,10000")
+def add_recipe_args(p: argparse.ArgumentParser, checkpoints: str) -> None:
+    """The recipe's options, shared with recipe_sweep.py (the same defaults, the same names)."""
+    p.add_argument("--checkpoints", default=checkpoints)
     p.add_argument("--data", default=os.environ.get("GLIMPSE_FASHION_MNIST", "/usr/share/datasets/fashion-mnist"))
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-3)
@@ -286,6 +285,12 @@ def main() -> None:
     p.add_argument("--proj-dim", type=int, default=128)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--out")
+    add_recipe_args(p, "0,2500,5000,10000")
     p.add_argument("--parity")
     a = p.parse_args()
     if a.parity:
