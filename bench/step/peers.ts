@@ -29,7 +29,10 @@ export interface TorchResult {
 
 export function runTorch(threads: number, batch: number, steps: number): TorchResult | { error: string } {
   if (!fs.existsSync(PYTHON)) return { error: `${PYTHON} not found` };
-  const r = spawnSync(PYTHON, [TORCH, '--threads', String(threads), '--batch', String(batch), '--steps', String(steps)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  // OpenBLAS (setup.sh installs it for torch's matmuls) starts its own pool beside torch's OpenMP
+  // one: without this a "1 thread" peer used 1.35 cores (510 ms CPU in 377 ms wall).
+  const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
+  const r = spawnSync(PYTHON, [TORCH, '--threads', String(threads), '--batch', String(batch), '--steps', String(steps)], { encoding: 'utf8', maxBuffer: 1 << 24, env });
   try {
     const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '');
     return out.error ? { error: String(out.error) } : out;
