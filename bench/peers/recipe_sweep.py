@@ -34,8 +34,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from torch_ssl import (GlimpseEncoder, Projector, add_recipe_args, encoder_config, init_like_tfjs, load_train,  # noqa: E402
-                       nt_xent, random_view, rate, read_idx)
+from torch_ssl import (add_recipe_args, batches, build_model, encoder_config, load_train, nt_xent, random_view, rate,  # noqa: E402
+                       read_idx)
 
 
 def load_split(data: Path):
@@ -107,12 +107,7 @@ def main() -> None:
         b, q = torch.randperm(60000, generator=pick)[: a.bank], torch.randperm(10000, generator=pick)[: a.queries]
         train_x, train_y, test_x, test_y = train_x[b], train_y[b], test_x[q], test_y[q]
     cfg = {**encoder_config(a), "norm": a.norm}
-    enc = GlimpseEncoder(cfg)
-    proj = Projector(enc.embedding_dim, a.hidden, a.proj_dim)
-    init_like_tfjs(enc, proj)
-    enc.train()
-    proj.train()
-    params = list(enc.parameters()) + list(proj.parameters())
+    enc, proj, params = build_model(a, cfg)
     opt = torch.optim.AdamW(params, lr=a.lr, betas=(0.9, 0.999), eps=1e-7, weight_decay=a.wd)
     key_enc, key_proj, queue = None, None, None
     if a.queue:
@@ -124,7 +119,7 @@ def main() -> None:
     total = max(1, round(checkpoints[-1] / a.batch))
     warmup = round(total * a.warmup)
     g = torch.Generator().manual_seed(a.seed)
-    order, cursor, losses, t0 = torch.randperm(60000, generator=g), 0, [], time.time()
+    losses, t0 = [], time.time()
     scored: set = set()
     images = load_train(Path(a.data))
 
@@ -146,11 +141,7 @@ def main() -> None:
 
     if checkpoints[0] == 0:
         score(0)
-    for step in range(total):
-        if cursor + a.batch > order.numel():
-            order, cursor = torch.randperm(60000, generator=g), 0
-        x = images[order[cursor : cursor + a.batch]].float().div(255).expand(-1, 3, -1, -1)
-        cursor += a.batch
+    for step, x in zip(range(total), batches(images, a.batch, g)):
         for group in opt.param_groups:
             group["lr"] = rate(step, a.lr, warmup, total)
         v1, v2 = random_view(x, g, a.crop_lo), random_view(x, g, a.crop_lo)

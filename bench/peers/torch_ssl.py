@@ -196,26 +196,40 @@ def encoder_config(a) -> dict:
             "blocksPerStage": [1, 1, 1], "norm": "layer", "poolGrid": a.pool_grid}
 
 
+def batches(images: torch.Tensor, batch: int, g: torch.Generator):
+    """Endless model-input batches [batch, 3, 32, 32] in [0, 1], reshuffled (with g) each epoch."""
+    order, cursor = torch.randperm(images.shape[0], generator=g), 0
+    while True:
+        if cursor + batch > order.numel():
+            order, cursor = torch.randperm(images.shape[0], generator=g), 0
+        yield images[order[cursor : cursor + batch]].float().div(255).expand(-1, 3, -1, -1)
+        cursor += batch
+
+
+def build_model(a, cfg: dict):
+    """Encoder and projector initialized as tfjs does, in training mode, and their parameters."""
+    enc = GlimpseEncoder(cfg)
+    proj = Projector(enc.embedding_dim, a.hidden, a.proj_dim)
+    init_like_tfjs(enc, proj)
+    enc.train()
+    proj.train()
+    return enc, proj, list(enc.parameters()) + list(proj.parameters())
+
+
 def train(a) -> None:
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     cfg = encoder_config(a)
-    enc = GlimpseEncoder(cfg)
-    proj = Projector(enc.embedding_dim, a.hidden, a.proj_dim)
-    init_like_tfjs(enc, proj)
-    enc.train()
-    proj.train()
-    params = list(enc.parameters()) + list(proj.parameters())
+    enc, proj, params = build_model(a, cfg)
     opt = torch.optim.Adam(params, lr=a.lr, betas=(0.9, 0.999), eps=1e-7)
     images = load_train(Path(a.data))
     checkpoints = sorted({int(c) for c in a.checkpoints.split(",")})
     total = max(1, round(checkpoints[-1] / a.batch))
     warmup = round(total * a.warmup)
     g = torch.Generator().manual_seed(a.seed)
-    order = torch.randperm(images.shape[0], generator=g)
-    cursor, losses, t0 = 0, [], time.time()
+    losses, t0 = [], time.time()
     meta = {"format": "glimpse-encoder", "encoderConfig": json.dumps(cfg), "method": "simclr", "peer": "torch_ssl.py"}
 
     def save(examples: int) -> None:
@@ -224,11 +238,7 @@ def train(a) -> None:
 
     if checkpoints[0] == 0:
         save(0)
-    for step in range(total):
-        if cursor + a.batch > order.numel():
-            order, cursor = torch.randperm(images.shape[0], generator=g), 0
-        x = images[order[cursor : cursor + a.batch]].float().div(255).expand(-1, 3, -1, -1)
-        cursor += a.batch
+    for step, x in zip(range(total), batches(images, a.batch, g)):
         for group in opt.param_groups:
             group["lr"] = rate(step, a.lr, warmup, total)
         v1, v2 = random_view(x, g, a.crop_lo), random_view(x, g, a.crop_lo)
