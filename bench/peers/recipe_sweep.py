@@ -34,8 +34,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from torch_ssl import (add_recipe_args, batches, build_model, encoder_config, load_train, nt_xent, random_view, rate,  # noqa: E402
-                       read_idx)
+from torch_ssl import (add_recipe_args, build_model, encoder_config, load_train, nt_xent, read_idx,  # noqa: E402
+                       training_steps)
 
 
 def load_split(data: Path):
@@ -141,29 +141,23 @@ def main() -> None:
 
     if checkpoints[0] == 0:
         score(0)
-    for step, x in zip(range(total), batches(images, a.batch, g)):
-        for group in opt.param_groups:
-            group["lr"] = rate(step, a.lr, warmup, total)
-        v1, v2 = random_view(x, g, a.crop_lo), random_view(x, g, a.crop_lo)
-        z = proj(enc(torch.cat([v1, v2])))
+    def loss_of(z, v1, v2):
+        nonlocal queue
         if queue is None:
-            loss = nt_xent(z[: a.batch], z[a.batch :], a.temperature)
-        else:
-            with torch.no_grad():
-                m = a.momentum
-                for q_, k_ in zip(list(enc.parameters()) + list(proj.parameters()),
-                                  list(key_enc.parameters()) + list(key_proj.parameters())):
-                    k_.mul_(m).add_(q_.detach(), alpha=1 - m)
-                k = F.normalize(key_proj(key_enc(torch.cat([v2, v1]))), dim=1)
-            q = F.normalize(z, dim=1)
-            logits = torch.cat([(q * k).sum(1, keepdim=True), q @ queue.T], dim=1) / a.temperature
-            loss = F.cross_entropy(logits, torch.zeros(q.shape[0], dtype=torch.long))
-            queue = torch.cat([k[: a.batch], queue])[: a.queue]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-        examples = (step + 1) * a.batch
+            return nt_xent(z[: a.batch], z[a.batch :], a.temperature)
+        with torch.no_grad():
+            m = a.momentum
+            for q_, k_ in zip(list(enc.parameters()) + list(proj.parameters()),
+                              list(key_enc.parameters()) + list(key_proj.parameters())):
+                k_.mul_(m).add_(q_.detach(), alpha=1 - m)
+            k = F.normalize(key_proj(key_enc(torch.cat([v2, v1]))), dim=1)
+        q = F.normalize(z, dim=1)
+        logits = torch.cat([(q * k).sum(1, keepdim=True), q @ queue.T], dim=1) / a.temperature
+        queue = torch.cat([k[: a.batch], queue])[: a.queue]
+        return F.cross_entropy(logits, torch.zeros(q.shape[0], dtype=torch.long))
+
+    for _, examples, loss in training_steps(a, enc, proj, opt, images, g, total, warmup, loss_of):
+        losses.append(loss)
         due = [c for c in checkpoints if c and c not in scored and examples >= c - a.batch / 2]
         if due:
             scored.update(due)

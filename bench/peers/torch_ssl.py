@@ -206,6 +206,20 @@ def batches(images: torch.Tensor, batch: int, g: torch.Generator):
         cursor += batch
 
 
+def training_steps(a, enc, proj, opt, images, g, total: int, warmup: int, loss_of):
+    """The recipe's steps: batch, warm-up + cosine rate, two views, loss_of(projections [2N, d], v1,
+    v2), Adam step. Yields (step, examples seen, loss) after each; shared with recipe_sweep.py."""
+    for step, x in zip(range(total), batches(images, a.batch, g)):
+        for group in opt.param_groups:
+            group["lr"] = rate(step, a.lr, warmup, total)
+        v1, v2 = random_view(x, g, a.crop_lo), random_view(x, g, a.crop_lo)
+        loss = loss_of(proj(enc(torch.cat([v1, v2]))), v1, v2)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        yield step, (step + 1) * a.batch, loss.item()
+
+
 def build_model(a, cfg: dict):
     """Encoder and projector initialized as tfjs does, in training mode, and their parameters."""
     enc = GlimpseEncoder(cfg)
@@ -238,17 +252,9 @@ def train(a) -> None:
 
     if checkpoints[0] == 0:
         save(0)
-    for step, x in zip(range(total), batches(images, a.batch, g)):
-        for group in opt.param_groups:
-            group["lr"] = rate(step, a.lr, warmup, total)
-        v1, v2 = random_view(x, g, a.crop_lo), random_view(x, g, a.crop_lo)
-        z = proj(enc(torch.cat([v1, v2])))
-        loss = nt_xent(z[: a.batch], z[a.batch :], a.temperature)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-        examples = (step + 1) * a.batch
+    simclr = lambda z, v1, v2: nt_xent(z[: a.batch], z[a.batch :], a.temperature)  # noqa: E731
+    for step, examples, loss in training_steps(a, enc, proj, opt, images, g, total, warmup, simclr):
+        losses.append(loss)
         if any(c and abs(examples - c) < a.batch / 2 + 1e-9 for c in checkpoints) or step == total - 1:
             save(min(checkpoints, key=lambda c: abs(c - examples)))
     (out / "peer.json").write_text(json.dumps({"seconds": time.time() - t0, "steps": total, "batch": a.batch, "losses": losses,
