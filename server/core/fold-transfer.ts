@@ -76,6 +76,10 @@ export function buffersOf(maps: readonly PackedMap[]): Set<ArrayBufferLike> {
  * A reusable shared arena for the updates of one fold: their kept values are copied into it
  * (a memcpy into memory already mapped) instead of being cloned into fresh memory per message,
  * which is slow on this VM. Valid until the next fold; the worker keeps nothing of it.
+ * Arrays already in shared memory (uploads as the server decodes them, aggregation/validate.ts)
+ * are not copied: they cross as they are, and the event loop spends no time on them when a step
+ * starts (copying a full buffer here was one block of ~100 ms on a busy 2-core box, and every ack
+ * waited behind it).
  */
 export class SharedArena {
   private buf = new SharedArrayBuffer(0);
@@ -88,6 +92,7 @@ export class SharedArena {
   }
 
   copy<T extends Float32Array | Uint32Array>(a: T): T {
+    if (a.buffer instanceof SharedArrayBuffer) return a;
     const out = new (a.constructor as { new (b: SharedArrayBuffer, o: number, n: number): T })(this.buf, this.used, a.length);
     out.set(a);
     this.used += a.byteLength;
@@ -95,10 +100,11 @@ export class SharedArena {
   }
 }
 
-/** Bytes an update's tensors take in a {@link SharedArena}. */
+/** Bytes an update's tensors take in a {@link SharedArena} (none for those already shared). */
 export function arenaBytes(map: WeightMap): number {
+  const bytes = (a: Float32Array | Uint32Array) => (a.buffer instanceof SharedArrayBuffer ? 0 : a.byteLength);
   let n = 0;
-  for (const t of map.values()) n += t.nz !== undefined && t.values !== undefined ? t.nz.byteLength + t.values.byteLength : t.data.byteLength;
+  for (const t of map.values()) n += t.nz !== undefined && t.values !== undefined ? bytes(t.nz) + bytes(t.values) : bytes(t.data);
   return n;
 }
 
