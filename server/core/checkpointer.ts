@@ -6,7 +6,7 @@
  */
 import type { BufferedUpdate, GlobalState, StepSummary } from '../aggregation/fedbuff';
 import type { ResolvedConfig } from '../config';
-import { CHECKPOINT_FORMAT, type CheckpointMeta, type CheckpointStore } from '../store/checkpoint';
+import { CHECKPOINT_FORMAT, type Checkpoint, type CheckpointMeta, type CheckpointStore } from '../store/checkpoint';
 import type { ServerEvents } from './events';
 import type { GuardCheckpointFields } from './guard';
 import type { RoundPlan } from './plan-store';
@@ -47,23 +47,34 @@ export function checkpointMeta(run: RunInfo, config: ResolvedConfig, state: Glob
   };
 }
 
+/** Writes a checkpoint without a buffer elsewhere (the fold worker, fold-thread.ts) into `dir`; resolves with its size once durable. */
+export type CheckpointWriter = (dir: string, c: Checkpoint) => Promise<number>;
+
 export class Checkpointer {
   private chain: Promise<unknown> = Promise.resolve();
 
+  /**
+   * `offThread`, when given, writes the checkpoints that carry no buffer (every step's): encoding
+   * a whole state and its CRC-32 took the event loop tens of ms per version. Those with a buffer
+   * (shutdown, admin) are written here.
+   */
   constructor(
     private readonly store: CheckpointStore,
     private readonly run: RunInfo,
     private readonly config: ResolvedConfig,
     private readonly events: ServerEvents,
+    private readonly offThread?: CheckpointWriter,
   ) {}
 
   /** Writes the checkpoint of `state` with `buffer` (snapshotted now); resolves once it is durable. */
   write(state: GlobalState, buffer: readonly BufferedUpdate[], ctx: CheckpointContext): Promise<void> {
     const meta = checkpointMeta(this.run, this.config, state, ctx);
     const snapshot = [...buffer];
+    const offThread = snapshot.length === 0 ? this.offThread : undefined;
     return this.serially(async () => {
       const t0 = performance.now();
-      const bytes = await this.store.write({ meta, state, buffer: snapshot });
+      const c = { meta, state, buffer: snapshot };
+      const bytes = offThread ? await offThread(this.store.dir, c) : await this.store.write(c);
       this.events.emit('checkpoint:written', { version: state.version, bytes, ms: performance.now() - t0, buffered: snapshot.length });
     });
   }

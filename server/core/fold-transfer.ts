@@ -11,6 +11,7 @@ import { sparseTensor, type WeightMap, type WeightTensor } from '../../shared/we
 import type { BufferedUpdate, FedBuffConfig, GlobalState, StepSummary } from '../aggregation/fedbuff';
 import type { MomentumPair } from '../../shared/ssl/method';
 import type { WeightSpec } from '../../shared/weights/weight-map';
+import type { CheckpointMeta } from '../store/checkpoint';
 
 export type PackedTensor = { shape: number[]; data: Float32Array } | { shape: number[]; nz: Uint32Array; values: Float32Array };
 export type PackedMap = Array<[string, PackedTensor]>;
@@ -24,6 +25,7 @@ export interface PackedState {
 
 /** One fold request: fedbuffStep's arguments with functions replaced by what rebuilds them. */
 export interface FoldRequest {
+  kind: 'fold';
   id: number;
   state: PackedState;
   updates: Array<Omit<BufferedUpdate, 'delta'> & { delta: PackedMap }>;
@@ -35,9 +37,29 @@ export interface FoldRequest {
   context: { center: PackedMap | null; randSeed: number; quarantined: string[]; denominator?: number };
 }
 
+/**
+ * Write a step's checkpoint (store/checkpoint.ts CheckpointStore.write, no buffer) into `dir`: the
+ * encoding (a copy and a CRC-32 of the whole state) and the writes run in the worker, not on the
+ * event loop, and the worker folds the next buffer while the disk syncs.
+ */
+export interface CheckpointRequest {
+  kind: 'checkpoint';
+  id: number;
+  dir: string;
+  meta: CheckpointMeta;
+  state: PackedState;
+}
+
+export type WorkerRequest = FoldRequest | CheckpointRequest;
+
 export type FoldReply =
   | { id: number; ok: true; state: PackedState; summary: StepSummary; center: PackedMap | null }
   | { id: number; ok: false; error: string };
+
+/** The checkpoint is durable (`bytes` long), or it failed. */
+export type CheckpointReply = { id: number; ok: true; bytes: number } | { id: number; ok: false; error: string };
+
+export type WorkerReply = FoldReply | CheckpointReply;
 
 /** A typed array that owns its whole buffer (copied when it is a view into a larger one). */
 function owned<T extends Float32Array | Uint32Array>(a: T): T {

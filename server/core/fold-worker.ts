@@ -1,7 +1,8 @@
 /**
  * The fold worker thread (started by fold-thread.ts through fold-worker-boot.mjs): runs the pure
  * fedbuffStep for the coordinator, so the event loop that accepts and acknowledges updates is not
- * blocked for the whole fold (a robust combine of a full buffer takes hundreds of ms). Stateless:
+ * blocked for the whole fold (a robust combine of a full buffer takes hundreds of ms), and writes
+ * the step's checkpoint (CheckpointRequest), overlapping the next fold with its disk syncs. Stateless:
  * every request carries the state it folds into (in shared memory after the first step, so no copy);
  * the reply's new state is in shared memory too.
  */
@@ -9,14 +10,35 @@ import { parentPort } from 'node:worker_threads';
 import { mulberry32 } from '../../shared/data/rng';
 import { cryptoUniform, normalSampler } from '../aggregation/dp-fedavg';
 import { fedbuffStep } from '../aggregation/fedbuff';
-import { buffersOf, sharedMap, unpackMap, unpackState, type FoldReply, type FoldRequest } from './fold-transfer';
+import { CheckpointStore } from '../store/checkpoint';
+import { buffersOf, sharedMap, unpackMap, unpackState, type CheckpointRequest, type CheckpointReply, type FoldReply, type FoldRequest, type WorkerRequest } from './fold-transfer';
 
 const port = parentPort;
 if (!port) throw new Error('fold-worker.ts runs only as a worker thread');
 // DP noise from this thread's own cryptographic source, as the guard's on the main thread.
 const normal = normalSampler(cryptoUniform());
 
-port.on('message', (r: FoldRequest) => {
+port.on('message', (r: WorkerRequest) => {
+  if (r.kind === 'checkpoint') void checkpoint(r).then((reply) => port.postMessage(reply));
+  else port.postMessage(fold(r));
+});
+port.postMessage('ready');
+
+/**
+ * Encodes and writes a step's checkpoint. Asynchronous: while the file is written and synced (in
+ * libuv's thread pool) this thread takes the next fold request. Failpoints fire here as on the
+ * main thread (they kill the whole process).
+ */
+async function checkpoint(r: CheckpointRequest): Promise<CheckpointReply> {
+  try {
+    const bytes = await new CheckpointStore(r.dir, 0).write({ meta: r.meta, state: unpackState(r.state), buffer: [] });
+    return { id: r.id, ok: true, bytes };
+  } catch (e) {
+    return { id: r.id, ok: false, error: (e as Error).message };
+  }
+}
+
+function fold(r: FoldRequest): FoldReply {
   let reply: FoldReply;
   try {
     const updates = r.updates.map((u) => ({ ...u, delta: unpackMap(u.delta) }));
@@ -37,6 +59,5 @@ port.on('message', (r: FoldRequest) => {
   } catch (e) {
     reply = { id: r.id, ok: false, error: (e as Error).message };
   }
-  port.postMessage(reply);
-});
-port.postMessage('ready');
+  return reply;
+}
