@@ -41,6 +41,7 @@ import type { WeightMap } from '../../shared/weights/weight-map';
 import { Checkpointer, type CheckpointContext } from './checkpointer';
 import type { ServerEvents } from './events';
 import { FoldScheduler } from './fold-scheduler';
+import { DeltaMemory } from './delta-memory';
 import { FoldThread } from './fold-thread';
 import { Guard } from './guard';
 import { intakeStages, runIntake, type IntakeStage, type Submission } from './intake';
@@ -72,6 +73,8 @@ export class Coordinator {
   private readonly versions: VersionReader;
   private readonly checkpoints: Checkpointer;
   private readonly folds = new FoldThread();
+  /** Shared memory the intake decodes uploads into, reused after their step is committed. */
+  private readonly memory = new DeltaMemory();
   /** The newest folded state while it is not committed yet: the next fold starts from it (see step). */
   private ahead: { state: GlobalState; center: WeightMap | null } | null = null;
   /** The last folded step's checkpoint write and commit (finish), with how many updates it folded. */
@@ -243,6 +246,7 @@ export class Coordinator {
       normGuard: a.normGuard,
       recentNorms: this.guard.referenceNorms(),
       seen: (id) => (this.queuedIds.has(id) ? 'queued' : this.log.has(id) ? 'stored' : null),
+      alloc: this.memory.alloc,
     });
     if (r.ok) {
       this.guard.recordNorm(rateKey, r.value.guardNorm);
@@ -266,7 +270,10 @@ export class Coordinator {
       for (const r of rejections) recordRejection(this.db, r);
     });
     for (const { update } of batch) this.queuedIds.delete(update.updateId);
-    if (!durable.ok) return batch.map(() => ({ ok: false, code: durable.code, reason: durable.reason, version: this.state.version }));
+    if (!durable.ok) {
+      for (const { update } of batch) this.memory.release(update.delta);
+      return batch.map(() => ({ ok: false, code: durable.code, reason: durable.reason, version: this.state.version }));
+    }
     failpoint('submit:after-persist');
     const acks = batch.map(({ update }): SubmitAck => {
       this.buffer.push(update);
@@ -342,6 +349,9 @@ export class Coordinator {
       this.folded = folded;
       this.lastStep = summary;
       this.guard.committed(summary, center);
+      // Folded and durable: nothing reads these deltas any more (the fold's reply holds copies
+      // of whatever it kept from them), so their memory decodes the next uploads.
+      for (const u of taken) this.memory.release(u.delta);
       this.events.emit('version:created', summary);
       this.config.log(
         `version ${state.version}: ${summary.updates.length} update(s) from ${summary.contributors} contributor(s), ` +

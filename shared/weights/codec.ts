@@ -152,8 +152,11 @@ export interface DecodeOptions {
    * uploads so: its fold worker then reads them where they are, instead of the event loop copying
    * every buffered delta across the thread boundary when a step starts.
    */
-  shared?: boolean;
+  shared?: boolean | SharedAlloc;
 }
+
+/** Where a shared decode puts its values: `bytes` (a multiple of 4) at `offset` of `buffer`. */
+export type SharedAlloc = (bytes: number) => { buffer: SharedArrayBuffer; offset: number };
 
 export interface Decoded {
   weights: WeightMap;
@@ -200,8 +203,9 @@ export function decodeWeights(bytes: Uint8Array, options: DecodeOptions = {}): D
   const sparseKept = (e: TensorEntry) => e.nnz !== undefined && !!options.sparse;
   if (options.shared) {
     // Sizes were validated against the payload above, so the arena is bounded by ~2× its bytes.
-    const arena = new SharedArrayBuffer(tensors.reduce((n, e) => n + (sparseKept(e) ? 8 * e.nnz! : 4 * e.length), 0));
-    let at = 0;
+    const size = tensors.reduce((n, e) => n + (sparseKept(e) ? 8 * e.nnz! : 4 * e.length), 0);
+    const { buffer: arena, offset } = options.shared === true ? { buffer: new SharedArrayBuffer(size), offset: 0 } : options.shared(size);
+    let at = offset;
     const carve = <T extends Float32Array | Uint32Array>(make: new (b: SharedArrayBuffer, o: number, n: number) => T, n: number): T => {
       const a = new make(arena, at, n);
       at += 4 * n;
