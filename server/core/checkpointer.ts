@@ -47,34 +47,36 @@ export function checkpointMeta(run: RunInfo, config: ResolvedConfig, state: Glob
   };
 }
 
-/** Writes a checkpoint without a buffer elsewhere (the fold worker, fold-thread.ts) into `dir`; resolves with its size once durable. */
-export type CheckpointWriter = (dir: string, c: Checkpoint) => Promise<number>;
+/** Encodes a checkpoint without a buffer elsewhere (the fold worker, fold-thread.ts). */
+export type CheckpointEncoder = (c: Checkpoint) => Promise<Uint8Array>;
 
 export class Checkpointer {
   private chain: Promise<unknown> = Promise.resolve();
 
   /**
-   * `offThread`, when given, writes the checkpoints that carry no buffer (every step's): encoding
-   * a whole state and its CRC-32 took the event loop tens of ms per version. Those with a buffer
-   * (shutdown, admin) are written here.
+   * `offThread`, when given, encodes the checkpoints that carry no buffer (every step's): encoding
+   * a whole state and its CRC-32 took the event loop tens of ms per version. The encoding starts
+   * when write() is called, before earlier jobs end; the write itself stays in order. Those with a
+   * buffer (shutdown, admin) are encoded here.
    */
   constructor(
     private readonly store: CheckpointStore,
     private readonly run: RunInfo,
     private readonly config: ResolvedConfig,
     private readonly events: ServerEvents,
-    private readonly offThread?: CheckpointWriter,
+    private readonly offThread?: CheckpointEncoder,
   ) {}
 
   /** Writes the checkpoint of `state` with `buffer` (snapshotted now); resolves once it is durable. */
   write(state: GlobalState, buffer: readonly BufferedUpdate[], ctx: CheckpointContext): Promise<void> {
     const meta = checkpointMeta(this.run, this.config, state, ctx);
     const snapshot = [...buffer];
-    const offThread = snapshot.length === 0 ? this.offThread : undefined;
+    const c = { meta, state, buffer: snapshot };
+    const encoded = snapshot.length === 0 && this.offThread ? this.offThread(c) : null;
+    encoded?.catch(() => {}); // awaited in the job below; not an unhandled rejection meanwhile
     return this.serially(async () => {
       const t0 = performance.now();
-      const c = { meta, state, buffer: snapshot };
-      const bytes = offThread ? await offThread(this.store.dir, c) : await this.store.write(c);
+      const bytes = encoded ? await this.store.writeEncoded(meta.version, await encoded) : await this.store.write(c);
       this.events.emit('checkpoint:written', { version: state.version, bytes, ms: performance.now() - t0, buffered: snapshot.length });
     });
   }

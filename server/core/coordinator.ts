@@ -6,8 +6,8 @@
  *     (store/group-commit.ts + store/update-log.ts: durable, then the ack) → the buffer
  *     → fold-scheduler.ts (when) → step(): fedbuffStep (aggregation/fedbuff.ts, pure) in the
  *       fold worker thread (fold-thread.ts; intake and acks go on meanwhile)
- *     → finish(): checkpointer.ts (durable; written by the fold worker too, while it folds the
- *       next buffer) → state swapped in → 'version:created' (broadcast)
+ *     → finish(): checkpointer.ts (encoded by the fold worker, written here while the worker
+ *       folds the next buffer; durable) → state swapped in → 'version:created' (broadcast)
  *
  * Other state and its owner: the plan — plan-store.ts; pulls and encoder downloads of kept
  * versions — version-reader.ts; the run's identity — run.ts; history rows — store/history.ts.
@@ -101,7 +101,7 @@ export class Coordinator {
     });
     this.plans = new PlanStore(this.db, config);
     this.versions = new VersionReader(this.run, opened.checkpoints, () => this.state);
-    this.checkpoints = new Checkpointer(opened.checkpoints, this.run, config, events, (dir, c) => this.folds.writeCheckpoint(dir, c));
+    this.checkpoints = new Checkpointer(opened.checkpoints, this.run, config, events, (c) => this.folds.encodeCheckpoint(c));
   }
 
   /** Opens (or creates) the run in `config.dataDir`, recovering from the newest valid checkpoint (recovery.ts). */

@@ -6,12 +6,11 @@
  * shared arena, the state crosses as shared memory (the worker's replies are), so a step's
  * messages copy no more than the updates' values, into memory already mapped.
  *
- * The worker also writes step checkpoints (writeCheckpoint), so their encoding and disk syncs leave
- * the event loop and overlap the next fold.
+ * The worker also encodes step checkpoints (encodeCheckpoint): the event loop only writes them.
  *
  * The worker is started on the first step and again after it died; an idle worker does not keep
  * the process alive. If it dies mid-step, that step fails (the caller keeps the buffer and retries);
- * so does a checkpoint write in flight.
+ * so does a checkpoint encoding in flight.
  */
 import { Worker } from 'node:worker_threads';
 import type { BufferedUpdate, FedBuffConfig, GlobalState, StepSummary } from '../aggregation/fedbuff';
@@ -41,9 +40,11 @@ export interface FoldResult {
 
 export class FoldThread {
   private worker: Promise<Worker> | null = null;
-  /** Requests sent and not answered yet, by id: at most one fold and one checkpoint write. */
+  /** Requests sent and not answered yet, by id: at most one fold, and checkpoint encodings. */
   private readonly pending = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>();
   private folding = false;
+  /** The worker once it is ready (requests to it can be posted synchronously). */
+  private running: Worker | null = null;
   private nextId = 1;
   private closed = false;
   /** Where the updates of a step are copied for the worker (reused: valid until the next step). */
@@ -63,17 +64,20 @@ export class FoldThread {
   }
 
   /**
-   * Writes a checkpoint without a buffer in the worker (see CheckpointRequest); resolves with its
-   * size once it is durable. Meanwhile the worker may fold: the state is shared memory, read only.
+   * Encodes a checkpoint without a buffer in the worker (see EncodeRequest). Posted at once when
+   * the worker runs, so a fold requested after it starts after it (the worker takes messages in
+   * order) and the bytes come back without waiting for that fold. The state is shared memory, read only.
    */
-  async writeCheckpoint(dir: string, c: Checkpoint): Promise<number> {
-    if (this.closed) throw new Error('the fold thread is closed');
-    if (c.buffer.length) throw new Error('the fold worker writes step checkpoints only (no buffer)');
-    const worker = await this.start();
-    const r = await this.request(worker, { kind: 'checkpoint', id: this.nextId++, dir, meta: c.meta, state: packState(c.state) });
-    if (!r.ok) throw new Error(r.error);
-    if (!('bytes' in r)) throw new Error('fold worker: a fold reply to a checkpoint request');
-    return r.bytes;
+  encodeCheckpoint(c: Checkpoint): Promise<Uint8Array> {
+    if (this.closed) return Promise.reject(new Error('the fold thread is closed'));
+    if (c.buffer.length) return Promise.reject(new Error('the fold worker encodes step checkpoints only (no buffer)'));
+    const request: WorkerRequest = { kind: 'encode', id: this.nextId++, meta: c.meta, state: packState(c.state) };
+    const reply = this.running ? this.request(this.running, request) : this.start().then((w) => this.request(w, request));
+    return reply.then((r) => {
+      if (!r.ok) throw new Error(r.error);
+      if (!('encoded' in r)) throw new Error('fold worker: a fold reply to an encode request');
+      return r.encoded;
+    });
   }
 
   private async foldIn(worker: Worker, x: FoldInputs): Promise<FoldResult> {
@@ -113,6 +117,7 @@ export class FoldThread {
     this.closed = true;
     const w = this.worker;
     this.worker = null;
+    this.running = null;
     if (w) await (await w.catch(() => null))?.terminate();
   }
 
@@ -125,11 +130,13 @@ export class FoldThread {
         if (m !== 'ready') return reject(new Error(`fold worker: unexpected '${String(m)}'`));
         w.on('message', (r: WorkerReply) => this.settle(r));
         w.unref();
+        this.running = w;
         resolve(w);
       });
       w.on('error', (e) => this.fail(e));
       w.on('exit', (code) => {
         if (this.worker === started) this.worker = null;
+        if (this.running === w) this.running = null;
         this.fail(new Error(`fold worker exited (code ${code})`));
       });
     });

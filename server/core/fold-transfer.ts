@@ -38,28 +38,28 @@ export interface FoldRequest {
 }
 
 /**
- * Write a step's checkpoint (store/checkpoint.ts CheckpointStore.write, no buffer) into `dir`: the
- * encoding (a copy and a CRC-32 of the whole state) and the writes run in the worker, not on the
- * event loop, and the worker folds the next buffer while the disk syncs.
+ * Encode a step's checkpoint (store/checkpoint.ts encodeCheckpoint, no buffer): the copy and the
+ * CRC-32 of a whole state run in the worker, not on the event loop; the bytes come back
+ * transferred (no copy) and the event loop writes them (async I/O: the disk syncs overlap the
+ * worker's next fold, which an async write in the worker, blocked by that fold, would not).
  */
-export interface CheckpointRequest {
-  kind: 'checkpoint';
+export interface EncodeRequest {
+  kind: 'encode';
   id: number;
-  dir: string;
   meta: CheckpointMeta;
   state: PackedState;
 }
 
-export type WorkerRequest = FoldRequest | CheckpointRequest;
+export type WorkerRequest = FoldRequest | EncodeRequest;
 
 export type FoldReply =
   | { id: number; ok: true; state: PackedState; summary: StepSummary; center: PackedMap | null }
   | { id: number; ok: false; error: string };
 
-/** The checkpoint is durable (`bytes` long), or it failed. */
-export type CheckpointReply = { id: number; ok: true; bytes: number } | { id: number; ok: false; error: string };
+/** The encoded checkpoint, or why it failed. */
+export type EncodeReply = { id: number; ok: true; encoded: Uint8Array } | { id: number; ok: false; error: string };
 
-export type WorkerReply = FoldReply | CheckpointReply;
+export type WorkerReply = FoldReply | EncodeReply;
 
 /** A typed array that owns its whole buffer (copied when it is a view into a larger one). */
 function owned<T extends Float32Array | Uint32Array>(a: T): T {

@@ -1,8 +1,8 @@
 /**
  * The fold worker thread (started by fold-thread.ts through fold-worker-boot.mjs): runs the pure
  * fedbuffStep for the coordinator, so the event loop that accepts and acknowledges updates is not
- * blocked for the whole fold (a robust combine of a full buffer takes hundreds of ms), and writes
- * the step's checkpoint (CheckpointRequest), overlapping the next fold with its disk syncs. Stateless:
+ * blocked for the whole fold (a robust combine of a full buffer takes hundreds of ms), and encodes
+ * the step's checkpoint (EncodeRequest). Stateless:
  * every request carries the state it folds into (in shared memory after the first step, so no copy);
  * the reply's new state is in shared memory too.
  */
@@ -10,8 +10,8 @@ import { parentPort } from 'node:worker_threads';
 import { mulberry32 } from '../../shared/data/rng';
 import { cryptoUniform, normalSampler } from '../aggregation/dp-fedavg';
 import { fedbuffStep } from '../aggregation/fedbuff';
-import { CheckpointStore } from '../store/checkpoint';
-import { buffersOf, sharedMap, unpackMap, unpackState, type CheckpointRequest, type CheckpointReply, type FoldReply, type FoldRequest, type WorkerRequest } from './fold-transfer';
+import { encodeCheckpoint } from '../store/checkpoint';
+import { buffersOf, sharedMap, unpackMap, unpackState, type EncodeReply, type FoldReply, type FoldRequest, type WorkerRequest } from './fold-transfer';
 
 const port = parentPort;
 if (!port) throw new Error('fold-worker.ts runs only as a worker thread');
@@ -19,22 +19,20 @@ if (!port) throw new Error('fold-worker.ts runs only as a worker thread');
 const normal = normalSampler(cryptoUniform());
 
 port.on('message', (r: WorkerRequest) => {
-  if (r.kind === 'checkpoint') void checkpoint(r).then((reply) => port.postMessage(reply));
-  else port.postMessage(fold(r));
+  if (r.kind === 'encode') {
+    const reply = encode(r.id, () => encodeCheckpoint({ meta: r.meta, state: unpackState(r.state), buffer: [] }));
+    port.postMessage(reply, reply.ok ? [reply.encoded.buffer as ArrayBuffer] : []);
+  } else port.postMessage(fold(r));
 });
 port.postMessage('ready');
 
-/**
- * Encodes and writes a step's checkpoint. Asynchronous: while the file is written and synced (in
- * libuv's thread pool) this thread takes the next fold request. Failpoints fire here as on the
- * main thread (they kill the whole process).
- */
-async function checkpoint(r: CheckpointRequest): Promise<CheckpointReply> {
+function encode(id: number, f: () => Uint8Array): EncodeReply {
   try {
-    const bytes = await new CheckpointStore(r.dir, 0).write({ meta: r.meta, state: unpackState(r.state), buffer: [] });
-    return { id: r.id, ok: true, bytes };
+    // Transferred: it must own its whole buffer (encodeWeights allocates exactly one).
+    const bytes = f();
+    return { id, ok: true, encoded: bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice() };
   } catch (e) {
-    return { id: r.id, ok: false, error: (e as Error).message };
+    return { id, ok: false, error: (e as Error).message };
   }
 }
 
