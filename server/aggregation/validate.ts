@@ -5,7 +5,7 @@
  */
 import { crc32 as nativeCrc32 } from 'node:zlib';
 import { toBytes, type RejectCode } from '../../shared/protocol/messages';
-import { decodeWeights, WeightCodecError } from '../../shared/weights/codec';
+import { decodeWeights, WeightCodecError, type SharedAlloc } from '../../shared/weights/codec';
 import { assertSameSpecs, WeightMismatchError, type WeightMap, type WeightSpec } from '../../shared/weights/weight-map';
 import { l2NormOf, scaled } from './fold';
 
@@ -25,11 +25,15 @@ export type Checked<T> = { ok: true; value: T } | ({ ok: false } & Rejection);
  */
 const fastCrc32 = typeof nativeCrc32 === 'function' ? (b: Uint8Array) => nativeCrc32(b) >>> 0 : undefined;
 
-/** Decodes GLWT bytes into a delta with exactly `specs` (the online weights); top-k tensors stay sparse. */
-export function decodeDelta(bytes: Uint8Array, specs: readonly WeightSpec[]): Checked<WeightMap> {
+/**
+ * Decodes GLWT bytes into a delta with exactly `specs` (the online weights); top-k tensors stay
+ * sparse. The values land in shared memory (from `alloc`, else a fresh SharedArrayBuffer), where
+ * the fold worker reads them without a copy (core/fold-transfer.ts).
+ */
+export function decodeDelta(bytes: Uint8Array, specs: readonly WeightSpec[], alloc: SharedAlloc | true = true): Checked<WeightMap> {
   let weights: WeightMap;
   try {
-    weights = decodeWeights(toBytes(bytes), { crc32: fastCrc32, sparse: true }).weights;
+    weights = decodeWeights(toBytes(bytes), { crc32: fastCrc32, sparse: true, shared: alloc }).weights;
   } catch (e) {
     if (e instanceof WeightCodecError) return { ok: false, code: 'bad_encoding', reason: e.message };
     throw e;

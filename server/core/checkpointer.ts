@@ -6,7 +6,7 @@
  */
 import type { BufferedUpdate, GlobalState, StepSummary } from '../aggregation/fedbuff';
 import type { ResolvedConfig } from '../config';
-import { CHECKPOINT_FORMAT, type CheckpointMeta, type CheckpointStore } from '../store/checkpoint';
+import { CHECKPOINT_FORMAT, type Checkpoint, type CheckpointMeta, type CheckpointStore } from '../store/checkpoint';
 import type { ServerEvents } from './events';
 import type { GuardCheckpointFields } from './guard';
 import type { RoundPlan } from './plan-store';
@@ -47,23 +47,36 @@ export function checkpointMeta(run: RunInfo, config: ResolvedConfig, state: Glob
   };
 }
 
+/** Encodes a checkpoint without a buffer elsewhere (the fold worker, fold-thread.ts). */
+export type CheckpointEncoder = (c: Checkpoint) => Promise<Uint8Array>;
+
 export class Checkpointer {
   private chain: Promise<unknown> = Promise.resolve();
 
+  /**
+   * `offThread`, when given, encodes the checkpoints that carry no buffer (every step's): encoding
+   * a whole state and its CRC-32 took the event loop tens of ms per version. The encoding starts
+   * when write() is called, before earlier jobs end; the write itself stays in order. Those with a
+   * buffer (shutdown, admin) are encoded here.
+   */
   constructor(
     private readonly store: CheckpointStore,
     private readonly run: RunInfo,
     private readonly config: ResolvedConfig,
     private readonly events: ServerEvents,
+    private readonly offThread?: CheckpointEncoder,
   ) {}
 
   /** Writes the checkpoint of `state` with `buffer` (snapshotted now); resolves once it is durable. */
   write(state: GlobalState, buffer: readonly BufferedUpdate[], ctx: CheckpointContext): Promise<void> {
     const meta = checkpointMeta(this.run, this.config, state, ctx);
     const snapshot = [...buffer];
+    const c = { meta, state, buffer: snapshot };
+    const encoded = snapshot.length === 0 && this.offThread ? this.offThread(c) : null;
+    encoded?.catch(() => {}); // awaited in the job below; not an unhandled rejection meanwhile
     return this.serially(async () => {
       const t0 = performance.now();
-      const bytes = await this.store.write({ meta, state, buffer: snapshot });
+      const bytes = encoded ? await this.store.writeEncoded(meta.version, await encoded) : await this.store.write(c);
       this.events.emit('checkpoint:written', { version: state.version, bytes, ms: performance.now() - t0, buffered: snapshot.length });
     });
   }

@@ -6,7 +6,8 @@
  *     (store/group-commit.ts + store/update-log.ts: durable, then the ack) → the buffer
  *     → fold-scheduler.ts (when) → step(): fedbuffStep (aggregation/fedbuff.ts, pure) in the
  *       fold worker thread (fold-thread.ts; intake and acks go on meanwhile)
- *     → checkpointer.ts (durable) → state swapped in → 'version:created' (broadcast)
+ *     → finish(): checkpointer.ts (encoded by the fold worker, written here while the worker
+ *       folds the next buffer; durable) → state swapped in → 'version:created' (broadcast)
  *
  * Other state and its owner: the plan — plan-store.ts; pulls and encoder downloads of kept
  * versions — version-reader.ts; the run's identity — run.ts; history rows — store/history.ts.
@@ -18,7 +19,10 @@
  *     the folded update ids — is written atomically; only then are the rows marked 'applied' and
  *     the state swapped in and announced. A crash before the checkpoint leaves the rows pending
  *     (they are folded again later, once); a crash after it but before the SQLite commit is
- *     finished at recovery from the ids in the checkpoint.
+ *     finished at recovery from the ids in the checkpoint. The next buffer may fold from v+1
+ *     while v+1's checkpoint is being written (pipelining: the worker is not idle during the
+ *     disk syncs), but v+2 is written, swapped in and announced only after v+1 is; if v+1's
+ *     write fails, v+2 is dropped as well and both buffers are folded again.
  *  3. recovery (open, recovery.ts): newest valid checkpoint → the update log reconciles with it
  *     and returns the pending updates, which become the buffer again (UpdateLog.recover). So a
  *     step's checkpoint carries no buffer (the fold runs in a worker while updates keep arriving:
@@ -33,9 +37,11 @@ import { failpoint } from '../store/failpoints';
 import { GroupCommit } from '../store/group-commit';
 import { recordRejection, recordStep, type RejectionRow } from '../store/history';
 import type { UpdateLog, UpdateToLog } from '../store/update-log';
+import type { WeightMap } from '../../shared/weights/weight-map';
 import { Checkpointer, type CheckpointContext } from './checkpointer';
 import type { ServerEvents } from './events';
 import { FoldScheduler } from './fold-scheduler';
+import { DeltaMemory } from './delta-memory';
 import { FoldThread } from './fold-thread';
 import { Guard } from './guard';
 import { intakeStages, runIntake, type IntakeStage, type Submission } from './intake';
@@ -67,6 +73,12 @@ export class Coordinator {
   private readonly versions: VersionReader;
   private readonly checkpoints: Checkpointer;
   private readonly folds = new FoldThread();
+  /** Shared memory the intake decodes uploads into, reused after their step is committed. */
+  private readonly memory = new DeltaMemory();
+  /** The newest folded state while it is not committed yet: the next fold starts from it (see step). */
+  private ahead: { state: GlobalState; center: WeightMap | null } | null = null;
+  /** The last folded step's checkpoint write and commit (finish), with how many updates it folded. */
+  private finishing: { done: Promise<boolean>; count: number } | null = null;
 
   private constructor(
     readonly config: ResolvedConfig,
@@ -84,10 +96,12 @@ export class Coordinator {
     this.stages = intakeStages({ rateLimit: config.rateLimit });
     this.commits = new GroupCommit((items, rows) => this.commitBatch(items, rows));
     const a = config.aggregation;
-    this.scheduler = new FoldScheduler({ bufferSize: a.bufferSize, flushAfterMs: a.flushAfterMs, fill: () => this.buffer.length, step: () => this.step() });
+    this.scheduler = new FoldScheduler({
+      bufferSize: a.bufferSize, flushAfterMs: a.flushAfterMs, fill: () => this.buffer.length, step: () => this.step(), inFlight: () => this.finishing?.done ?? null,
+    });
     this.plans = new PlanStore(this.db, config);
     this.versions = new VersionReader(this.run, opened.checkpoints, () => this.state);
-    this.checkpoints = new Checkpointer(opened.checkpoints, this.run, config, events);
+    this.checkpoints = new Checkpointer(opened.checkpoints, this.run, config, events, (c) => this.folds.encodeCheckpoint(c));
   }
 
   /** Opens (or creates) the run in `config.dataDir`, recovering from the newest valid checkpoint (recovery.ts). */
@@ -125,7 +139,7 @@ export class Coordinator {
 
   /** True while a server step is being computed or written. */
   get aggregating(): boolean {
-    return this.scheduler.stepping;
+    return this.scheduler.stepping || this.finishing !== null;
   }
 
   get lastAggregation(): StepSummary | null {
@@ -164,6 +178,7 @@ export class Coordinator {
   /** Folds whatever is buffered now (admin "flush", flushAfterMs). Resolves with the new version. */
   async flush(): Promise<number> {
     await this.scheduler.flush();
+    await this.scheduler.settled();
     return this.state.version;
   }
 
@@ -231,6 +246,7 @@ export class Coordinator {
       normGuard: a.normGuard,
       recentNorms: this.guard.referenceNorms(),
       seen: (id) => (this.queuedIds.has(id) ? 'queued' : this.log.has(id) ? 'stored' : null),
+      alloc: this.memory.alloc,
     });
     if (r.ok) {
       this.guard.recordNorm(rateKey, r.value.guardNorm);
@@ -254,7 +270,10 @@ export class Coordinator {
       for (const r of rejections) recordRejection(this.db, r);
     });
     for (const { update } of batch) this.queuedIds.delete(update.updateId);
-    if (!durable.ok) return batch.map(() => ({ ok: false, code: durable.code, reason: durable.reason, version: this.state.version }));
+    if (!durable.ok) {
+      for (const { update } of batch) this.memory.release(update.delta);
+      return batch.map(() => ({ ok: false, code: durable.code, reason: durable.reason, version: this.state.version }));
+    }
     failpoint('submit:after-persist');
     const acks = batch.map(({ update }): SubmitAck => {
       this.buffer.push(update);
@@ -270,17 +289,54 @@ export class Coordinator {
     return acks;
   }
 
-  /** One server step over the whole buffer (run by the fold scheduler). Returns false if it failed (the buffer is kept). */
+  /**
+   * One server step over the whole buffer (run by the fold scheduler): folds it in the worker,
+   * then leaves its checkpoint write and commit (finish) running and returns, so the next buffer
+   * folds meanwhile — from this step's state, not yet durable (`ahead`). Returns false if it
+   * failed (its updates are back in the buffer).
+   */
   private async step(): Promise<boolean> {
     const taken = this.buffer.splice(0, this.buffer.length);
     if (taken.length === 0) return true;
     const a = this.config.aggregation;
+    const base = this.ahead ?? { state: this.state, center: undefined };
+    const previous = this.finishing;
+    const context = this.guard.stepInputs(base.state.version, base.center);
+    let result: Awaited<ReturnType<FoldThread['step']>>;
     try {
       // In the fold worker: the event loop keeps accepting and acknowledging meanwhile.
-      const { state, summary, center } = await this.folds.step({
-        state: this.state, updates: taken, specs: this.run.onlineSpecs, pairs: this.run.momentumPairs, now: Date.now(), context: this.guard.stepInputs(this.state.version),
+      result = await this.folds.step({
+        state: base.state, updates: taken, specs: this.run.onlineSpecs, pairs: this.run.momentumPairs, now: Date.now(), context,
         config: { stalenessExponent: a.stalenessExponent, serverOptimizer: a.serverOptimizer, ema: this.emaSchedule(), robust: a.robust, dp: a.dp },
       });
+    } catch (e) {
+      this.buffer.unshift(...taken);
+      this.failed(e as Error, taken.length);
+      return false;
+    }
+    // v+1 is written before v+2 on top of it; if it could not be, this fold built on nothing
+    // durable: its updates go back too, behind the previous step's (which finish put back).
+    if (previous && !(await previous.done)) {
+      this.buffer.splice(previous.count, 0, ...taken);
+      return false;
+    }
+    this.ahead = { state: result.state, center: result.center ?? context.center };
+    const finishing = { done: this.finish(taken, result), count: taken.length };
+    this.finishing = finishing;
+    void finishing.done.then((ok) => {
+      if (this.finishing === finishing) this.finishing = null;
+      if (!ok) this.scheduler.retry();
+    });
+    return true;
+  }
+
+  /**
+   * A folded step's checkpoint (durable), then the commit: rows applied, state swapped in,
+   * version announced. Runs after the previous step's finish. Resolves false if it failed: its
+   * updates are back at the front of the buffer and the next fold starts from the committed state.
+   */
+  private async finish(taken: BufferedUpdate[], { state, summary, center }: Awaited<ReturnType<FoldThread['step']>>): Promise<boolean> {
+    try {
       const folded = [...this.folded, { version: state.version, ids: taken.map((u) => u.updateId) }].slice(-FOLDED_MEMORY);
       // Without the buffer: updates accepted meanwhile are pending in the update log, which
       // recovery folds again from (step 3 above); copying their deltas here made this write
@@ -289,9 +345,13 @@ export class Coordinator {
       failpoint('fold:after-checkpoint');
       recordStep(this.db, summary);
       this.state = state;
+      if (this.ahead?.state === state) this.ahead = null;
       this.folded = folded;
       this.lastStep = summary;
       this.guard.committed(summary, center);
+      // Folded and durable: nothing reads these deltas any more (the fold's reply holds copies
+      // of whatever it kept from them), so their memory decodes the next uploads.
+      for (const u of taken) this.memory.release(u.delta);
       this.events.emit('version:created', summary);
       this.config.log(
         `version ${state.version}: ${summary.updates.length} update(s) from ${summary.contributors} contributor(s), ` +
@@ -301,11 +361,16 @@ export class Coordinator {
       void this.log.pruneFolded(state.version - this.config.keepCheckpoints).catch((e) => this.config.log(`delta file prune failed: ${(e as Error).message}`));
       return true;
     } catch (e) {
+      this.ahead = null;
       this.buffer.unshift(...taken);
-      this.events.emit('server:error', { where: 'fold', error: e as Error });
-      this.config.log(`server step failed, ${taken.length} update(s) stay buffered: ${(e as Error).message}`);
+      this.failed(e as Error, taken.length);
       return false;
     }
+  }
+
+  private failed(e: Error, updates: number): void {
+    this.events.emit('server:error', { where: 'fold', error: e });
+    this.config.log(`server step failed, ${updates} update(s) stay buffered: ${e.message}`);
   }
 
   private writeCheckpoint(state: GlobalState, buffer: readonly BufferedUpdate[], o: { folded?: CheckpointContext['folded']; lastStep?: StepSummary | null; dpSteps?: number } = {}): Promise<void> {

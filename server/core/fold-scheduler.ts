@@ -18,6 +18,11 @@ export interface FoldSchedulerOptions {
   fill(): number;
   /** One server step over the whole buffer; false when it failed (the buffer is kept). */
   step(): Promise<boolean>;
+  /**
+   * What a step that returned left running (its checkpoint write, overlapping the next fold), or
+   * null: settled() and a pause wait for it too, so the version they see is final.
+   */
+  inFlight?(): Promise<unknown> | null;
   /** Delay before a failed step is tried again. Default 2000 ms. */
   retryMs?: number;
 }
@@ -80,7 +85,7 @@ export class FoldScheduler {
     const settle = () => {
       if (this.pauseRequested === at) this.pausedSince = at;
     };
-    if (this.running) this.running.then(settle, settle);
+    if (this.running || this.o.inFlight?.()) void this.settled().then(settle);
     else settle();
     return true;
   }
@@ -94,9 +99,20 @@ export class FoldScheduler {
     return true;
   }
 
-  /** Resolves once no server step is running (a failed one included). */
+  /** Resolves once no server step is running (a failed one included), nor what one left in flight. */
   async settled(): Promise<void> {
     if (this.running) await this.running.catch(() => {});
+    await this.o.inFlight?.()?.catch(() => {});
+  }
+
+  /** Work a step left in flight failed (its updates are back in the buffer): try again after retryMs. */
+  retry(): void {
+    if (this.retryTimer || this.stopped) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.poke();
+    }, this.o.retryMs ?? 2000);
+    this.retryTimer.unref();
   }
 
   /** No step starts from now on (shutdown); a running one finishes (see settled()). */
@@ -116,13 +132,7 @@ export class FoldScheduler {
   private async stepOnce(): Promise<boolean> {
     this.clearFlushTimer();
     const ok = await this.o.step();
-    if (!ok && !this.retryTimer && !this.stopped) {
-      this.retryTimer = setTimeout(() => {
-        this.retryTimer = null;
-        this.poke();
-      }, this.o.retryMs ?? 2000);
-      this.retryTimer.unref();
-    }
+    if (!ok) this.retry();
     return ok;
   }
 

@@ -11,6 +11,7 @@ import { sparseTensor, type WeightMap, type WeightTensor } from '../../shared/we
 import type { BufferedUpdate, FedBuffConfig, GlobalState, StepSummary } from '../aggregation/fedbuff';
 import type { MomentumPair } from '../../shared/ssl/method';
 import type { WeightSpec } from '../../shared/weights/weight-map';
+import type { CheckpointMeta } from '../store/checkpoint';
 
 export type PackedTensor = { shape: number[]; data: Float32Array } | { shape: number[]; nz: Uint32Array; values: Float32Array };
 export type PackedMap = Array<[string, PackedTensor]>;
@@ -24,6 +25,7 @@ export interface PackedState {
 
 /** One fold request: fedbuffStep's arguments with functions replaced by what rebuilds them. */
 export interface FoldRequest {
+  kind: 'fold';
   id: number;
   state: PackedState;
   updates: Array<Omit<BufferedUpdate, 'delta'> & { delta: PackedMap }>;
@@ -35,9 +37,29 @@ export interface FoldRequest {
   context: { center: PackedMap | null; randSeed: number; quarantined: string[]; denominator?: number };
 }
 
+/**
+ * Encode a step's checkpoint (store/checkpoint.ts encodeCheckpoint, no buffer): the copy and the
+ * CRC-32 of a whole state run in the worker, not on the event loop; the bytes come back
+ * transferred (no copy) and the event loop writes them (async I/O: the disk syncs overlap the
+ * worker's next fold, which an async write in the worker, blocked by that fold, would not).
+ */
+export interface EncodeRequest {
+  kind: 'encode';
+  id: number;
+  meta: CheckpointMeta;
+  state: PackedState;
+}
+
+export type WorkerRequest = FoldRequest | EncodeRequest;
+
 export type FoldReply =
   | { id: number; ok: true; state: PackedState; summary: StepSummary; center: PackedMap | null }
   | { id: number; ok: false; error: string };
+
+/** The encoded checkpoint, or why it failed. */
+export type EncodeReply = { id: number; ok: true; encoded: Uint8Array } | { id: number; ok: false; error: string };
+
+export type WorkerReply = FoldReply | EncodeReply;
 
 /** A typed array that owns its whole buffer (copied when it is a view into a larger one). */
 function owned<T extends Float32Array | Uint32Array>(a: T): T {
@@ -76,6 +98,10 @@ export function buffersOf(maps: readonly PackedMap[]): Set<ArrayBufferLike> {
  * A reusable shared arena for the updates of one fold: their kept values are copied into it
  * (a memcpy into memory already mapped) instead of being cloned into fresh memory per message,
  * which is slow on this VM. Valid until the next fold; the worker keeps nothing of it.
+ * Arrays already in shared memory (uploads as the server decodes them, aggregation/validate.ts)
+ * are not copied: they cross as they are, and the event loop spends no time on them when a step
+ * starts (copying a full buffer here was one block of ~100 ms on a busy 2-core box, and every ack
+ * waited behind it).
  */
 export class SharedArena {
   private buf = new SharedArrayBuffer(0);
@@ -88,6 +114,7 @@ export class SharedArena {
   }
 
   copy<T extends Float32Array | Uint32Array>(a: T): T {
+    if (a.buffer instanceof SharedArrayBuffer) return a;
     const out = new (a.constructor as { new (b: SharedArrayBuffer, o: number, n: number): T })(this.buf, this.used, a.length);
     out.set(a);
     this.used += a.byteLength;
@@ -95,10 +122,11 @@ export class SharedArena {
   }
 }
 
-/** Bytes an update's tensors take in a {@link SharedArena}. */
+/** Bytes an update's tensors take in a {@link SharedArena} (none for those already shared). */
 export function arenaBytes(map: WeightMap): number {
+  const bytes = (a: Float32Array | Uint32Array) => (a.buffer instanceof SharedArrayBuffer ? 0 : a.byteLength);
   let n = 0;
-  for (const t of map.values()) n += t.nz !== undefined && t.values !== undefined ? t.nz.byteLength + t.values.byteLength : t.data.byteLength;
+  for (const t of map.values()) n += t.nz !== undefined && t.values !== undefined ? bytes(t.nz) + bytes(t.values) : bytes(t.data);
   return n;
 }
 

@@ -1,7 +1,8 @@
 /**
  * The fold worker thread (started by fold-thread.ts through fold-worker-boot.mjs): runs the pure
  * fedbuffStep for the coordinator, so the event loop that accepts and acknowledges updates is not
- * blocked for the whole fold (a robust combine of a full buffer takes hundreds of ms). Stateless:
+ * blocked for the whole fold (a robust combine of a full buffer takes hundreds of ms), and encodes
+ * the step's checkpoint (EncodeRequest). Stateless:
  * every request carries the state it folds into (in shared memory after the first step, so no copy);
  * the reply's new state is in shared memory too.
  */
@@ -9,14 +10,33 @@ import { parentPort } from 'node:worker_threads';
 import { mulberry32 } from '../../shared/data/rng';
 import { cryptoUniform, normalSampler } from '../aggregation/dp-fedavg';
 import { fedbuffStep } from '../aggregation/fedbuff';
-import { buffersOf, sharedMap, unpackMap, unpackState, type FoldReply, type FoldRequest } from './fold-transfer';
+import { encodeCheckpoint } from '../store/checkpoint';
+import { buffersOf, sharedMap, unpackMap, unpackState, type EncodeReply, type FoldReply, type FoldRequest, type WorkerRequest } from './fold-transfer';
 
 const port = parentPort;
 if (!port) throw new Error('fold-worker.ts runs only as a worker thread');
 // DP noise from this thread's own cryptographic source, as the guard's on the main thread.
 const normal = normalSampler(cryptoUniform());
 
-port.on('message', (r: FoldRequest) => {
+port.on('message', (r: WorkerRequest) => {
+  if (r.kind === 'encode') {
+    const reply = encode(r.id, () => encodeCheckpoint({ meta: r.meta, state: unpackState(r.state), buffer: [] }));
+    port.postMessage(reply, reply.ok ? [reply.encoded.buffer as ArrayBuffer] : []);
+  } else port.postMessage(fold(r));
+});
+port.postMessage('ready');
+
+function encode(id: number, f: () => Uint8Array): EncodeReply {
+  try {
+    // Transferred: it must own its whole buffer (encodeWeights allocates exactly one).
+    const bytes = f();
+    return { id, ok: true, encoded: bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice() };
+  } catch (e) {
+    return { id, ok: false, error: (e as Error).message };
+  }
+}
+
+function fold(r: FoldRequest): FoldReply {
   let reply: FoldReply;
   try {
     const updates = r.updates.map((u) => ({ ...u, delta: unpackMap(u.delta) }));
@@ -37,6 +57,5 @@ port.on('message', (r: FoldRequest) => {
   } catch (e) {
     reply = { id: r.id, ok: false, error: (e as Error).message };
   }
-  port.postMessage(reply);
-});
-port.postMessage('ready');
+  return reply;
+}

@@ -93,9 +93,13 @@ export class Guard {
     return { center: this.center, rand: mulberry32(stepSeed(version)), normal: this.normal, quarantined: new Set(this.quarantined), denominator: this.config.aggregation.bufferSize };
   }
 
-  /** stepContext's data for a step in the fold worker (fold-thread.ts), which rebuilds the functions itself. */
-  stepInputs(version: number): { center: WeightMap | null; randSeed: number; quarantined: string[]; denominator: number } {
-    return { center: this.center, randSeed: stepSeed(version), quarantined: [...this.quarantined], denominator: this.config.aggregation.bufferSize };
+  /**
+   * stepContext's data for a step in the fold worker (fold-thread.ts), which rebuilds the functions
+   * itself. `center`: the centre a step folded but not yet committed left (the coordinator folds
+   * the next buffer while that step's checkpoint is written); by default the committed one.
+   */
+  stepInputs(version: number, center: WeightMap | null = this.center): { center: WeightMap | null; randSeed: number; quarantined: string[]; denominator: number } {
+    return { center, randSeed: stepSeed(version), quarantined: [...this.quarantined], denominator: this.config.aggregation.bufferSize };
   }
 
   /** The checkpoint fields for a state `steps` DP steps ahead of the ledger (1 while writing a step's checkpoint). */

@@ -26,7 +26,7 @@
  * `bytes` to its re-encoding, because the update log stores `bytes`.
  */
 import type { RejectCode } from '../../shared/protocol/messages';
-import { encodeWeights } from '../../shared/weights/codec';
+import { encodeWeights, type SharedAlloc } from '../../shared/weights/codec';
 import type { WeightMap, WeightSpec } from '../../shared/weights/weight-map';
 import type { BufferedUpdate } from '../aggregation/fedbuff';
 import { applyNormDecision, decideNorm, decodeDelta, normAndFinite, type Checked, type NormGuardConfig } from '../aggregation/validate';
@@ -60,6 +60,8 @@ export interface IntakeView {
   recentNorms: readonly number[];
   /** 'stored' when the id is committed, 'queued' when it waits in the group commit, else null. */
   seen(updateId: string): 'stored' | 'queued' | null;
+  /** Where the decode stage puts a delta's values (delta-memory.ts); a fresh SharedArrayBuffer if absent. */
+  alloc?: SharedAlloc;
 }
 
 /** A submission on its way through the stages; each stage adds what it established. */
@@ -155,7 +157,7 @@ export const backlog: IntakeStage = {
 export const decode: IntakeStage = {
   name: 'decode',
   check: (c, v) => {
-    const d = decodeDelta(c.bytes, v.specs);
+    const d = decodeDelta(c.bytes, v.specs, v.alloc);
     return d.ok ? pass({ ...c, delta: d.value }) : d;
   },
 };

@@ -140,9 +140,13 @@ export class CheckpointStore {
   }
 
   async write(c: Checkpoint): Promise<number> {
-    const bytes = encodeCheckpoint(c);
+    return this.writeEncoded(c.meta.version, encodeCheckpoint(c));
+  }
+
+  /** Writes the checkpoint of `version` encoded elsewhere (encodeCheckpoint; the fold worker encodes step checkpoints). */
+  async writeEncoded(version: number, bytes: Uint8Array): Promise<number> {
     failpoint('checkpoint:before-write');
-    await writeFileAtomic(join(this.dir, checkpointName(c.meta.version)), bytes);
+    await writeFileAtomic(join(this.dir, checkpointName(version)), bytes);
     failpoint('checkpoint:after-write');
     return bytes.length;
   }

@@ -2,7 +2,8 @@
  * The run's SQLite database (better-sqlite3) in the data directory: run history for the dashboard
  * *and* the durable index of accepted-but-not-yet-folded deltas (their bytes live in files, see
  * pending.ts). An update is acknowledged as accepted only after its row is committed; WAL +
- * synchronous=FULL makes the commit durable.
+ * synchronous=FULL makes the commit durable (the update log's commits are synced off the event
+ * loop instead: {@link WalSync}).
  *
  * Tables (all times are epoch milliseconds):
  *   updates     one row per accepted update: who, base version, examples, loss, norm, staleness and
@@ -20,6 +21,7 @@
  */
 import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
+import { open, type FileHandle } from 'node:fs/promises';
 
 const SCHEMA_VERSION = 1;
 
@@ -100,6 +102,51 @@ export function openDatabase(path: string): Db {
   if (!row) db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
   else if (Number(row.value) !== SCHEMA_VERSION) throw new Error(`database schema ${row.value} is not ${SCHEMA_VERSION}`);
   return db;
+}
+
+/**
+ * Makes commits durable off the event loop. better-sqlite3 runs a commit on the calling thread, so
+ * with synchronous=FULL every commit blocks the event loop for an fsync of the WAL (≈ 4 ms here,
+ * far more on a busy disk) — the update log commits several times per second, and every ack
+ * queued behind it waited. `commit(fn)` runs the transaction at synchronous=NORMAL (the frames
+ * are written to the WAL, not synced; in WAL mode that is still crash-consistent, it only may lose
+ * the latest commits) and `sync()` then fdatasyncs the WAL file from libuv's thread pool. After
+ * `sync()` resolves the commit is as durable as a FULL one: its frames were written before it.
+ * The WAL file is never replaced while the connection is open (a checkpoint rewrites it from the
+ * start, in place), so one handle stays valid until close().
+ */
+export class WalSync {
+  private fh: Promise<FileHandle> | null = null;
+
+  constructor(private readonly db: Db) {}
+
+  /** Runs `fn` in one transaction that is written to the WAL but not yet synced. */
+  commit(fn: () => void): void {
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      this.db.transaction(fn)();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+  }
+
+  /** Resolves once every commit made so far is on disk. */
+  async sync(): Promise<void> {
+    if (this.db.memory) return;
+    this.fh ??= open(`${this.db.name}-wal`, 'r');
+    try {
+      await (await this.fh).datasync();
+    } catch (e) {
+      this.fh = null;
+      throw e;
+    }
+  }
+
+  async close(): Promise<void> {
+    const fh = this.fh;
+    this.fh = null;
+    await (await fh?.catch(() => null))?.close();
+  }
 }
 
 export type { Db };

@@ -6,9 +6,10 @@
  * delta store; test/architecture/imports.test.ts checks that.
  *
  * Durable accept of a batch (appendBatch): every delta's bytes are made durable (DeltaStore
- * writeBatch), then one SQLite transaction commits the rows (WAL, synchronous=FULL) together with
- * whatever else the caller commits with them (the batch's rejections). Only then may the updates
- * be acknowledged. `update_id` is the primary key, so a resubmission is a duplicate from then on.
+ * writeBatch), then one SQLite transaction commits the rows together with whatever else the caller
+ * commits with them (the batch's rejections), and the WAL is fdatasynced off the event loop
+ * (db.ts WalSync). Only then may the updates be acknowledged. A batch of rejections alone is
+ * committed without waiting for the disk: they were answered already, nothing depends on them. `update_id` is the primary key, so a resubmission is a duplicate from then on.
  * Batching itself (which submissions share one appendBatch) is group-commit.ts's job.
  *
  * How deltas are made durable (today the append-only delta log, delta-log.ts, one fdatasync per
@@ -17,8 +18,9 @@
 import type { BufferedUpdate, FoldedUpdate } from '../aggregation/fedbuff';
 import { encodeWeights } from '../../shared/weights/codec';
 import type { WeightMap } from '../../shared/weights/weight-map';
-import type { Db } from './db';
+import { WalSync, type Db } from './db';
 import type { DeltaStore } from './delta-store';
+import { failpoint } from './failpoints';
 
 /** An update whose row is about to be written, with the bytes of its delta as they will be stored. */
 export interface UpdateToLog {
@@ -49,6 +51,7 @@ export function markFolded(db: Db, version: number, updates: readonly Pick<Folde
 export class UpdateLog {
   private readonly insert;
   private readonly known;
+  private readonly wal: WalSync;
 
   constructor(
     readonly db: Db,
@@ -58,6 +61,7 @@ export class UpdateLog {
     this.insert = db.prepare(`INSERT INTO updates (update_id, contributor_id, base_version, examples, loss, norm, clipped, received_at, status, delta_file)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`);
     this.known = db.prepare('SELECT 1 FROM updates WHERE update_id = ?').pluck();
+    this.wal = new WalSync(db);
   }
 
   /** True once an update with this id is committed (pending or applied). */
@@ -72,18 +76,36 @@ export class UpdateLog {
    */
   async appendBatch(batch: readonly UpdateToLog[], alsoCommit: () => void = () => {}): Promise<Durability> {
     const refs = batch.map(() => this.deltas.newRef());
+    let committed = false;
     try {
       if (batch.length) await this.deltas.writeBatch(batch.map((b, i) => ({ ref: refs[i], bytes: b.bytes })));
       if (!this.db.open) return { ok: false, code: 'busy', reason: 'the server is shutting down; retry later' };
-      this.db.transaction(() => {
+      this.wal.commit(() => {
         alsoCommit();
         batch.forEach(({ update }, i) => this.insertRow(update, refs[i]));
-      })();
+      });
+      committed = true;
+      failpoint('updatelog:before-wal-sync');
+      if (batch.length) await this.wal.sync();
       return { ok: true };
     } catch (e) {
       this.log(`could not persist ${batch.length} update(s): ${(e as Error).message}`);
+      // Committed but not durable (the WAL sync failed): the rows go again, or a retry of these
+      // ids would be answered 'duplicate' — an ack for an update whose delta is removed below.
+      if (committed) this.forget(batch.map((b) => b.update.updateId));
       void this.deltas.remove(refs).catch(() => {});
       return { ok: false, code: 'internal', reason: 'the server could not store the update; retry later' };
+    }
+  }
+
+  private forget(ids: readonly string[]): void {
+    try {
+      const del = this.db.prepare('DELETE FROM updates WHERE update_id = ?');
+      this.db.transaction(() => {
+        for (const id of ids) del.run(id);
+      })();
+    } catch (e) {
+      this.log(`could not remove the rows of an unsynced batch: ${(e as Error).message}`);
     }
   }
 
@@ -93,6 +115,7 @@ export class UpdateLog {
 
   /** Releases the delta store's open files (shutdown; the database is closed by its owner). */
   async close(): Promise<void> {
+    await this.wal.close();
     await this.deltas.close?.();
   }
 

@@ -146,7 +146,17 @@ export interface DecodeOptions {
    * such), e.g. on the server, which folds them in O(kept values).
    */
   sparse?: boolean;
+  /**
+   * Decode into one SharedArrayBuffer (every tensor's float32 values, and a sparse tensor's
+   * positions, carved from it) instead of fresh arrays or views of `bytes`. The server decodes
+   * uploads so: its fold worker then reads them where they are, instead of the event loop copying
+   * every buffered delta across the thread boundary when a step starts.
+   */
+  shared?: boolean | SharedAlloc;
 }
+
+/** Where a shared decode puts its values: `bytes` (a multiple of 4) at `offset` of `buffer`. */
+export type SharedAlloc = (bytes: number) => { buffer: SharedArrayBuffer; offset: number };
 
 export interface Decoded {
   weights: WeightMap;
@@ -190,9 +200,36 @@ export function decodeWeights(bytes: Uint8Array, options: DecodeOptions = {}): D
 
   const aligned = (bytes.byteOffset + payloadStart) % 4 === 0;
   const weights: WeightMap = new Map();
+  const sparseKept = (e: TensorEntry) => e.nnz !== undefined && !!options.sparse;
+  if (options.shared) {
+    // Sizes were validated against the payload above, so the arena is bounded by ~2× its bytes.
+    const size = tensors.reduce((n, e) => n + (sparseKept(e) ? 8 * e.nnz! : 4 * e.length), 0);
+    const { buffer: arena, offset } = options.shared === true ? { buffer: new SharedArrayBuffer(size), offset: 0 } : options.shared(size);
+    let at = offset;
+    const carve = <T extends Float32Array | Uint32Array>(make: new (b: SharedArrayBuffer, o: number, n: number) => T, n: number): T => {
+      const a = new make(arena, at, n);
+      at += 4 * n;
+      return a;
+    };
+    for (const e of tensors) {
+      const p = sectionOf(bytes, payloadStart + e.offset, e, aligned);
+      if (sparseKept(e)) {
+        const nz = carve(Uint32Array, e.nnz!);
+        nz.set(p.indices!);
+        weights.set(e.name, sparseTensor(e.shape, nz, keptValues(p, carve(Float32Array, e.nnz!))));
+      } else {
+        const data = carve(Float32Array, e.length);
+        if (p.indices) data.set(unpackTensor(p));
+        else keptValues(p, data);
+        weights.set(e.name, { shape: e.shape, data });
+      }
+    }
+    if (options.expected) assertSameSpecs(weights, options.expected);
+    return { weights, meta };
+  }
   for (const e of tensors) {
     let data: Float32Array;
-    if (e.nnz !== undefined && options.sparse) {
+    if (sparseKept(e)) {
       const p = sectionOf(bytes, payloadStart + e.offset, e, aligned);
       weights.set(e.name, sparseTensor(e.shape, p.indices!, keptValues(p)));
       continue;

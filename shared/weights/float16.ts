@@ -58,7 +58,7 @@ export function floatsToHalves(src: Float32Array, out = new Uint16Array(src.leng
   return out;
 }
 
-export function halvesToFloats(src: Uint16Array, out = new Float32Array(src.length)): Float32Array {
+export function halvesToFloats(src: Uint16Array, out: Float32Array = new Float32Array(src.length)): Float32Array {
   const t = lookup();
   for (let i = 0; i < src.length; i++) out[i] = t[src[i]];
   return out;

@@ -93,7 +93,7 @@ export function quantizeInt8(x: Float32Array, block: number): { values: Int8Arra
   return { values, scales };
 }
 
-export function dequantizeInt8(values: Int8Array, scales: Float32Array, block: number, out = new Float32Array(values.length)): Float32Array {
+export function dequantizeInt8(values: Int8Array, scales: Float32Array, block: number, out: Float32Array = new Float32Array(values.length)): Float32Array {
   for (let b = 0; b < scales.length; b++) {
     const s = scales[b];
     const end = Math.min(values.length, (b + 1) * block);
@@ -118,13 +118,17 @@ export function packTensor(data: Float32Array, shape: number[], o: PackOptions):
   return { ...base, block, ...quantizeInt8(kept, block) };
 }
 
-/** The float32 values a packed tensor stores (the kept ones only, when it is sparse). */
-export function keptValues(p: PackedTensor): Float32Array {
+/**
+ * The float32 values a packed tensor stores (the kept ones only, when it is sparse); written into
+ * `out` when given (its length must be the kept count), else float32 values may be a view.
+ */
+export function keptValues(p: PackedTensor, out?: Float32Array): Float32Array {
   const n = p.indices ? p.indices.length : p.length;
+  if (out && out.length !== n) throw new RangeError(`keptValues: out holds ${out.length} values, the tensor keeps ${n}`);
   let vals: Float32Array;
-  if (p.dtype === 'float32') vals = p.values as Float32Array;
-  else if (p.dtype === 'float16') vals = halvesToFloats(p.values as Uint16Array);
-  else vals = dequantizeInt8(p.values as Int8Array, p.scales!, p.block!);
+  if (p.dtype === 'float32') vals = out ? (out.set((p.values as Float32Array).subarray(0, n)), out) : (p.values as Float32Array);
+  else if (p.dtype === 'float16') vals = halvesToFloats(p.values as Uint16Array, out);
+  else vals = dequantizeInt8(p.values as Int8Array, p.scales!, p.block!, out);
   return vals.length === n ? vals : vals.subarray(0, n);
 }
 

@@ -35,6 +35,7 @@ const FAILPOINTS = [
   'submit:after-persist=0.05',
   'deltalog:before-fsync=0.15',
   'deltalog:torn-write=0.15',
+  'updatelog:before-wal-sync=0.1',
 ];
 
 interface Child {

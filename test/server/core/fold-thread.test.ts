@@ -1,6 +1,7 @@
 /**
  * The fold worker (core/fold-thread.ts): a step folded there is bit-identical to the in-process
- * fedbuffStep, the shared arena it reuses never leaks into a result, a worker that dies fails only
+ * fedbuffStep, the shared arena it reuses never leaks into a result, a checkpoint it encodes is the
+ * one encoded in-process, a worker that dies fails only
  * its step; and, through a real server, updates acknowledged while a fold is in flight are folded
  * exactly once, also across a restart (the step's checkpoint no longer carries them: the update
  * log does).
@@ -11,6 +12,7 @@ import { fedbuffStep, type BufferedUpdate, type GlobalState } from '../../../ser
 import { initServerOptimizer } from '../../../server/aggregation/server-optimizer';
 import { DEFAULT_ROBUST } from '../../../server/aggregation/robust';
 import { FoldThread } from '../../../server/core/fold-thread';
+import { CHECKPOINT_FORMAT, decodeCheckpoint, encodeCheckpoint, type CheckpointMeta } from '../../../server/store/checkpoint';
 import { describeMethod } from '../../../server/model/method-info';
 import { sparseTensor, type WeightMap, type WeightTensor } from '../../../shared/weights/weight-map';
 import { connectClient, coordinates, indicatorDelta, onlineOnly, rng, sameBits, startTiny, TINY_METHOD_CONFIG, tempDir } from '../helpers';
@@ -38,6 +40,11 @@ async function tinyInputs(seed: number) {
   return { info, state, updates, pairs, config, center };
 }
 
+const BASE_META: CheckpointMeta = {
+  format: CHECKPOINT_FORMAT, runId: 'r', version: 0, method: 'byol', methodConfig: {}, momentumPairs: [], serverOptimizer: { kind: 'fedavg', lr: 1 }, optimizerStep: 0,
+  onlineNames: [], targetNames: [], recentNorms: [], folded: [{ version: 1, ids: ['a'] }], lastStep: null, buffer: [], createdAt: 1, encoderNames: [], extra: {},
+};
+
 const copyOf = (m: WeightMap): WeightMap => new Map([...m].map(([n, t]) => [n, { shape: [...t.shape], data: new Float32Array(t.data) }]));
 
 describe('fold worker', () => {
@@ -64,6 +71,13 @@ describe('fold worker', () => {
       expect(sameBits(viaWorker.center!, kept.center)).toBe(true);
       // The caller's updates are untouched (a failed step puts them back in the buffer).
       expect(a.updates[1].delta.get(a.info.onlineSpecs[0].name)!.values!.length).toBeGreaterThan(0);
+
+      // A step's checkpoint encoded in the worker is byte for byte the one encoded here.
+      const meta = { ...BASE_META, version: next.state.version, onlineNames: [...next.state.online.keys()], targetNames: [...next.state.target.keys()] };
+      const c = { meta, state: next.state, buffer: [] };
+      const encoded = await ft.encodeCheckpoint(c);
+      expect(Buffer.from(encoded).equals(Buffer.from(encodeCheckpoint(c)))).toBe(true);
+      expect(sameBits(decodeCheckpoint(encoded).state.online, next.state.online)).toBe(true);
 
       // A worker that dies mid-step fails that step; the next one starts a new worker.
       const inFlight = ft.step({ state: a.state, updates: a.updates, specs: a.info.onlineSpecs, pairs: a.pairs, config: a.config, now: 125, context: { center: null, randSeed: 1, quarantined: [] } });

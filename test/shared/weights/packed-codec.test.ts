@@ -114,6 +114,26 @@ describe('packed weight codec', () => {
       expect(Array.from(decodeWeights(shifted).weights.get('conv/kernel')!.data)).toEqual(Array.from(weights.get('conv/kernel')!.data));
     });
 
+    it(`${what}: a shared decode (the server's) gives the same values, all in the one buffer it was given`, () => {
+      const bytes = encodeWeights(sample(), { pack });
+      const shifted = new Uint8Array(bytes.length + 1).subarray(1);
+      shifted.set(bytes);
+      for (const sparse of [false, true]) {
+        for (const input of [bytes, shifted]) {
+          const plain = decodeWeights(input, { sparse }).weights;
+          const arena = new SharedArrayBuffer(8 * 200 + 12);
+          const shared = decodeWeights(input, { sparse, shared: () => ({ buffer: arena, offset: 12 }) }).weights;
+          for (const [name, t] of plain) {
+            const u = shared.get(name)!;
+            expect(u.shape).toEqual(t.shape);
+            expect(Array.from(u.data)).toEqual(Array.from(t.data));
+            expect(u.nz === undefined).toBe(t.nz === undefined);
+            for (const a of u.nz ? [u.nz, u.values!] : [u.data]) if (a.length) expect(a.buffer).toBe(arena);
+          }
+        }
+      }
+    });
+
     it(`${what}: seeded mutation fuzz — only clean errors or well-formed maps`, () => {
       const bytes = encodeWeights(sample(), { pack });
       const r = rng(42);
