@@ -28,7 +28,7 @@ import { withSeededInit } from '../shared/models/seeded-init';
 import { methodNames, resolveMethodConfig } from '../shared/ssl/registry';
 import { centralizedCurve } from './quality/centralized';
 import { qualityChartSvg } from './quality/chart';
-import type { Curve, CurveContext } from './quality/curves';
+import { pointNear, type Curve, type CurveContext } from './quality/curves';
 import { federatedCurve } from './quality/federated';
 import { peerCurve } from './quality/peer';
 import { RECIPE } from './quality/recipe';
@@ -99,13 +99,14 @@ function printTable(curves: Curve[], checkpoints: number[], raw: number, random:
   console.log(`\n| method | setting | ${checkpoints.map((c) => `kNN @${c}`).join(' | ')} | 1% labels (last) | 10% labels (last) | vs centralized / peer |`);
   console.log(`|---|---|${checkpoints.map(() => '---|').join('')}---|---|---|`);
   for (const c of curves) {
-    const at = (x: number) => c.points.find((p) => p.examples >= x - 16 && p.examples <= x + 16)?.knn_top1;
+    const at = (x: number) => pointNear(c.points, x)?.knn_top1;
     const last = c.points[c.points.length - 1];
     const central = curves.find((o) => o.method === c.method && o.setting === 'centralized');
     const cl = central?.points[central.points.length - 1];
     let cmp = '';
-    if (c.setting.startsWith('federated') && cl && last && cl.examples === last.examples) cmp = `${((last.knn_top1 / cl.knn_top1) * 100).toFixed(1)}% of centralized`;
-    if (c.setting === 'PyTorch peer' && cl && last && cl.examples === last.examples) cmp = `Glimpse − peer: ${((cl.knn_top1 - last.knn_top1) * 100).toFixed(1)} points`;
+    const same = cl && last && pointNear([cl], last.examples) ? ` (${cl.examples} vs ${last.examples} examples)` : undefined;
+    if (c.setting.startsWith('federated') && same) cmp = `${((last!.knn_top1 / cl!.knn_top1) * 100).toFixed(1)}% of centralized${same}`;
+    if (c.setting === 'PyTorch peer' && same) cmp = `Glimpse − peer: ${((cl!.knn_top1 - last!.knn_top1) * 100).toFixed(1)} points${same}`;
     console.log(`| ${c.method} | ${c.setting} | ${checkpoints.map((x) => pct(at(x))).join(' | ')} | ${pct(last?.linear_1pct)} | ${pct(last?.linear_10pct)} | ${cmp}${c.stopped ? ` (${c.stopped})` : ''} |`);
   }
   console.log(`| — | raw pixels | ${pct(raw)} | | | |`);

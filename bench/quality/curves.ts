@@ -69,3 +69,18 @@ export async function runCurve(
   }
   return curve;
 }
+
+/**
+ * The point of a curve taken at about `examples`: federated curves advance a whole round at a time
+ * (clients × local steps × batch = 1,280 examples by default), so they land at 5,120 where the
+ * centralized curve lands at 4,992; within 5% (and one batch) counts as the same checkpoint.
+ */
+export function pointNear<P extends { examples: number }>(points: readonly P[], examples: number): P | undefined {
+  const tolerance = 0.05 * examples + 16;
+  let best: P | undefined;
+  for (const p of points) {
+    const d = Math.abs(p.examples - examples);
+    if (d <= tolerance && (!best || d < Math.abs(best.examples - examples))) best = p;
+  }
+  return best;
+}

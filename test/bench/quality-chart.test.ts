@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { qualityChartSvg } from '../../bench/quality/chart';
-import type { Curve } from '../../bench/quality/curves';
+import { pointNear, type Curve } from '../../bench/quality/curves';
 
 const point = (examples: number, knn: number) => ({ examples, knn_top1: knn, embedding_std: 0.01, trainSeconds: 0 });
 
@@ -19,5 +19,15 @@ describe('bench:quality chart', () => {
     expect(svg).toContain('PyTorch peer &lt;torch&gt;');
     expect(svg).not.toContain('<torch>');
     expect(qualityChartSvg([], [], 'empty')).toBe('');
+  });
+});
+
+describe('bench:quality checkpoints', () => {
+  it('matches a federated round boundary (5,120) to the 5,000 checkpoint, the nearest point when two qualify, none when far', () => {
+    const pts = [point(0, 0.74), point(3840, 0.75), point(5120, 0.76), point(10240, 0.77)];
+    expect(pointNear(pts, 5000)?.examples).toBe(5120);
+    expect(pointNear([point(4992, 0.7), point(5120, 0.71)], 5000)?.examples).toBe(4992);
+    expect(pointNear(pts, 0)?.examples).toBe(0);
+    expect(pointNear(pts, 7500)).toBeUndefined();
   });
 });
