@@ -2,7 +2,7 @@
  * The coordinator: the thin loop that owns the global state of a run and connects the parts that
  * each own one piece of it. It knows nothing about sockets or HTTP.
  *
- *   submission → intake.ts (ordered, pure checks) → group commit of the update log
+ *   submission → acceptor.ts: intake.ts (ordered, pure checks) → group commit of the update log
  *     (store/group-commit.ts + store/update-log.ts: durable, then the ack) → the buffer
  *     → fold-scheduler.ts (when) → step(): fedbuffStep (aggregation/fedbuff.ts, pure) in the
  *       fold worker thread (fold-thread.ts; intake and acks go on meanwhile)
@@ -34,17 +34,16 @@ import type { BufferedUpdate, GlobalState, StepSummary } from '../aggregation/fe
 import type { ResolvedConfig } from '../config';
 import type { Db } from '../store/db';
 import { failpoint } from '../store/failpoints';
-import { GroupCommit } from '../store/group-commit';
-import { recordRejection, recordStep, type RejectionRow } from '../store/history';
-import type { UpdateLog, UpdateToLog } from '../store/update-log';
+import { recordStep } from '../store/history';
+import type { UpdateLog } from '../store/update-log';
 import type { WeightMap } from '../../shared/weights/weight-map';
 import { Checkpointer, type CheckpointContext } from './checkpointer';
 import type { ServerEvents } from './events';
 import { FoldScheduler } from './fold-scheduler';
-import { DeltaMemory } from './delta-memory';
 import { FoldThread } from './fold-thread';
 import { Guard } from './guard';
-import { intakeStages, runIntake, type IntakeStage, type Submission } from './intake';
+import { Acceptor } from './acceptor';
+import type { Submission } from './intake';
 import { contributorPlan, PlanStore, type PlanChange } from './plan-store';
 import { openRun, type OpenedRun } from './recovery';
 import { emaScheduleOf, maxMessageBytesOf, type RunInfo } from './run';
@@ -64,17 +63,13 @@ export class Coordinator {
   /** Norm statistics, quarantine, accountability and the DP ledger (guard.ts). */
   readonly guard: Guard;
   private readonly log: UpdateLog;
-  private readonly stages: IntakeStage[];
-  private readonly commits: GroupCommit<UpdateToLog, SubmitAck, RejectionRow>;
-  /** Acks of updates waiting in the group commit, by id: a resubmission meanwhile gets the same answer. */
-  private readonly queuedIds = new Map<string, Promise<SubmitAck>>();
+  /** The accept path: intake, group commit, acks, the buffer's tail (acceptor.ts). */
+  private readonly acceptor: Acceptor;
   private readonly scheduler: FoldScheduler;
   private readonly plans: PlanStore;
   private readonly versions: VersionReader;
   private readonly checkpoints: Checkpointer;
   private readonly folds = new FoldThread();
-  /** Shared memory the intake decodes uploads into, reused after their step is committed. */
-  private readonly memory = new DeltaMemory();
   /** The newest folded state while it is not committed yet: the next fold starts from it (see step). */
   private ahead: { state: GlobalState; center: WeightMap | null } | null = null;
   /** The last folded step's checkpoint write and commit (finish), with how many updates it folded. */
@@ -93,8 +88,10 @@ export class Coordinator {
     this.guard = new Guard(this.db, config, opened);
     this.folded = opened.folded;
     this.lastStep = opened.lastStep;
-    this.stages = intakeStages({ rateLimit: config.rateLimit });
-    this.commits = new GroupCommit((items, rows) => this.commitBatch(items, rows));
+    this.acceptor = new Acceptor({
+      config, db: this.db, log: this.log, guard: this.guard, run: this.run, events, buffer: this.buffer,
+      version: () => this.state.version, maxExamples: () => this.plans.plan.maxExamples, closing: () => this.closing, poke: () => this.scheduler.poke(),
+    });
     const a = config.aggregation;
     this.scheduler = new FoldScheduler({
       bufferSize: a.bufferSize, flushAfterMs: a.flushAfterMs, fill: () => this.buffer.length, step: () => this.step(), inFlight: () => this.finishing?.done ?? null,
@@ -227,66 +224,9 @@ export class Coordinator {
     return emaScheduleOf(this.config, this.run);
   }
 
-  /**
-   * Checks a delta (intake.ts) and durably accepts it: accepted deltas are committed in groups
-   * and acknowledged only after the commit; rejections are answered at once and recorded with
-   * the next commit.
-   */
+  /** Checks a delta and durably accepts it (acceptor.ts): acknowledged only after the commit. */
   submit(input: Omit<Submission, 'contributorId' | 'rateKey'>, contributorId: string, rateKey: string = contributorId): Promise<SubmitAck> {
-    const a = this.config.aggregation;
-    const version = this.state.version;
-    const r = runIntake(this.stages, { ...input, contributorId, rateKey }, {
-      version,
-      specs: this.run.onlineSpecs,
-      maxStaleness: a.maxStaleness,
-      maxExamples: this.plans.plan.maxExamples,
-      maxBuffered: a.maxBuffered,
-      waiting: this.buffer.length + this.commits.queued,
-      closing: this.closing,
-      normGuard: a.normGuard,
-      recentNorms: this.guard.referenceNorms(),
-      seen: (id) => (this.queuedIds.has(id) ? 'queued' : this.log.has(id) ? 'stored' : null),
-      alloc: this.memory.alloc,
-    });
-    if (r.ok) {
-      this.guard.recordNorm(rateKey, r.value.guardNorm);
-      const ack = this.commits.submit({ update: r.value.update, bytes: r.value.bytes });
-      this.queuedIds.set(input.updateId, ack);
-      return ack;
-    }
-    if ('duplicate' in r) {
-      const queued = this.queuedIds.get(input.updateId);
-      if (queued) return queued.then((ack): SubmitAck => (ack.ok ? { ...ack, status: 'duplicate' } : ack));
-      return Promise.resolve({ ok: true, status: 'duplicate', updateId: input.updateId, version, bufferFill: this.buffer.length, bufferSize: a.bufferSize, clipped: false });
-    }
-    this.commits.record({ at: Date.now(), contributorId, updateId: input.updateId, baseVersion: input.baseVersion, serverVersion: version, code: r.code, reason: r.reason });
-    this.events.emit('update:rejected', { updateId: input.updateId, contributorId, code: r.code, reason: r.reason });
-    return Promise.resolve({ ok: false, code: r.code, reason: r.reason, version, ...(r.retryAfterMs === undefined ? {} : { retryAfterMs: r.retryAfterMs }) });
-  }
-
-  /** One group commit (store/group-commit.ts): the update log makes it durable, then the updates join the buffer. */
-  private async commitBatch(batch: UpdateToLog[], rejections: RejectionRow[]): Promise<SubmitAck[]> {
-    const durable = await this.log.appendBatch(batch, () => {
-      for (const r of rejections) recordRejection(this.db, r);
-    });
-    for (const { update } of batch) this.queuedIds.delete(update.updateId);
-    if (!durable.ok) {
-      for (const { update } of batch) this.memory.release(update.delta);
-      return batch.map(() => ({ ok: false, code: durable.code, reason: durable.reason, version: this.state.version }));
-    }
-    failpoint('submit:after-persist');
-    const acks = batch.map(({ update }): SubmitAck => {
-      this.buffer.push(update);
-      this.events.emit('update:accepted', {
-        updateId: update.updateId, contributorId: update.contributorId, baseVersion: update.baseVersion, examples: update.examples,
-        norm: update.norm, clipped: update.clipped, bufferFill: this.buffer.length,
-      });
-      return { ok: true, status: 'accepted', updateId: update.updateId, version: this.state.version, bufferFill: this.buffer.length, bufferSize: this.config.aggregation.bufferSize, clipped: update.clipped };
-    });
-    // The step a full buffer starts runs on this event loop: start it on the next turn, after
-    // these acks (durable already) have gone out, instead of holding them for a whole fold.
-    setImmediate(() => this.scheduler.poke());
-    return acks;
+    return this.acceptor.submit(input, contributorId, rateKey);
   }
 
   /**
@@ -351,7 +291,7 @@ export class Coordinator {
       this.guard.committed(summary, center);
       // Folded and durable: nothing reads these deltas any more (the fold's reply holds copies
       // of whatever it kept from them), so their memory decodes the next uploads.
-      for (const u of taken) this.memory.release(u.delta);
+      for (const u of taken) this.acceptor.release(u.delta);
       this.events.emit('version:created', summary);
       this.config.log(
         `version ${state.version}: ${summary.updates.length} update(s) from ${summary.contributors} contributor(s), ` +
@@ -394,7 +334,7 @@ export class Coordinator {
     if (this.closing) return;
     this.closing = true;
     this.scheduler.stop();
-    await this.commits.drain();
+    await this.acceptor.drain();
     await this.scheduler.settled();
     try {
       await this.writeCheckpoint(this.state, this.buffer);
