@@ -47,29 +47,24 @@ export function checkpointMeta(run: RunInfo, config: ResolvedConfig, state: Glob
   };
 }
 
-/**
- * Encodes and writes a checkpoint without a buffer elsewhere, then prunes the store (the
- * checkpoint writer thread, fold-thread.ts writeCheckpoint): its size, and why the prune failed.
- */
-export type CheckpointWriter = (c: Checkpoint) => Promise<{ bytes: number; pruneError: string | null }>;
+/** Encodes a checkpoint without a buffer elsewhere (the fold worker, fold-thread.ts). */
+export type CheckpointEncoder = (c: Checkpoint) => Promise<Uint8Array>;
 
 export class Checkpointer {
   private chain: Promise<unknown> = Promise.resolve();
 
   /**
-   * `offThread`, when given, encodes, writes and then prunes the checkpoints that carry no buffer
-   * (every step's), in order with the other jobs: encoding a whole state and its CRC-32 took the
-   * event loop tens of ms per version, and each step of an async write (open, write, fsync,
-   * rename, fsync the directory) and of the prune waited for a turn of the busy event loop — the
-   * commit of each version took several times the disk's time. Those with a buffer (shutdown,
-   * admin) are encoded and written here.
+   * `offThread`, when given, encodes the checkpoints that carry no buffer (every step's): encoding
+   * a whole state and its CRC-32 took the event loop tens of ms per version. The encoding starts
+   * when write() is called, before earlier jobs end; the write itself stays in order. Those with a
+   * buffer (shutdown, admin) are encoded here.
    */
   constructor(
     private readonly store: CheckpointStore,
     private readonly run: RunInfo,
     private readonly config: ResolvedConfig,
     private readonly events: ServerEvents,
-    private readonly offThread?: CheckpointWriter,
+    private readonly offThread?: CheckpointEncoder,
   ) {}
 
   /** Writes the checkpoint of `state` with `buffer` (snapshotted now); resolves once it is durable. */
@@ -77,15 +72,11 @@ export class Checkpointer {
     const meta = checkpointMeta(this.run, this.config, state, ctx);
     const snapshot = [...buffer];
     const c = { meta, state, buffer: snapshot };
-    const offThread = snapshot.length === 0 ? this.offThread : undefined;
+    const encoded = snapshot.length === 0 && this.offThread ? this.offThread(c) : null;
+    encoded?.catch(() => {}); // awaited in the job below; not an unhandled rejection meanwhile
     return this.serially(async () => {
       const t0 = performance.now();
-      let bytes: number;
-      if (offThread) {
-        const written = await offThread(c);
-        if (written.pruneError) this.config.log(`checkpoint prune failed: ${written.pruneError}`);
-        bytes = written.bytes;
-      } else bytes = await this.store.write(c);
+      const bytes = encoded ? await this.store.writeEncoded(meta.version, await encoded) : await this.store.write(c);
       this.events.emit('checkpoint:written', { version: state.version, bytes, ms: performance.now() - t0, buffered: snapshot.length });
     });
   }

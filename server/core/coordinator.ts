@@ -4,12 +4,10 @@
  *
  *   submission → acceptor.ts: intake.ts (ordered, pure checks) → group commit of the update log
  *     (store/group-commit.ts + store/update-log.ts: durable, then the ack) → the buffer
- *     → fold-scheduler.ts (when) → step-chain.ts: fedbuffStep (aggregation/fedbuff.ts, pure) in
- *       the fold worker thread (fold-thread.ts; intake and acks go on meanwhile), each fold onto
- *       the state the one before it left in the worker
- *     → commit(), in version order: checkpointer.ts (encoded and written by a second worker, the
- *       checkpoint writer, while the fold worker folds on; durable) → state swapped in →
- *       'version:created' (broadcast)
+ *     → fold-scheduler.ts (when) → step(): fedbuffStep (aggregation/fedbuff.ts, pure) in the
+ *       fold worker thread (fold-thread.ts; intake and acks go on meanwhile)
+ *     → finish(): checkpointer.ts (encoded by the fold worker, written here while the worker
+ *       folds the next buffer; durable) → state swapped in → 'version:created' (broadcast)
  *
  * Other state and its owner: the plan — plan-store.ts; pulls and encoder downloads of kept
  * versions — version-reader.ts; the run's identity — run.ts; history rows — store/history.ts.
@@ -21,12 +19,10 @@
  *     the folded update ids — is written atomically; only then are the rows marked 'applied' and
  *     the state swapped in and announced. A crash before the checkpoint leaves the rows pending
  *     (they are folded again later, once); a crash after it but before the SQLite commit is
- *     finished at recovery from the ids in the checkpoint. The next buffers may fold from v+1
- *     (in the worker, which kept it) while v+1's checkpoint is being written (pipelining: the
- *     worker is not idle during the disk syncs, nor waiting for the event loop between folds),
- *     but v+2 is written, swapped in and announced only after v+1 is; if v+1's fold or write
- *     fails, the steps after it are dropped as well, their buffers are folded again, and the
- *     worker is resynced from the last committed state (step-chain.ts).
+ *     finished at recovery from the ids in the checkpoint. The next buffer may fold from v+1
+ *     while v+1's checkpoint is being written (pipelining: the worker is not idle during the
+ *     disk syncs), but v+2 is written, swapped in and announced only after v+1 is; if v+1's
+ *     write fails, v+2 is dropped as well and both buffers are folded again.
  *  3. recovery (open, recovery.ts): newest valid checkpoint → the update log reconciles with it
  *     and returns the pending updates, which become the buffer again (UpdateLog.recover). So a
  *     step's checkpoint carries no buffer (the fold runs in a worker while updates keep arriving:
@@ -36,15 +32,15 @@ import type { EmaSchedule } from '../../shared/federation/ema';
 import type { Plan, SubmitAck } from '../../shared/protocol/messages';
 import type { BufferedUpdate, GlobalState, StepSummary } from '../aggregation/fedbuff';
 import type { ResolvedConfig } from '../config';
-import { commitUnsynced, type Db } from '../store/db';
+import type { Db } from '../store/db';
 import { failpoint } from '../store/failpoints';
 import { recordStep } from '../store/history';
 import type { UpdateLog } from '../store/update-log';
+import type { WeightMap } from '../../shared/weights/weight-map';
 import { Checkpointer, type CheckpointContext } from './checkpointer';
 import type { ServerEvents } from './events';
 import { FoldScheduler } from './fold-scheduler';
-import { FoldThread, type FoldInputs, type FoldResult } from './fold-thread';
-import { StepChain } from './step-chain';
+import { FoldThread } from './fold-thread';
 import { Guard } from './guard';
 import { Acceptor } from './acceptor';
 import type { Submission } from './intake';
@@ -74,10 +70,10 @@ export class Coordinator {
   private readonly versions: VersionReader;
   private readonly checkpoints: Checkpointer;
   private readonly folds = new FoldThread();
-  /** Encodes, writes and prunes step checkpoints in a thread of its own (in the fold worker they would wait behind the folds queued there). */
-  private readonly writer = new FoldThread();
-  /** The steps in flight: folds posted onto each other in the worker, committed in order (step-chain.ts). */
-  private readonly steps: StepChain;
+  /** The newest folded state while it is not committed yet: the next fold starts from it (see step). */
+  private ahead: { state: GlobalState; center: WeightMap | null } | null = null;
+  /** The last folded step's checkpoint write and commit (finish), with how many updates it folded. */
+  private finishing: { done: Promise<boolean>; count: number } | null = null;
 
   private constructor(
     readonly config: ResolvedConfig,
@@ -98,15 +94,11 @@ export class Coordinator {
     });
     const a = config.aggregation;
     this.scheduler = new FoldScheduler({
-      bufferSize: a.bufferSize, flushAfterMs: a.flushAfterMs, fill: () => this.buffer.length, step: () => this.steps.step(), inFlight: () => this.steps.inFlight(),
+      bufferSize: a.bufferSize, flushAfterMs: a.flushAfterMs, fill: () => this.buffer.length, step: () => this.step(), inFlight: () => this.finishing?.done ?? null,
     });
     this.plans = new PlanStore(this.db, config);
     this.versions = new VersionReader(this.run, opened.checkpoints, () => this.state);
-    this.checkpoints = new Checkpointer(opened.checkpoints, this.run, config, events, (c) => this.writer.writeCheckpoint(c, opened.checkpoints.dir, opened.checkpoints.keep));
-    this.steps = new StepChain({
-      buffer: this.buffer, folds: this.folds, committed: () => this.state, inputs: (v) => this.foldInputs(v), commit: (taken, r) => this.commit(taken, r),
-      failed: (e, n) => this.failed(e, n), retry: () => this.scheduler.retry(), queueAt: Math.max(a.bufferSize, a.maxBuffered / 2),
-    });
+    this.checkpoints = new Checkpointer(opened.checkpoints, this.run, config, events, (c) => this.folds.encodeCheckpoint(c));
   }
 
   /** Opens (or creates) the run in `config.dataDir`, recovering from the newest valid checkpoint (recovery.ts). */
@@ -120,7 +112,6 @@ export class Coordinator {
       }
       coord.plans.restore();
       coord.folds.warm();
-      coord.writer.warm();
       coord.scheduler.poke();
       return coord;
     } catch (e) {
@@ -145,7 +136,7 @@ export class Coordinator {
 
   /** True while a server step is being computed or written. */
   get aggregating(): boolean {
-    return this.scheduler.stepping || this.steps.busy;
+    return this.scheduler.stepping || this.finishing !== null;
   }
 
   get lastAggregation(): StepSummary | null {
@@ -238,21 +229,53 @@ export class Coordinator {
     return this.acceptor.submit(input, contributorId, rateKey);
   }
 
-  /** A fold's inputs besides the state and the buffer, for a step from `version` (step-chain.ts). */
-  private foldInputs(version: number): Omit<FoldInputs, 'state' | 'updates'> {
+  /**
+   * One server step over the whole buffer (run by the fold scheduler): folds it in the worker,
+   * then leaves its checkpoint write and commit (finish) running and returns, so the next buffer
+   * folds meanwhile — from this step's state, not yet durable (`ahead`). Returns false if it
+   * failed (its updates are back in the buffer).
+   */
+  private async step(): Promise<boolean> {
+    const taken = this.buffer.splice(0, this.buffer.length);
+    if (taken.length === 0) return true;
     const a = this.config.aggregation;
-    return {
-      specs: this.run.onlineSpecs, pairs: this.run.momentumPairs, now: Date.now(), context: this.guard.stepInputs(version),
-      config: { stalenessExponent: a.stalenessExponent, serverOptimizer: a.serverOptimizer, ema: this.emaSchedule(), robust: a.robust, dp: a.dp },
-    };
+    const base = this.ahead ?? { state: this.state, center: undefined };
+    const previous = this.finishing;
+    const context = this.guard.stepInputs(base.state.version, base.center);
+    let result: Awaited<ReturnType<FoldThread['step']>>;
+    try {
+      // In the fold worker: the event loop keeps accepting and acknowledging meanwhile.
+      result = await this.folds.step({
+        state: base.state, updates: taken, specs: this.run.onlineSpecs, pairs: this.run.momentumPairs, now: Date.now(), context,
+        config: { stalenessExponent: a.stalenessExponent, serverOptimizer: a.serverOptimizer, ema: this.emaSchedule(), robust: a.robust, dp: a.dp },
+      });
+    } catch (e) {
+      this.buffer.unshift(...taken);
+      this.failed(e as Error, taken.length);
+      return false;
+    }
+    // v+1 is written before v+2 on top of it; if it could not be, this fold built on nothing
+    // durable: its updates go back too, behind the previous step's (which finish put back).
+    if (previous && !(await previous.done)) {
+      this.buffer.splice(previous.count, 0, ...taken);
+      return false;
+    }
+    this.ahead = { state: result.state, center: result.center ?? context.center };
+    const finishing = { done: this.finish(taken, result), count: taken.length };
+    this.finishing = finishing;
+    void finishing.done.then((ok) => {
+      if (this.finishing === finishing) this.finishing = null;
+      if (!ok) this.scheduler.retry();
+    });
+    return true;
   }
 
   /**
    * A folded step's checkpoint (durable), then the commit: rows applied, state swapped in,
-   * version announced. Runs after the previous step's commit (step-chain.ts). Resolves false if
-   * it failed: nothing of it is committed (the chain puts its updates back).
+   * version announced. Runs after the previous step's finish. Resolves false if it failed: its
+   * updates are back at the front of the buffer and the next fold starts from the committed state.
    */
-  private async commit(taken: BufferedUpdate[], { state, summary, center }: FoldResult): Promise<boolean> {
+  private async finish(taken: BufferedUpdate[], { state, summary, center }: Awaited<ReturnType<FoldThread['step']>>): Promise<boolean> {
     try {
       const folded = [...this.folded, { version: state.version, ids: taken.map((u) => u.updateId) }].slice(-FOLDED_MEMORY);
       // Without the buffer: updates accepted meanwhile are pending in the update log, which
@@ -260,17 +283,12 @@ export class Coordinator {
       // grow with every update that arrived during the fold.
       await this.writeCheckpoint(state, [], { folded, lastStep: summary, dpSteps: 1 });
       failpoint('fold:after-checkpoint');
-      // History, not durability: the checkpoint just written is the step's durable record (recovery
-      // marks its updates applied and records its version from it), so these rows take no fsync
-      // on the event loop (a FULL commit blocked it twice per version); the update log's next WAL
-      // sync makes them durable too.
-      commitUnsynced(this.db, () => {
-        recordStep(this.db, summary);
-        this.guard.committed(summary, center);
-      });
+      recordStep(this.db, summary);
       this.state = state;
+      if (this.ahead?.state === state) this.ahead = null;
       this.folded = folded;
       this.lastStep = summary;
+      this.guard.committed(summary, center);
       // Folded and durable: nothing reads these deltas any more (the fold's reply holds copies
       // of whatever it kept from them), so their memory decodes the next uploads.
       for (const u of taken) this.acceptor.release(u.delta);
@@ -279,9 +297,12 @@ export class Coordinator {
         `version ${state.version}: ${summary.updates.length} update(s) from ${summary.contributors} contributor(s), ` +
           `mean loss ${summary.meanLoss?.toFixed(4) ?? '–'}, |Δ̄| ${summary.aggregateNorm.toExponential(2)}`,
       );
+      void this.checkpoints.prune().catch((e) => this.config.log(`checkpoint prune failed: ${(e as Error).message}`));
       void this.log.pruneFolded(state.version - this.config.keepCheckpoints).catch((e) => this.config.log(`delta file prune failed: ${(e as Error).message}`));
       return true;
     } catch (e) {
+      this.ahead = null;
+      this.buffer.unshift(...taken);
       this.failed(e as Error, taken.length);
       return false;
     }
@@ -321,7 +342,6 @@ export class Coordinator {
       this.db.close();
       await this.log.close();
       await this.folds.close();
-      await this.writer.close();
     }
   }
 }

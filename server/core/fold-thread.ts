@@ -1,13 +1,10 @@
 /**
  * Runs server steps (the pure fedbuffStep) in a worker thread (fold-worker.ts), so the event loop
- * keeps accepting, persisting and acknowledging updates while a full buffer is folded. The worker
- * folds the requests in the order they were posted; one may be posted while another runs, onto the
- * state that one will produce (a FoldTicket as `base`: the worker kept it), so the worker goes on
- * to the next fold without waiting for the event loop. The caller keeps the state and the updates
- * (a failed or crashed step leaves the buffer as it was, and every fold posted onto it fails too):
- * the updates' kept values are copied into reused shared arenas (one per fold in flight), the
- * state crosses as shared memory (the worker's replies are), so a step's messages copy no more
- * than the updates' values, into memory already mapped.
+ * keeps accepting, persisting and acknowledging updates while a full buffer is folded. One step at
+ * a time (the fold scheduler guarantees it). The caller keeps the state and the updates (a failed
+ * or crashed step leaves the buffer as it was): the updates' kept values are copied into a reused
+ * shared arena, the state crosses as shared memory (the worker's replies are), so a step's
+ * messages copy no more than the updates' values, into memory already mapped.
  *
  * The worker also encodes step checkpoints (encodeCheckpoint): the event loop only writes them.
  *
@@ -26,22 +23,13 @@ const BOOT = new URL('./fold-worker-boot.mjs', import.meta.url);
 const ENTRY = new URL('./fold-worker.ts', import.meta.url).href;
 
 export interface FoldInputs {
-  /** The state to fold onto: sent to the worker, or the one a fold posted before produces (kept there). */
-  state: GlobalState | FoldTicket;
+  state: GlobalState;
   updates: readonly BufferedUpdate[];
   specs: readonly WeightSpec[];
   pairs: readonly MomentumPair[];
   config: FedBuffConfig;
   now: number;
-  /** The centre is ignored with a FoldTicket as `state`: the worker kept that fold's. */
   context: { center: WeightMap | null; randSeed: number; quarantined: string[]; denominator?: number };
-}
-
-/** A posted fold: its request id (what a later fold names as its base), the version it produces, its result. */
-export interface FoldTicket {
-  readonly id: number;
-  readonly version: number;
-  readonly result: Promise<FoldResult>;
 }
 
 export interface FoldResult {
@@ -54,28 +42,25 @@ export class FoldThread {
   private worker: Promise<Worker> | null = null;
   /** Requests sent and not answered yet, by id: at most one fold, and checkpoint encodings. */
   private readonly pending = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>();
+  private folding = false;
   /** The worker once it is ready (requests to it can be posted synchronously). */
   private running: Worker | null = null;
   private nextId = 1;
   private closed = false;
-  /** Where the updates of a fold are copied for the worker: reused once that fold is answered. */
-  private readonly arenas: SharedArena[] = [];
+  /** Where the updates of a step are copied for the worker (reused: valid until the next step). */
+  private readonly arena = new SharedArena();
 
   /** One server step in the worker; rejects when it fails there or the worker dies. */
-  step(x: FoldInputs): Promise<FoldResult> {
-    return this.post(x).result;
-  }
-
-  /**
-   * Posts one server step (at once when the worker runs: it takes requests in order). Its result
-   * rejects when it fails there, when the worker dies, or when it was posted onto a fold that failed.
-   */
-  post(x: FoldInputs): FoldTicket {
-    const id = this.nextId++;
-    const version = x.state.version + 1;
-    const result = this.closed ? Promise.reject(new Error('the fold thread is closed')) : this.running ? this.foldIn(this.running, id, x) : this.start().then((w) => this.foldIn(w, id, x));
-    result.catch(() => {}); // the caller awaits it; not an unhandled rejection meanwhile
-    return { id, version, result };
+  async step(x: FoldInputs): Promise<FoldResult> {
+    if (this.closed) throw new Error('the fold thread is closed');
+    if (this.folding) throw new Error('a fold is already running');
+    this.folding = true;
+    try {
+      const worker = await this.start();
+      return await this.foldIn(worker, x);
+    } finally {
+      this.folding = false;
+    }
   }
 
   /**
@@ -95,46 +80,22 @@ export class FoldThread {
     });
   }
 
-  /**
-   * Encodes a step checkpoint (no buffer) and writes it into `dir`, then prunes to the newest
-   * `keep` (WriteRequest): resolves once it is durable, with its size and why the prune failed, if it did.
-   */
-  writeCheckpoint(c: Checkpoint, dir: string, keep: number): Promise<{ bytes: number; pruneError: string | null }> {
-    if (this.closed) return Promise.reject(new Error('the fold thread is closed'));
-    if (c.buffer.length) return Promise.reject(new Error('the checkpoint writer writes step checkpoints only (no buffer)'));
-    const request: WorkerRequest = { kind: 'write', id: this.nextId++, meta: c.meta, state: packState(c.state), dir, keep };
-    const reply = this.running ? this.request(this.running, request) : this.start().then((w) => this.request(w, request));
-    return reply.then((r) => {
-      if (!r.ok) throw new Error(r.error);
-      if (!('written' in r)) throw new Error('fold worker: another reply to a write request');
-      return { bytes: r.written, pruneError: r.pruneError };
-    });
-  }
-
-  private async foldIn(worker: Worker, id: number, x: FoldInputs): Promise<FoldResult> {
-    const arena = this.arenas.pop() ?? new SharedArena();
-    arena.reset(x.updates.reduce((n, u) => n + arenaBytes(u.delta), 0));
-    const onto = 'result' in x.state ? x.state.id : null;
+  private async foldIn(worker: Worker, x: FoldInputs): Promise<FoldResult> {
+    this.arena.reset(x.updates.reduce((n, u) => n + arenaBytes(u.delta), 0));
     const request: FoldRequest = {
       kind: 'fold',
-      id,
-      state: 'result' in x.state ? null : packState(x.state),
-      onto,
-      updates: x.updates.map((u) => ({ ...u, delta: packInto(arena, u.delta) })),
+      id: this.nextId++,
+      state: packState(x.state),
+      updates: x.updates.map((u) => ({ ...u, delta: packInto(this.arena, u.delta) })),
       specs: [...x.specs],
       pairs: [...x.pairs],
       config: x.config,
       now: x.now,
-      context: { ...x.context, center: onto === null && x.context.center ? packMap(x.context.center) : null },
+      context: { ...x.context, center: x.context.center ? packMap(x.context.center) : null },
     };
-    try {
-      const r = (await this.request(worker, request)) as FoldReply;
-      if (!r.ok) throw new Error(r.error);
-      return { state: unpackState(r.state), summary: r.summary, center: r.center ? unpackMap(r.center) : null };
-    } finally {
-      // Answered (or the worker is gone): nothing reads this arena any more.
-      this.arenas.push(arena);
-    }
+    const r = (await this.request(worker, request)) as FoldReply;
+    if (!r.ok) throw new Error(r.error);
+    return { state: unpackState(r.state), summary: r.summary, center: r.center ? unpackMap(r.center) : null };
   }
 
   /** Sends one request; the worker keeps the process alive while any is unanswered. */

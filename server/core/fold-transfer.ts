@@ -23,24 +23,17 @@ export interface PackedState {
   optimizer: { step: number; slots: Array<[string, PackedMap]> };
 }
 
-/**
- * One fold request: fedbuffStep's arguments with functions replaced by what rebuilds them. The
- * state it folds onto is either sent (`state`, with the centre in `context`) or the one the worker
- * kept from the fold request `onto` (its result and centre): consecutive steps then need no
- * round trip through the event loop, and a request can wait in the worker behind the fold it
- * builds on. A worker that no longer holds that state (a fold failed, or it restarted) fails it.
- */
+/** One fold request: fedbuffStep's arguments with functions replaced by what rebuilds them. */
 export interface FoldRequest {
   kind: 'fold';
   id: number;
-  state: PackedState | null;
-  onto: number | null;
+  state: PackedState;
   updates: Array<Omit<BufferedUpdate, 'delta'> & { delta: PackedMap }>;
   specs: WeightSpec[];
   pairs: MomentumPair[];
   config: Omit<FedBuffConfig, 'ema'> & { ema: FedBuffConfig['ema'] };
   now: number;
-  /** StepContext without its functions: bucketing's seed; DP noise comes from the worker's own crypto source. The centre is the worker's own with `onto`. */
+  /** StepContext without its functions: bucketing's seed; DP noise comes from the worker's own crypto source. */
   context: { center: PackedMap | null; randSeed: number; quarantined: string[]; denominator?: number };
 }
 
@@ -57,22 +50,7 @@ export interface EncodeRequest {
   state: PackedState;
 }
 
-/**
- * Encode a step's checkpoint and write it (atomic and durable, then prune to the newest `keep`):
- * for the checkpoint writer thread, whose event loop is otherwise idle, so the write's steps (open,
- * write, fsync, rename, fsync the directory) follow each other without waiting for turns of the
- * busy main event loop (each step of an async write there did).
- */
-export interface WriteRequest {
-  kind: 'write';
-  id: number;
-  meta: CheckpointMeta;
-  state: PackedState;
-  dir: string;
-  keep: number;
-}
-
-export type WorkerRequest = FoldRequest | EncodeRequest | WriteRequest;
+export type WorkerRequest = FoldRequest | EncodeRequest;
 
 export type FoldReply =
   | { id: number; ok: true; state: PackedState; summary: StepSummary; center: PackedMap | null }
@@ -81,10 +59,7 @@ export type FoldReply =
 /** The encoded checkpoint, or why it failed. */
 export type EncodeReply = { id: number; ok: true; encoded: Uint8Array } | { id: number; ok: false; error: string };
 
-/** The written checkpoint's size (and why the prune after it failed, if it did), or why the write failed. */
-export type WriteReply = { id: number; ok: true; written: number; pruneError: string | null } | { id: number; ok: false; error: string };
-
-export type WorkerReply = FoldReply | EncodeReply | WriteReply;
+export type WorkerReply = FoldReply | EncodeReply;
 
 /** A typed array that owns its whole buffer (copied when it is a view into a larger one). */
 function owned<T extends Float32Array | Uint32Array>(a: T): T {

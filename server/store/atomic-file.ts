@@ -7,7 +7,6 @@
  * old file or the new one, never a mix.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { failpoint } from './failpoints';
@@ -47,45 +46,4 @@ export async function writeFileAtomic(path: string, data: Uint8Array, mode = 0o6
   await rename(tmp, path);
   failpoint('atomic:after-rename');
   await fsyncDir(dir);
-}
-
-function fsyncDirSync(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/**
- * writeFileAtomic in synchronous calls, the same steps and failpoints: for a thread that has
- * nothing else to do meanwhile (the checkpoint writer, core/fold-worker.ts), where each step of
- * the async version would wait for a turn of a busy event loop.
- */
-export function writeFileAtomicSync(path: string, data: Uint8Array, mode = 0o644): void {
-  const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}${TMP_SUFFIX}`);
-  const fd = openSync(tmp, 'w', mode);
-  try {
-    let off = 0;
-    while (off < data.length) {
-      off += writeSync(fd, data, off, data.length - off);
-      if (off < data.length / 2) failpoint('atomic:mid-write');
-    }
-    failpoint('atomic:before-fsync');
-    fsyncSync(fd);
-  } catch (e) {
-    try {
-      closeSync(fd);
-    } catch {}
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-  closeSync(fd);
-  failpoint('atomic:before-rename');
-  renameSync(tmp, path);
-  failpoint('atomic:after-rename');
-  fsyncDirSync(dir);
 }

@@ -11,7 +11,6 @@
  * Files are `ckpt-<version, 10 digits>.glwt`, written atomically; the newest N are kept. Loading
  * walks from the newest down and takes the first file that decodes with valid checksums.
  */
-import { readdirSync, rmSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -21,7 +20,7 @@ import { decodeWeights, encodeWeights } from '../../shared/weights/codec';
 import type { WeightMap } from '../../shared/weights/weight-map';
 import type { BufferedUpdate, GlobalState, StepSummary } from '../aggregation/fedbuff';
 import type { ServerOptimizerConfig } from '../aggregation/server-optimizer';
-import { TMP_SUFFIX, writeFileAtomic, writeFileAtomicSync } from './atomic-file';
+import { TMP_SUFFIX, writeFileAtomic } from './atomic-file';
 import { failpoint } from './failpoints';
 
 export const CHECKPOINT_FORMAT = 1;
@@ -123,24 +122,6 @@ function withTypedRunFields(m: CheckpointMeta): CheckpointMeta {
   const encoderNames = m.encoderNames ?? (Array.isArray(extra.encoderNames) ? (extra.encoderNames as string[]) : []);
   const serverMomentum = m.serverMomentum ?? (typeof extra.serverMomentum === 'number' ? extra.serverMomentum : undefined);
   return { ...m, extra, encoderNames, serverMomentum };
-}
-
-/**
- * CheckpointStore's writeEncoded and then prune, in synchronous calls: what the checkpoint writer
- * thread runs for each step (core/fold-worker.ts). Returns why the prune failed, if it did (the
- * checkpoint is written: that is not the step's failure).
- */
-export function writeCheckpointSync(dir: string, keep: number, version: number, bytes: Uint8Array): string | null {
-  failpoint('checkpoint:before-write');
-  writeFileAtomicSync(join(dir, checkpointName(version)), bytes);
-  failpoint('checkpoint:after-write');
-  try {
-    const versions = readdirSync(dir).map((n) => NAME_RE.exec(n)).filter((m): m is RegExpExecArray => !!m).map((m) => Number(m[1])).sort((a, b) => b - a);
-    for (const v of versions.slice(keep)) rmSync(join(dir, checkpointName(v)), { force: true });
-    return null;
-  } catch (e) {
-    return (e as Error).message;
-  }
 }
 
 export class CheckpointStore {

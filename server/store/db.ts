@@ -105,20 +105,6 @@ export function openDatabase(path: string): Db {
 }
 
 /**
- * Runs `fn` in one transaction written to the WAL but not synced (synchronous=NORMAL): it survives
- * a crash of the process, and the next sync of the WAL (WalSync) makes it durable against the
- * machine's too. For rows that something already durable can rebuild, or that need no ack.
- */
-export function commitUnsynced(db: Db, fn: () => void): void {
-  db.pragma('synchronous = NORMAL');
-  try {
-    db.transaction(fn)();
-  } finally {
-    db.pragma('synchronous = FULL');
-  }
-}
-
-/**
  * Makes commits durable off the event loop. better-sqlite3 runs a commit on the calling thread, so
  * with synchronous=FULL every commit blocks the event loop for an fsync of the WAL (≈ 4 ms here,
  * far more on a busy disk) — the update log commits several times per second, and every ack
@@ -136,7 +122,12 @@ export class WalSync {
 
   /** Runs `fn` in one transaction that is written to the WAL but not yet synced. */
   commit(fn: () => void): void {
-    commitUnsynced(this.db, fn);
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      this.db.transaction(fn)();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
   }
 
   /** Resolves once every commit made so far is on disk. */
