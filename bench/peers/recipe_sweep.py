@@ -18,6 +18,11 @@ Knobs beyond torch_ssl.py's recipe (all default to it): --norm (encoder normaliz
   /usr/bin/python3 bench/peers/recipe_sweep.py --name tau02 --temperature 0.2 --checkpoints 20000,60000
       [any torch_ssl.py option] [--norm layer|batch] [--wd 0] [--queue 0] [--momentum 0.99]
       --json FILE   (one JSON line per checkpoint is appended to FILE)
+      [--view crop|shift-erase --shift 3 --erase 0.5]
+
+Every row also carries knn_top1_centered: the same kNN after subtracting the bank's mean feature
+(a diagnostic of how much a shared positive mean of post-ReLU features hides; raw pixels get the same
+column, so the two stay comparable). The protocol's figure is the uncentered knn_top1.
 """
 
 from __future__ import annotations
@@ -34,8 +39,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from torch_ssl import (add_recipe_args, build_model, encoder_config, load_train, nt_xent, read_idx,  # noqa: E402
-                       training_steps)
+from torch_ssl import (add_recipe_args, build_model, encoder_config, load_train, nt_xent, random_view,  # noqa: E402
+                       read_idx, training_steps)
 
 
 def load_split(data: Path):
@@ -62,6 +67,25 @@ def knn_top1(bank, bank_y, queries, query_y, k=20, t=0.07, classes=10) -> float:
         votes = torch.zeros(s.shape[0], classes).scatter_add_(1, bank_y[idx], (s / t).exp())
         correct += (votes.argmax(1) == query_y[i : i + 500]).sum().item()
     return 100 * correct / queries.shape[0]
+
+
+def shift_erase_view(x: torch.Tensor, g: torch.Generator, shift: int, erase: float) -> torch.Tensor:
+    """A view that keeps scale and layout: a whole-pixel translation of up to ±shift (zero fill, the
+    images' background), a horizontal flip p = 0.5, and with probability `erase` one erased rectangle
+    (area 2–20% of the image, aspect 0.3–3.3, set to background) — occlusion instead of cropping."""
+    b, c, s, _ = x.shape
+    padded = F.pad(x, (shift, shift, shift, shift))
+    off = torch.randint(0, 2 * shift + 1, (b, 2), generator=g)
+    out = torch.stack([padded[i, :, off[i, 0] : off[i, 0] + s, off[i, 1] : off[i, 1] + s] for i in range(b)])
+    flip = torch.rand(b, generator=g) < 0.5
+    out[flip] = out[flip].flip(-1)
+    for i in (torch.rand(b, generator=g) < erase).nonzero().flatten().tolist():
+        area = s * s * (0.02 + 0.18 * torch.rand(1, generator=g).item())
+        aspect = math.exp(math.log(0.3) + (math.log(3.3) - math.log(0.3)) * torch.rand(1, generator=g).item())
+        h, w = min(s, max(1, round(math.sqrt(area * aspect)))), min(s, max(1, round(math.sqrt(area / aspect))))
+        top, left = int(torch.randint(0, s - h + 1, (1,), generator=g)), int(torch.randint(0, s - w + 1, (1,), generator=g))
+        out[i, :, top : top + h, left : left + w] = 0
+    return out
 
 
 def linear_probe(bank, bank_y, queries, query_y, fraction=0.01, seeds=(0, 1, 2), steps=300) -> float:
@@ -95,6 +119,9 @@ def main() -> None:
     p.add_argument("--queue", type=int, default=0)
     p.add_argument("--momentum", type=float, default=0.99)
     p.add_argument("--raw", action="store_true", help="also score raw pixels")
+    p.add_argument("--view", choices=("crop", "shift-erase"), default="crop")
+    p.add_argument("--shift", type=int, default=3)
+    p.add_argument("--erase", type=float, default=0.5)
     p.add_argument("--bank", type=int, default=60000, help="a seeded subset of the bank (60,000 = the full protocol)")
     p.add_argument("--queries", type=int, default=10000, help="a seeded subset of the queries (10,000 = full)")
     a = p.parse_args()
@@ -127,6 +154,7 @@ def main() -> None:
         t = time.time()
         bank, queries = embed(enc, train_x), embed(enc, test_x)
         row = {"name": a.name, "examples": examples, "split": f"{a.bank}/{a.queries}", "knn_top1": round(knn_top1(bank, train_y, queries, test_y), 2),
+               "knn_top1_centered": round(knn_top1(bank - bank.mean(0), train_y, queries - bank.mean(0), test_y), 2),
                "linear_1pct": round(linear_probe(bank, train_y, queries, test_y), 2),
                "loss": round(sum(losses[-50:]) / max(1, len(losses[-50:])), 4), "train_s": round(t - t0),
                "args": {k: v for k, v in vars(a).items() if k not in ("json", "data", "name")}}
@@ -134,6 +162,7 @@ def main() -> None:
             rb, rq = train_x.flatten(1).float(), test_x.flatten(1).float()
             row["raw_knn_top1"] = round(knn_top1(rb, train_y, rq, test_y), 2)
             row["raw_linear_1pct"] = round(linear_probe(rb, train_y, rq, test_y), 2)
+            row["raw_knn_top1_centered"] = round(knn_top1(rb - rb.mean(0), train_y, rq - rb.mean(0), test_y), 2)
         row["eval_s"] = round(time.time() - t)
         print(json.dumps(row), flush=True)
         with open(a.json, "a") as f:
@@ -156,7 +185,8 @@ def main() -> None:
         queue = torch.cat([k[: a.batch], queue])[: a.queue]
         return F.cross_entropy(logits, torch.zeros(q.shape[0], dtype=torch.long))
 
-    for _, examples, loss in training_steps(a, enc, proj, opt, images, g, total, warmup, loss_of):
+    view = (lambda x, g: shift_erase_view(x, g, a.shift, a.erase)) if a.view == "shift-erase" else (lambda x, g: random_view(x, g, a.crop_lo))
+    for _, examples, loss in training_steps(a, enc, proj, opt, images, g, total, warmup, loss_of, view):
         losses.append(loss)
         due = [c for c in checkpoints if c and c not in scored and examples >= c - a.batch / 2]
         if due:

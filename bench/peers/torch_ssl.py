@@ -206,13 +206,15 @@ def batches(images: torch.Tensor, batch: int, g: torch.Generator):
         cursor += batch
 
 
-def training_steps(a, enc, proj, opt, images, g, total: int, warmup: int, loss_of):
+def training_steps(a, enc, proj, opt, images, g, total: int, warmup: int, loss_of, view=None):
     """The recipe's steps: batch, warm-up + cosine rate, two views, loss_of(projections [2N, d], v1,
-    v2), Adam step. Yields (step, examples seen, loss) after each; shared with recipe_sweep.py."""
+    v2), Adam step. Yields (step, examples seen, loss) after each; shared with recipe_sweep.py, whose
+    other views come in as view(x, g) (default: the recipe's random resized crop + flip)."""
+    view = view or (lambda x, g: random_view(x, g, a.crop_lo))
     for step, x in zip(range(total), batches(images, a.batch, g)):
         for group in opt.param_groups:
             group["lr"] = rate(step, a.lr, warmup, total)
-        v1, v2 = random_view(x, g, a.crop_lo), random_view(x, g, a.crop_lo)
+        v1, v2 = view(x, g), view(x, g)
         loss = loss_of(proj(enc(torch.cat([v1, v2]))), v1, v2)
         opt.zero_grad(set_to_none=True)
         loss.backward()
