@@ -39,8 +39,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from torch_ssl import (add_recipe_args, build_model, encoder_config, load_train, nt_xent, random_view,  # noqa: E402
-                       read_idx, training_steps)
+from torch_ssl import (add_recipe_args, build_model, encoder_config, load_train, nt_xent, read_idx,  # noqa: E402
+                       training_steps)
 
 
 def load_split(data: Path):
@@ -73,7 +73,7 @@ def shift_erase_view(x: torch.Tensor, g: torch.Generator, shift: int, erase: flo
     """A view that keeps scale and layout: a whole-pixel translation of up to ±shift (zero fill, the
     images' background), a horizontal flip p = 0.5, and with probability `erase` one erased rectangle
     (area 2–20% of the image, aspect 0.3–3.3, set to background) — occlusion instead of cropping."""
-    b, c, s, _ = x.shape
+    b, _, s, _ = x.shape
     padded = F.pad(x, (shift, shift, shift, shift))
     off = torch.randint(0, 2 * shift + 1, (b, 2), generator=g)
     out = torch.stack([padded[i, :, off[i, 0] : off[i, 0] + s, off[i, 1] : off[i, 1] + s] for i in range(b)])
@@ -153,8 +153,9 @@ def main() -> None:
     def score(examples: int) -> None:
         t = time.time()
         bank, queries = embed(enc, train_x), embed(enc, test_x)
+        mean = bank.mean(0)
         row = {"name": a.name, "examples": examples, "split": f"{a.bank}/{a.queries}", "knn_top1": round(knn_top1(bank, train_y, queries, test_y), 2),
-               "knn_top1_centered": round(knn_top1(bank - bank.mean(0), train_y, queries - bank.mean(0), test_y), 2),
+               "knn_top1_centered": round(knn_top1(bank - mean, train_y, queries - mean, test_y), 2),
                "linear_1pct": round(linear_probe(bank, train_y, queries, test_y), 2),
                "loss": round(sum(losses[-50:]) / max(1, len(losses[-50:])), 4), "train_s": round(t - t0),
                "args": {k: v for k, v in vars(a).items() if k not in ("json", "data", "name")}}
@@ -162,7 +163,8 @@ def main() -> None:
             rb, rq = train_x.flatten(1).float(), test_x.flatten(1).float()
             row["raw_knn_top1"] = round(knn_top1(rb, train_y, rq, test_y), 2)
             row["raw_linear_1pct"] = round(linear_probe(rb, train_y, rq, test_y), 2)
-            row["raw_knn_top1_centered"] = round(knn_top1(rb - rb.mean(0), train_y, rq - rb.mean(0), test_y), 2)
+            raw_mean = rb.mean(0)
+            row["raw_knn_top1_centered"] = round(knn_top1(rb - raw_mean, train_y, rq - raw_mean, test_y), 2)
         row["eval_s"] = round(time.time() - t)
         print(json.dumps(row), flush=True)
         with open(a.json, "a") as f:
@@ -185,7 +187,8 @@ def main() -> None:
         queue = torch.cat([k[: a.batch], queue])[: a.queue]
         return F.cross_entropy(logits, torch.zeros(q.shape[0], dtype=torch.long))
 
-    view = (lambda x, g: shift_erase_view(x, g, a.shift, a.erase)) if a.view == "shift-erase" else (lambda x, g: random_view(x, g, a.crop_lo))
+    # None: training_steps' own view, the recipe's random resized crop + flip.
+    view = (lambda x, g: shift_erase_view(x, g, a.shift, a.erase)) if a.view == "shift-erase" else None
     for _, examples, loss in training_steps(a, enc, proj, opt, images, g, total, warmup, loss_of, view):
         losses.append(loss)
         due = [c for c in checkpoints if c and c not in scored and examples >= c - a.batch / 2]
