@@ -8,6 +8,7 @@
  *   npm run bench:quality -- --minutes 30 [--methods simclr,byol,mocov2]
  *       [--settings centralized,iid,noniid-0.5,noniid-0.1,peer] [--checkpoints 0,2500,5000,10000]
  *       [--clients 8] [--eval-bank 5000] [--eval-queries 1000] [--no-linear] [--data DIR|fixture]
+ *       [--view crop|layout]   (the grayscale views: random resized crop, or shift + erase)
  *
  * `--minutes` is shared equally by the curves; a curve whose share runs out ends at the checkpoint
  * it reached (the table and JSON say so). The default evaluation is a SUBSET (5k bank / 1k
@@ -31,7 +32,7 @@ import { qualityChartSvg } from './quality/chart';
 import { pointNear, type Curve, type CurveContext } from './quality/curves';
 import { federatedCurve } from './quality/federated';
 import { peerCurve } from './quality/peer';
-import { RECIPE } from './quality/recipe';
+import { recipeWithView, VIEWS } from './quality/recipe';
 
 const REPORTS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'reports');
 const SETTINGS = ['centralized', 'iid', 'noniid-0.5', 'noniid-0.1', 'peer'];
@@ -40,7 +41,7 @@ async function main() {
   const { values } = parseArgs({
     options: {
       minutes: { type: 'string' }, methods: { type: 'string' }, settings: { type: 'string' }, checkpoints: { type: 'string' },
-      clients: { type: 'string' }, 'eval-bank': { type: 'string' }, 'eval-queries': { type: 'string' }, 'no-linear': { type: 'boolean' }, data: { type: 'string' },
+      clients: { type: 'string' }, 'eval-bank': { type: 'string' }, 'eval-queries': { type: 'string' }, 'no-linear': { type: 'boolean' }, data: { type: 'string' }, view: { type: 'string' },
     },
   });
   const minutes = numFlag(values.minutes, 'minutes', 30, 0.1, 24 * 60);
@@ -52,6 +53,9 @@ async function main() {
   if (checkpoints.some((c) => !Number.isInteger(c) || c < 0)) throw new UsageError(`--checkpoints: whole numbers of examples, got ${values.checkpoints}`);
   const clients = intFlag(values.clients, 'clients', 8, 1);
   const linear = !values['no-linear'];
+  const viewName = values.view ?? 'crop';
+  if (!(viewName in VIEWS)) throw new UsageError(`--view: one of ${Object.keys(VIEWS).join(', ')}, got ${viewName}`);
+  const recipe = recipeWithView(viewName);
 
   const backend = await initNodeBackend('wasm');
   const data = loadTrainingData(values.data, (l) => console.log(`note: ${l}`));
@@ -60,13 +64,13 @@ async function main() {
   const runs = methods.flatMap((m) => settings.filter((s) => s !== 'peer' || m === 'simclr').map((s) => [m, s] as const));
   const share = (minutes * 60_000) / runs.length;
   const started = new Date().toISOString();
-  console.log(`bench:quality — backend ${backend}; evaluation on the ${describeSplit(split)}; ${runs.length} curves, ${(share / 60_000).toFixed(1)} min each; checkpoints ${checkpoints.join(', ')} examples`);
+  console.log(`bench:quality — backend ${backend}; evaluation on the ${describeSplit(split)}; ${runs.length} curves, ${(share / 60_000).toFixed(1)} min each; view ${viewName}; checkpoints ${checkpoints.join(', ')} examples`);
 
   const raw = probeRawPixels(set, { linear });
   console.log(`raw pixels: kNN ${(raw.knn_top1 * 100).toFixed(1)}%${linear ? `, 1% labels ${(raw.linear_1pct! * 100).toFixed(1)}%, 10% labels ${(raw.linear_10pct! * 100).toFixed(1)}%` : ''}`);
   const randomInit: Record<string, ReturnType<typeof probeEncoder>> = {};
   for (const m of methods) {
-    const enc = withSeededInit(1, () => buildEncoder(resolveMethodConfig(m, RECIPE.methodConfig).encoder));
+    const enc = withSeededInit(1, () => buildEncoder(resolveMethodConfig(m, recipe.methodConfig).encoder));
     randomInit[m] = probeEncoder(enc, set, { linear });
     enc.dispose();
     console.log(`random init (${m} architecture): kNN ${(randomInit[m].knn_top1 * 100).toFixed(1)}%`);
@@ -75,7 +79,7 @@ async function main() {
   const curves: Curve[] = [];
   const write = () => {
     mkdirSync(REPORTS, { recursive: true });
-    const report = { date: started, backend, protocol: split, recipe: RECIPE, minutes, checkpoints, clients, rawPixels: raw, randomInit, curves };
+    const report = { date: started, backend, protocol: split, recipe, minutes, checkpoints, clients, rawPixels: raw, randomInit, curves };
     writeFileSync(path.join(REPORTS, 'quality.json'), JSON.stringify(report, null, 2) + '\n');
     const bars = [{ label: 'raw pixels', y: raw.knn_top1 }, { label: 'random init', y: randomInit[methods[0]].knn_top1 }];
     writeFileSync(path.join(REPORTS, 'quality.svg'), qualityChartSvg(curves, bars, `kNN top-1 on ${split.subset ? `a ${split.bank}/${split.queries} subset` : 'the full protocol'} (${split.protocol})`));
@@ -83,9 +87,9 @@ async function main() {
   for (const [method, setting] of runs) {
     const ctx: CurveContext = { set, checkpoints, deadline: Date.now() + share, linear, log: (l) => console.log(l) };
     const curve =
-      setting === 'centralized' ? await centralizedCurve(method, RECIPE, data.train, ctx)
-      : setting === 'peer' ? (data.isFixture ? { method, setting: 'PyTorch peer', points: [], stopped: 'the peer reads the full Fashion-MNIST (IDX files), not the fixture' } : await peerCurve(RECIPE, ctx, values.data ?? '/usr/share/datasets/fashion-mnist'))
-      : await federatedCurve(method, RECIPE, data.train, { clients, alpha: setting === 'iid' ? undefined : Number(setting.slice('noniid-'.length)) }, ctx);
+      setting === 'centralized' ? await centralizedCurve(method, recipe, data.train, ctx)
+      : setting === 'peer' ? (data.isFixture ? { method, setting: 'PyTorch peer', points: [], stopped: 'the peer reads the full Fashion-MNIST (IDX files), not the fixture' } : await peerCurve(recipe, ctx, values.data ?? '/usr/share/datasets/fashion-mnist'))
+      : await federatedCurve(method, recipe, data.train, { clients, alpha: setting === 'iid' ? undefined : Number(setting.slice('noniid-'.length)) }, ctx);
     if (curve.stopped) console.log(`  (${curve.method} ${curve.setting}: ${curve.stopped})`);
     curves.push(curve);
     write(); // a partial report survives an interrupted run

@@ -13,12 +13,14 @@ per step than Glimpse on this CPU, and it scores in-process so one variant costs
 
 Knobs beyond torch_ssl.py's recipe (all default to it): --norm (encoder normalization), --wd
 (AdamW's decoupled weight decay), --queue (MoCo v2: momentum encoder + queue of negatives,
---momentum), --min-views (extra small crops, SwAV's multi-crop, scored against both large views).
+--momentum), --recon (a pixel-reconstruction term from the representation: a decoder maps it back to
+the clean image, or to the view itself, and its MSE joins the loss with this weight; --contrast 0
+leaves reconstruction alone).
 
   /usr/bin/python3 bench/peers/recipe_sweep.py --name tau02 --temperature 0.2 --checkpoints 20000,60000
       [any torch_ssl.py option] [--norm layer|batch] [--wd 0] [--queue 0] [--momentum 0.99]
       --json FILE   (one JSON line per checkpoint is appended to FILE)
-      [--view crop|shift-erase --shift 3 --erase 0.5]
+      [--recon 0 --recon-target clean|self --recon-decoder linear|mlp --contrast 1]
 
 Every row also carries knn_top1_centered: the same kNN after subtracting the bank's mean feature
 (a diagnostic of how much a shared positive mean of post-ReLU features hides; raw pixels get the same
@@ -30,7 +32,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -40,7 +41,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from torch_ssl import (add_recipe_args, build_model, encoder_config, load_train, nt_xent, read_idx,  # noqa: E402
-                       training_steps)
+                       training_steps, view_of)
 
 
 def load_split(data: Path):
@@ -67,25 +68,6 @@ def knn_top1(bank, bank_y, queries, query_y, k=20, t=0.07, classes=10) -> float:
         votes = torch.zeros(s.shape[0], classes).scatter_add_(1, bank_y[idx], (s / t).exp())
         correct += (votes.argmax(1) == query_y[i : i + 500]).sum().item()
     return 100 * correct / queries.shape[0]
-
-
-def shift_erase_view(x: torch.Tensor, g: torch.Generator, shift: int, erase: float) -> torch.Tensor:
-    """A view that keeps scale and layout: a whole-pixel translation of up to ±shift (zero fill, the
-    images' background), a horizontal flip p = 0.5, and with probability `erase` one erased rectangle
-    (area 2–20% of the image, aspect 0.3–3.3, set to background) — occlusion instead of cropping."""
-    b, _, s, _ = x.shape
-    padded = F.pad(x, (shift, shift, shift, shift))
-    off = torch.randint(0, 2 * shift + 1, (b, 2), generator=g)
-    out = torch.stack([padded[i, :, off[i, 0] : off[i, 0] + s, off[i, 1] : off[i, 1] + s] for i in range(b)])
-    flip = torch.rand(b, generator=g) < 0.5
-    out[flip] = out[flip].flip(-1)
-    for i in (torch.rand(b, generator=g) < erase).nonzero().flatten().tolist():
-        area = s * s * (0.02 + 0.18 * torch.rand(1, generator=g).item())
-        aspect = math.exp(math.log(0.3) + (math.log(3.3) - math.log(0.3)) * torch.rand(1, generator=g).item())
-        h, w = min(s, max(1, round(math.sqrt(area * aspect)))), min(s, max(1, round(math.sqrt(area / aspect))))
-        top, left = int(torch.randint(0, s - h + 1, (1,), generator=g)), int(torch.randint(0, s - w + 1, (1,), generator=g))
-        out[i, :, top : top + h, left : left + w] = 0
-    return out
 
 
 def linear_probe(bank, bank_y, queries, query_y, fraction=0.01, seeds=(0, 1, 2), steps=300) -> float:
@@ -119,9 +101,11 @@ def main() -> None:
     p.add_argument("--queue", type=int, default=0)
     p.add_argument("--momentum", type=float, default=0.99)
     p.add_argument("--raw", action="store_true", help="also score raw pixels")
-    p.add_argument("--view", choices=("crop", "shift-erase"), default="crop")
-    p.add_argument("--shift", type=int, default=3)
-    p.add_argument("--erase", type=float, default=0.5)
+    p.add_argument("--recon", type=float, default=0.0, help="weight of a pixel-reconstruction term from the representation")
+    p.add_argument("--recon-target", choices=("clean", "self"), default="clean",
+                   help="clean: the unaugmented image (denoising: undo shift/erase/crop); self: the view itself (autoencoder)")
+    p.add_argument("--recon-decoder", choices=("linear", "mlp"), default="linear")
+    p.add_argument("--contrast", type=float, default=1.0, help="weight of the contrastive term (0: reconstruction only)")
     p.add_argument("--bank", type=int, default=60000, help="a seeded subset of the bank (60,000 = the full protocol)")
     p.add_argument("--queries", type=int, default=10000, help="a seeded subset of the queries (10,000 = full)")
     a = p.parse_args()
@@ -135,6 +119,15 @@ def main() -> None:
         train_x, train_y, test_x, test_y = train_x[b], train_y[b], test_x[q], test_y[q]
     cfg = {**encoder_config(a), "norm": a.norm}
     enc, proj, params = build_model(a, cfg)
+    decoder, tap = None, {}
+    if a.recon:
+        # The representation (the projector's input) must keep the pixels: a decoder maps it back to
+        # the 32×32 gray image, and its MSE joins the contrastive loss with weight --recon.
+        proj.register_forward_pre_hook(lambda _m, inputs: tap.__setitem__("h", inputs[0]))
+        d = enc.embedding_dim
+        decoder = (torch.nn.Linear(d, 1024) if a.recon_decoder == "linear"
+                   else torch.nn.Sequential(torch.nn.Linear(d, 1024), torch.nn.ReLU(), torch.nn.Linear(1024, 1024)))
+        params = params + list(decoder.parameters())
     opt = torch.optim.AdamW(params, lr=a.lr, betas=(0.9, 0.999), eps=1e-7, weight_decay=a.wd)
     key_enc, key_proj, queue = None, None, None
     if a.queue:
@@ -173,6 +166,15 @@ def main() -> None:
     if checkpoints[0] == 0:
         score(0)
     def loss_of(z, v1, v2):
+        if not a.recon:
+            return contrastive(z, v1, v2)
+        # Before the contrastive term: MoCo's key projector (a copy of proj, hook included) would
+        # overwrite tap["h"] with the key encoder's detached features.
+        target = torch.cat([tap["x"], tap["x"]]) if a.recon_target == "clean" else torch.cat([v1, v2])
+        recon = F.mse_loss(decoder(tap["h"]), target[:, 0].flatten(1))
+        return (a.contrast * contrastive(z, v1, v2) if a.contrast else 0) + a.recon * recon
+
+    def contrastive(z, v1, v2):
         nonlocal queue
         if queue is None:
             return nt_xent(z[: a.batch], z[a.batch :], a.temperature)
@@ -187,8 +189,10 @@ def main() -> None:
         queue = torch.cat([k[: a.batch], queue])[: a.queue]
         return F.cross_entropy(logits, torch.zeros(q.shape[0], dtype=torch.long))
 
-    # None: training_steps' own view, the recipe's random resized crop + flip.
-    view = (lambda x, g: shift_erase_view(x, g, a.shift, a.erase)) if a.view == "shift-erase" else None
+    view = None  # training_steps' own: the recipe's --view
+    if a.recon:  # the clean batch is the denoising target
+        base = view_of(a)
+        view = lambda x, g: (tap.__setitem__("x", x), base(x, g))[1]  # noqa: E731
     for _, examples, loss in training_steps(a, enc, proj, opt, images, g, total, warmup, loss_of, view):
         losses.append(loss)
         due = [c for c in checkpoints if c and c not in scored and examples >= c - a.batch / 2]

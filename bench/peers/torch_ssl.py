@@ -9,7 +9,9 @@ Same recipe as ``bench/quality`` trains in tfjs (docs/quality.md):
             for the last dense, zero biases, LayerNorm γ = 1, β = 0;
   views     random resized crop (area in [crop_lo, 1], ratio [3/4, 4/3], torchvision's
             get_params and half-pixel bilinear grid with edge clamping, as random-resized-crop.ts)
-            and horizontal flip p = 0.5; no colour jitter (grayscale images);
+            and horizontal flip p = 0.5; no colour jitter (grayscale images); or, with --view
+            shift-erase, shared/augment's GRAYSCALE_LAYOUT_VIEW: a whole-pixel shift (zero fill), the
+            flip and one erased rectangle with p = --erase, no crop;
   loss      NT-Xent over 2N views, cosine / τ (shared/ssl/losses.ts);
   optimizer Adam (β = 0.9, 0.999, ε = 1e-7 as tfjs), linear warm-up then cosine decay to 0
             (shared/train/lr-schedule.ts), batch 32;
@@ -22,7 +24,8 @@ implementation. Progress goes to stderr; a JSON summary (losses, seconds) to ``<
 
   /usr/bin/python3 bench/peers/torch_ssl.py --out DIR --checkpoints 0,2500,5000,10000
       [--data /usr/share/datasets/fashion-mnist] [--batch 32] [--lr 1e-3] [--warmup 0.05]
-      [--temperature 0.5] [--crop-lo 0.7] [--widths 32,64,128] [--pool-grid 2] [--seed 1] [--threads 2]
+      [--temperature 0.5] [--crop-lo 0.7] [--view crop|shift-erase --shift 3 --erase 0.5]
+      [--widths 32,64,128] [--pool-grid 2] [--seed 1] [--threads 2]
 
 ``--parity FILE.safetensors`` instead runs one forward of the weights in FILE (encoder and projector,
 tfjs names) on the images stored beside it and prints the projections and NT-Xent loss as JSON,
@@ -131,6 +134,33 @@ def random_view(x: torch.Tensor, g: torch.Generator, crop_lo: float) -> torch.Te
     return out.clamp(0, 1)
 
 
+def shift_erase_view(x: torch.Tensor, g: torch.Generator, shift: int, erase: float) -> torch.Tensor:
+    """A view that keeps scale and layout: a whole-pixel translation of up to ±shift (zero fill, the
+    images' background), a horizontal flip p = 0.5, and with probability `erase` one erased rectangle
+    (area 2–20% of the image, aspect 0.3–3.3, set to background) — occlusion instead of cropping."""
+    b, _, s, _ = x.shape
+    padded = F.pad(x, (shift, shift, shift, shift))
+    off = torch.randint(0, 2 * shift + 1, (b, 2), generator=g)
+    out = torch.stack([padded[i, :, off[i, 0] : off[i, 0] + s, off[i, 1] : off[i, 1] + s] for i in range(b)])
+    flip = torch.rand(b, generator=g) < 0.5
+    out[flip] = out[flip].flip(-1)
+    for i in (torch.rand(b, generator=g) < erase).nonzero().flatten().tolist():
+        area = s * s * (0.02 + 0.18 * torch.rand(1, generator=g).item())
+        aspect = math.exp(math.log(0.3) + (math.log(3.3) - math.log(0.3)) * torch.rand(1, generator=g).item())
+        h, w = min(s, max(1, round(math.sqrt(area * aspect)))), min(s, max(1, round(math.sqrt(area / aspect))))
+        top, left = int(torch.randint(0, s - h + 1, (1,), generator=g)), int(torch.randint(0, s - w + 1, (1,), generator=g))
+        out[i, :, top : top + h, left : left + w] = 0
+    return out
+
+
+def view_of(a):
+    """The recipe's view function view(x, g): --view crop (random resized crop of area ≥ --crop-lo +
+    flip, the default) or shift-erase (shared/augment's GRAYSCALE_LAYOUT_VIEW: --shift, flip, --erase)."""
+    if a.view == "shift-erase":
+        return lambda x, g: shift_erase_view(x, g, a.shift, a.erase)
+    return lambda x, g: random_view(x, g, a.crop_lo)
+
+
 def read_idx(path: Path) -> torch.Tensor:
     raw = gzip.open(path).read() if path.suffix == ".gz" else path.read_bytes()
     dims = raw[3]
@@ -209,8 +239,8 @@ def batches(images: torch.Tensor, batch: int, g: torch.Generator):
 def training_steps(a, enc, proj, opt, images, g, total: int, warmup: int, loss_of, view=None):
     """The recipe's steps: batch, warm-up + cosine rate, two views, loss_of(projections [2N, d], v1,
     v2), Adam step. Yields (step, examples seen, loss) after each; shared with recipe_sweep.py, whose
-    other views come in as view(x, g) (default: the recipe's random resized crop + flip)."""
-    view = view or (lambda x, g: random_view(x, g, a.crop_lo))
+    other views come in as view(x, g) (default: the recipe's, view_of(a))."""
+    view = view or view_of(a)
     for step, x in zip(range(total), batches(images, a.batch, g)):
         for group in opt.param_groups:
             group["lr"] = rate(step, a.lr, warmup, total)
@@ -297,6 +327,9 @@ def add_recipe_args(p: argparse.ArgumentParser, checkpoints: str) -> None:
     p.add_argument("--warmup", type=float, default=0.05)
     p.add_argument("--temperature", type=float, default=0.5)
     p.add_argument("--crop-lo", type=float, default=0.7)
+    p.add_argument("--view", choices=("crop", "shift-erase"), default="crop")
+    p.add_argument("--shift", type=int, default=3, help="--view shift-erase: largest whole-pixel shift")
+    p.add_argument("--erase", type=float, default=0.5, help="--view shift-erase: probability of one erased rectangle")
     p.add_argument("--widths", default="32,64,128")
     p.add_argument("--pool-grid", type=int, default=2)
     p.add_argument("--hidden", type=int, default=512)

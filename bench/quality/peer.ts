@@ -33,6 +33,9 @@ export async function peerCurve(recipe: Recipe, ctx: CurveContext, dataDir: stri
       '--crop-lo', String(recipe.methodConfig.view?.cropScale?.[0] ?? 0.7), '--widths', enc.widths.join(','), '--pool-grid', String(enc.poolGrid ?? 1),
       '--seed', String(recipe.seed), '--threads', '1',
     ];
+    const view = recipe.methodConfig.view;
+    // The layout-keeping view (GRAYSCALE_LAYOUT_VIEW): the peer's shift-erase draws the same family.
+    if (view?.shiftPx || view?.eraseP) args.push('--view', 'shift-erase', '--shift', String(view.shiftPx ?? 0), '--erase', String(view.eraseP ?? 0));
     const t0 = performance.now();
     const code = await new Promise<number | null>((resolve) => {
       const child = spawn(py.command, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });

@@ -3,7 +3,7 @@
  * Adam 1e-3 with 5% linear warm-up and cosine decay, batch 32, the registry's method defaults
  * (SimCLR τ = 0.5, 2×2-grid pooled encoder) and the grayscale small-image views.
  */
-import { GRAYSCALE_SMALL_VIEW } from '../../shared/augment';
+import { GRAYSCALE_LAYOUT_VIEW, GRAYSCALE_SMALL_VIEW, type ViewOverrides } from '../../shared/augment';
 import type { MethodConfig } from '../../shared/ssl/method';
 import type { OptimizerConfig } from '../../shared/train/local-round';
 
@@ -29,3 +29,16 @@ export const RECIPE: Recipe = {
   seed: 1,
   localSteps: 5,
 };
+
+/**
+ * The views a run may choose (`--view`): `crop`, the random resized crop of GRAYSCALE_SMALL_VIEW,
+ * or `layout`, GRAYSCALE_LAYOUT_VIEW's shift + erase that keeps each garment's layout.
+ */
+export const VIEWS: Readonly<Record<string, Readonly<ViewOverrides>>> = { crop: GRAYSCALE_SMALL_VIEW, layout: GRAYSCALE_LAYOUT_VIEW };
+
+/** RECIPE with the named view (one of VIEWS). */
+export function recipeWithView(view: string): Recipe {
+  const v = VIEWS[view];
+  if (!v) throw new Error(`unknown view ${view} (known: ${Object.keys(VIEWS).join(', ')})`);
+  return { ...RECIPE, methodConfig: { ...RECIPE.methodConfig, view: { ...v } } };
+}
