@@ -15,7 +15,8 @@
  * random unit vectors, as in the authors' code, so its shape is fixed from step one.
  *
  * v2 (mocoVersion: 2) swaps the linear fc for a 2-layer MLP head, raises τ to 0.2 and adds blur to
- * SimCLR-strength augmentation (Chen et al. 2020b, §2).
+ * SimCLR-strength augmentation (Chen et al. 2020b, §2). With `config.reconstruction`, a decoder
+ * also restores the clean image from the query's representation (./reconstruction.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -24,6 +25,7 @@ import { buildEncoder, representationDim } from '../models/encoder';
 import { buildLinearHead, buildMlpHead } from '../models/heads';
 import { infoNce, l2Normalize } from './losses';
 import { momentumPairsOf } from './momentum';
+import { createPixelReconstruction } from './reconstruction';
 import { TARGET_PREFIX, type MethodConfig, type SslMethod } from './method';
 
 /** MoCo v1's augmentation (authors' code): crop area [0.2, 1], grayscale 0.2, jitter 0.4 (p = 1), flip. */
@@ -86,6 +88,7 @@ export function createMoco(config: MethodConfig): MocoMethod {
   const keyProjector = head();
   const view = withViewOverrides({ ...(opts.mocoVersion === 2 ? MOCO_V2_VIEW : MOCO_V1_VIEW), outputSize: config.encoder.inputSize }, config.view);
   const apply = (m: tfl.LayersModel, x: tf.Tensor, training: boolean) => m.apply(x, { training }) as tf.Tensor2D;
+  const recon = createPixelReconstruction(config, dim);
   const K = opts.queueSize;
   let queue: tf.Tensor2D = tf.tidy(() => l2Normalize(tf.randomNormal([K, config.projectionDim], 0, 1, 'float32', opts.queueSeed)));
 
@@ -98,20 +101,24 @@ export function createMoco(config: MethodConfig): MocoMethod {
   return {
     name: opts.mocoVersion === 2 ? 'mocov2' : 'moco',
     encoder,
-    online: { prefix: '', models: [encoder, projector] },
+    online: { prefix: '', models: recon ? [encoder, projector, recon.decoder] : [encoder, projector] },
     target: { prefix: TARGET_PREFIX, models: [keyEncoder, keyProjector] },
     momentumPairs: momentumPairsOf([encoder, projector]),
     queueSize: K,
-    /** → [query view, keys [b, d] (unit norm, from the momentum encoder)] */
+    /** → [query view, keys [b, d] (unit norm, from the momentum encoder), (reconstruction target)] */
     prepare(images, seed) {
       return tf.tidy(() => {
         const vq = augment(images, view, seed * 2 + 1);
         const vk = augment(images, view, seed * 2 + 2);
-        return [vq, l2Normalize(apply(keyProjector, apply(keyEncoder, vk, false), false))];
+        return [vq, l2Normalize(apply(keyProjector, apply(keyEncoder, vk, false), false)), ...(recon ? [recon.target(images)] : [])];
       });
     },
-    loss([vq, keys]) {
-      return tf.tidy(() => infoNce(apply(projector, apply(encoder, vq, true), true), keys as tf.Tensor2D, queue, config.temperature));
+    loss([vq, keys, target]) {
+      return tf.tidy(() => {
+        const h = apply(encoder, vq, true);
+        const contrast = infoNce(apply(projector, h, true), keys as tf.Tensor2D, queue, config.temperature);
+        return recon ? (tf.add(contrast, recon.loss(h, target as tf.Tensor2D, 1)) as tf.Scalar) : contrast;
+      });
     },
     afterStep([, keys]) {
       enqueue(keys as tf.Tensor2D);
@@ -123,6 +130,7 @@ export function createMoco(config: MethodConfig): MocoMethod {
     dispose() {
       queue.dispose();
       for (const m of [encoder, projector, keyEncoder, keyProjector]) m.dispose();
+      recon?.decoder.dispose();
     },
   };
 }

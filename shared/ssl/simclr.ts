@@ -4,6 +4,7 @@
  * Two augmented views of each of N images (2N samples), encoder f → projection head
  * g(h) = W⁽²⁾σ(W⁽¹⁾h) (§2.1), NT-Xent on the projections with cosine similarity and temperature
  * τ (default 0.5): each positive pair has 2(N−1) negatives (eq. 1). No target network.
+ * With `config.reconstruction`, a decoder also restores the clean image from h (./reconstruction.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -11,6 +12,7 @@ import { augment, SIMCLR_SMALL_VIEW, SIMCLR_VIEW, withViewOverrides } from '../a
 import { buildEncoder, representationDim } from '../models/encoder';
 import { buildMlpHead } from '../models/heads';
 import { ntXent } from './losses';
+import { createPixelReconstruction } from './reconstruction';
 import { TARGET_PREFIX, type MethodConfig, type SslMethod } from './method';
 
 export function createSimclr(config: MethodConfig): SslMethod {
@@ -23,26 +25,29 @@ export function createSimclr(config: MethodConfig): SslMethod {
   // config.view: the run's data-specific overrides (e.g. GRAYSCALE_SMALL_VIEW for Fashion-MNIST).
   const view = withViewOverrides({ ...(size <= 64 ? SIMCLR_SMALL_VIEW : SIMCLR_VIEW), outputSize: size }, config.view);
   const apply = (m: tfl.LayersModel, x: tf.Tensor) => m.apply(x, { training: true }) as tf.Tensor2D;
+  const recon = createPixelReconstruction(config, representationDim(config.encoder));
   return {
     name: 'simclr',
     encoder,
-    online: { prefix: '', models: [encoder, projector] },
+    online: { prefix: '', models: recon ? [encoder, projector, recon.decoder] : [encoder, projector] },
     target: { prefix: TARGET_PREFIX, models: [] },
     momentumPairs: [],
     prepare(images, seed) {
-      return tf.tidy(() => [augment(images, view, seed * 2 + 1), augment(images, view, seed * 2 + 2)]);
+      return tf.tidy(() => [augment(images, view, seed * 2 + 1), augment(images, view, seed * 2 + 2), ...(recon ? [recon.target(images)] : [])]);
     },
-    loss([v1, v2]) {
+    loss([v1, v2, target]) {
       return tf.tidy(() => {
         const n = v1.shape[0];
-        const z = apply(projector, apply(encoder, tf.concat([v1, v2], 0)));
-        const [z1, z2] = tf.split(z, [n, n], 0) as tf.Tensor2D[];
-        return ntXent(z1, z2, config.temperature);
+        const h = apply(encoder, tf.concat([v1, v2], 0));
+        const [z1, z2] = tf.split(apply(projector, h), [n, n], 0) as tf.Tensor2D[];
+        const contrast = ntXent(z1, z2, config.temperature);
+        return recon ? (tf.add(contrast, recon.loss(h, target as tf.Tensor2D, 2)) as tf.Scalar) : contrast;
       });
     },
     dispose() {
       encoder.dispose();
       projector.dispose();
+      recon?.decoder.dispose();
     },
   };
 }
