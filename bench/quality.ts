@@ -9,6 +9,7 @@
  *       [--settings centralized,iid,noniid-0.5,noniid-0.1,peer] [--checkpoints 0,2500,5000,10000]
  *       [--clients 8] [--eval-bank 5000] [--eval-queries 1000] [--no-linear] [--data DIR|fixture]
  *       [--view crop|layout]   (the grayscale views: random resized crop, or shift + erase)
+ *       [--recon λ]            (a pixel-reconstruction term beside the loss, shared/ssl/reconstruction.ts)
  *
  * `--minutes` is shared equally by the curves; a curve whose share runs out ends at the checkpoint
  * it reached (the table and JSON say so). The default evaluation is a SUBSET (5k bank / 1k
@@ -41,7 +42,7 @@ async function main() {
   const { values } = parseArgs({
     options: {
       minutes: { type: 'string' }, methods: { type: 'string' }, settings: { type: 'string' }, checkpoints: { type: 'string' },
-      clients: { type: 'string' }, 'eval-bank': { type: 'string' }, 'eval-queries': { type: 'string' }, 'no-linear': { type: 'boolean' }, data: { type: 'string' }, view: { type: 'string' },
+      clients: { type: 'string' }, 'eval-bank': { type: 'string' }, 'eval-queries': { type: 'string' }, 'no-linear': { type: 'boolean' }, data: { type: 'string' }, view: { type: 'string' }, recon: { type: 'string' },
     },
   });
   const minutes = numFlag(values.minutes, 'minutes', 30, 0.1, 24 * 60);
@@ -55,7 +56,8 @@ async function main() {
   const linear = !values['no-linear'];
   const viewName = values.view ?? 'crop';
   if (!(viewName in VIEWS)) throw new UsageError(`--view: one of ${Object.keys(VIEWS).join(', ')}, got ${viewName}`);
-  const recipe = recipeWithView(viewName);
+  const reconWeight = numFlag(values.recon, 'recon', 0, 0, 1e4);
+  const recipe = recipeWithView(viewName, reconWeight);
 
   const backend = await initNodeBackend('wasm');
   const data = loadTrainingData(values.data, (l) => console.log(`note: ${l}`));
@@ -64,7 +66,7 @@ async function main() {
   const runs = methods.flatMap((m) => settings.filter((s) => s !== 'peer' || m === 'simclr').map((s) => [m, s] as const));
   const share = (minutes * 60_000) / runs.length;
   const started = new Date().toISOString();
-  console.log(`bench:quality — backend ${backend}; evaluation on the ${describeSplit(split)}; ${runs.length} curves, ${(share / 60_000).toFixed(1)} min each; view ${viewName}; checkpoints ${checkpoints.join(', ')} examples`);
+  console.log(`bench:quality — backend ${backend}; evaluation on the ${describeSplit(split)}; ${runs.length} curves, ${(share / 60_000).toFixed(1)} min each; view ${viewName}${reconWeight ? `, reconstruction λ ${reconWeight}` : ''}; checkpoints ${checkpoints.join(', ')} examples`);
 
   const raw = probeRawPixels(set, { linear });
   console.log(`raw pixels: kNN ${(raw.knn_top1 * 100).toFixed(1)}%${linear ? `, 1% labels ${(raw.linear_1pct! * 100).toFixed(1)}%, 10% labels ${(raw.linear_10pct! * 100).toFixed(1)}%` : ''}`);

@@ -13,14 +13,12 @@ per step than Glimpse on this CPU, and it scores in-process so one variant costs
 
 Knobs beyond torch_ssl.py's recipe (all default to it): --norm (encoder normalization), --wd
 (AdamW's decoupled weight decay), --queue (MoCo v2: momentum encoder + queue of negatives,
---momentum), --recon (a pixel-reconstruction term from the representation: a decoder maps it back to
-the clean image, or to the view itself, and its MSE joins the loss with this weight; --contrast 0
-leaves reconstruction alone).
+--momentum), --contrast (the contrastive term's weight; 0 with --recon leaves reconstruction alone).
 
   /usr/bin/python3 bench/peers/recipe_sweep.py --name tau02 --temperature 0.2 --checkpoints 20000,60000
       [any torch_ssl.py option] [--norm layer|batch] [--wd 0] [--queue 0] [--momentum 0.99]
       --json FILE   (one JSON line per checkpoint is appended to FILE)
-      [--recon 0 --recon-target clean|self --recon-decoder linear|mlp --contrast 1]
+      [--recon 0 --recon-size 32 --contrast 1]
 
 Every row also carries knn_top1_centered: the same kNN after subtracting the bank's mean feature
 (a diagnostic of how much a shared positive mean of post-ReLU features hides; raw pixels get the same
@@ -41,7 +39,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from torch_ssl import (add_recipe_args, build_model, encoder_config, load_train, nt_xent, read_idx,  # noqa: E402
-                       training_steps, view_of)
+                       training_steps)
 
 
 def load_split(data: Path):
@@ -101,10 +99,6 @@ def main() -> None:
     p.add_argument("--queue", type=int, default=0)
     p.add_argument("--momentum", type=float, default=0.99)
     p.add_argument("--raw", action="store_true", help="also score raw pixels")
-    p.add_argument("--recon", type=float, default=0.0, help="weight of a pixel-reconstruction term from the representation")
-    p.add_argument("--recon-target", choices=("clean", "self"), default="clean",
-                   help="clean: the unaugmented image (denoising: undo shift/erase/crop); self: the view itself (autoencoder)")
-    p.add_argument("--recon-decoder", choices=("linear", "mlp"), default="linear")
     p.add_argument("--contrast", type=float, default=1.0, help="weight of the contrastive term (0: reconstruction only)")
     p.add_argument("--bank", type=int, default=60000, help="a seeded subset of the bank (60,000 = the full protocol)")
     p.add_argument("--queries", type=int, default=10000, help="a seeded subset of the queries (10,000 = full)")
@@ -118,16 +112,7 @@ def main() -> None:
         b, q = torch.randperm(60000, generator=pick)[: a.bank], torch.randperm(10000, generator=pick)[: a.queries]
         train_x, train_y, test_x, test_y = train_x[b], train_y[b], test_x[q], test_y[q]
     cfg = {**encoder_config(a), "norm": a.norm}
-    enc, proj, params = build_model(a, cfg)
-    decoder, tap = None, {}
-    if a.recon:
-        # The representation (the projector's input) must keep the pixels: a decoder maps it back to
-        # the 32×32 gray image, and its MSE joins the contrastive loss with weight --recon.
-        proj.register_forward_pre_hook(lambda _m, inputs: tap.__setitem__("h", inputs[0]))
-        d = enc.embedding_dim
-        decoder = (torch.nn.Linear(d, 1024) if a.recon_decoder == "linear"
-                   else torch.nn.Sequential(torch.nn.Linear(d, 1024), torch.nn.ReLU(), torch.nn.Linear(1024, 1024)))
-        params = params + list(decoder.parameters())
+    enc, proj, decoder, params = build_model(a, cfg)
     opt = torch.optim.AdamW(params, lr=a.lr, betas=(0.9, 0.999), eps=1e-7, weight_decay=a.wd)
     key_enc, key_proj, queue = None, None, None
     if a.queue:
@@ -165,14 +150,8 @@ def main() -> None:
 
     if checkpoints[0] == 0:
         score(0)
-    def loss_of(z, v1, v2):
-        if not a.recon:
-            return contrastive(z, v1, v2)
-        # Before the contrastive term: MoCo's key projector (a copy of proj, hook included) would
-        # overwrite tap["h"] with the key encoder's detached features.
-        target = torch.cat([tap["x"], tap["x"]]) if a.recon_target == "clean" else torch.cat([v1, v2])
-        recon = F.mse_loss(decoder(tap["h"]), target[:, 0].flatten(1))
-        return (a.contrast * contrastive(z, v1, v2) if a.contrast else 0) + a.recon * recon
+    def loss_of(z, v1, v2):  # training_steps adds the reconstruction term (--recon)
+        return a.contrast * contrastive(z, v1, v2) if a.contrast else z.sum() * 0
 
     def contrastive(z, v1, v2):
         nonlocal queue
@@ -189,11 +168,7 @@ def main() -> None:
         queue = torch.cat([k[: a.batch], queue])[: a.queue]
         return F.cross_entropy(logits, torch.zeros(q.shape[0], dtype=torch.long))
 
-    view = None  # training_steps' own: the recipe's --view
-    if a.recon:  # the clean batch is the denoising target
-        base = view_of(a)
-        view = lambda x, g: (tap.__setitem__("x", x), base(x, g))[1]  # noqa: E731
-    for _, examples, loss in training_steps(a, enc, proj, opt, images, g, total, warmup, loss_of, view):
+    for _, examples, loss in training_steps(a, enc, proj, opt, images, g, total, warmup, loss_of, decoder=decoder):
         losses.append(loss)
         due = [c for c in checkpoints if c and c not in scored and examples >= c - a.batch / 2]
         if due:

@@ -12,7 +12,9 @@ Same recipe as ``bench/quality`` trains in tfjs (docs/quality.md):
             and horizontal flip p = 0.5; no colour jitter (grayscale images); or, with --view
             shift-erase, shared/augment's GRAYSCALE_LAYOUT_VIEW: a whole-pixel shift (zero fill), the
             flip and one erased rectangle with p = --erase, no crop;
-  loss      NT-Xent over 2N views, cosine / τ (shared/ssl/losses.ts);
+  loss      NT-Xent over 2N views, cosine / τ (shared/ssl/losses.ts); with --recon λ, plus λ·MSE of a
+            linear decoder from the representation to the clean image's pooled gray level
+            (shared/ssl/reconstruction.ts);
   optimizer Adam (β = 0.9, 0.999, ε = 1e-7 as tfjs), linear warm-up then cosine decay to 0
             (shared/train/lr-schedule.ts), batch 32;
   data      Fashion-MNIST train images padded 28 → 32 and tiled to RGB (shared/data/images.ts).
@@ -24,7 +26,7 @@ implementation. Progress goes to stderr; a JSON summary (losses, seconds) to ``<
 
   /usr/bin/python3 bench/peers/torch_ssl.py --out DIR --checkpoints 0,2500,5000,10000
       [--data /usr/share/datasets/fashion-mnist] [--batch 32] [--lr 1e-3] [--warmup 0.05]
-      [--temperature 0.5] [--crop-lo 0.7] [--view crop|shift-erase --shift 3 --erase 0.5]
+      [--temperature 0.5] [--crop-lo 0.7] [--view crop|shift-erase --shift 3 --erase 0.5] [--recon 0 --recon-size 32]
       [--widths 32,64,128] [--pool-grid 2] [--seed 1] [--threads 2]
 
 ``--parity FILE.safetensors`` instead runs one forward of the weights in FILE (encoder and projector,
@@ -236,16 +238,22 @@ def batches(images: torch.Tensor, batch: int, g: torch.Generator):
         cursor += batch
 
 
-def training_steps(a, enc, proj, opt, images, g, total: int, warmup: int, loss_of, view=None):
+def training_steps(a, enc, proj, opt, images, g, total: int, warmup: int, loss_of, view=None, decoder=None):
     """The recipe's steps: batch, warm-up + cosine rate, two views, loss_of(projections [2N, d], v1,
     v2), Adam step. Yields (step, examples seen, loss) after each; shared with recipe_sweep.py, whose
-    other views come in as view(x, g) (default: the recipe's, view_of(a))."""
+    other views come in as view(x, g) (default: the recipe's, view_of(a)). With a decoder (--recon),
+    λ·MSE(decoder(h), the clean batch's pooled gray level) joins the loss (shared/ssl/reconstruction.ts)."""
     view = view or view_of(a)
     for step, x in zip(range(total), batches(images, a.batch, g)):
         for group in opt.param_groups:
             group["lr"] = rate(step, a.lr, warmup, total)
         v1, v2 = view(x, g), view(x, g)
-        loss = loss_of(proj(enc(torch.cat([v1, v2]))), v1, v2)
+        h = enc(torch.cat([v1, v2]))
+        loss = loss_of(proj(h), v1, v2)
+        if decoder is not None:
+            pool = x.shape[-1] // a.recon_size
+            target = (F.avg_pool2d(x.mean(1, keepdim=True), pool) if pool > 1 else x.mean(1, keepdim=True)).flatten(1)
+            loss = loss + a.recon * F.mse_loss(decoder(h), torch.cat([target, target]))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -253,13 +261,20 @@ def training_steps(a, enc, proj, opt, images, g, total: int, warmup: int, loss_o
 
 
 def build_model(a, cfg: dict):
-    """Encoder and projector initialized as tfjs does, in training mode, and their parameters."""
+    """Encoder, projector and (with --recon) the reconstruction decoder, initialized as tfjs does,
+    in training mode, and their parameters."""
     enc = GlimpseEncoder(cfg)
     proj = Projector(enc.embedding_dim, a.hidden, a.proj_dim)
     init_like_tfjs(enc, proj)
     enc.train()
     proj.train()
-    return enc, proj, list(enc.parameters()) + list(proj.parameters())
+    decoder = None
+    if a.recon:  # reconstruction.ts's recon_dense: Glorot-uniform kernel, zero bias
+        decoder = nn.Linear(enc.embedding_dim, a.recon_size * a.recon_size)
+        nn.init.xavier_uniform_(decoder.weight)
+        nn.init.zeros_(decoder.bias)
+    params = list(enc.parameters()) + list(proj.parameters()) + (list(decoder.parameters()) if decoder else [])
+    return enc, proj, decoder, params
 
 
 def train(a) -> None:
@@ -268,7 +283,7 @@ def train(a) -> None:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     cfg = encoder_config(a)
-    enc, proj, params = build_model(a, cfg)
+    enc, proj, decoder, params = build_model(a, cfg)
     opt = torch.optim.Adam(params, lr=a.lr, betas=(0.9, 0.999), eps=1e-7)
     images = load_train(Path(a.data))
     checkpoints = sorted({int(c) for c in a.checkpoints.split(",")})
@@ -285,7 +300,7 @@ def train(a) -> None:
     if checkpoints[0] == 0:
         save(0)
     simclr = lambda z, v1, v2: nt_xent(z[: a.batch], z[a.batch :], a.temperature)  # noqa: E731
-    for step, examples, loss in training_steps(a, enc, proj, opt, images, g, total, warmup, simclr):
+    for step, examples, loss in training_steps(a, enc, proj, opt, images, g, total, warmup, simclr, decoder=decoder):
         losses.append(loss)
         if any(c and abs(examples - c) < a.batch / 2 + 1e-9 for c in checkpoints) or step == total - 1:
             save(min(checkpoints, key=lambda c: abs(c - examples)))
@@ -330,6 +345,8 @@ def add_recipe_args(p: argparse.ArgumentParser, checkpoints: str) -> None:
     p.add_argument("--view", choices=("crop", "shift-erase"), default="crop")
     p.add_argument("--shift", type=int, default=3, help="--view shift-erase: largest whole-pixel shift")
     p.add_argument("--erase", type=float, default=0.5, help="--view shift-erase: probability of one erased rectangle")
+    p.add_argument("--recon", type=float, default=0.0, help="weight λ of the pixel-reconstruction term (0: none)")
+    p.add_argument("--recon-size", type=int, default=32, help="side of the average-pooled reconstruction target")
     p.add_argument("--widths", default="32,64,128")
     p.add_argument("--pool-grid", type=int, default=2)
     p.add_argument("--hidden", type=int, default=512)

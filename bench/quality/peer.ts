@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildEncoder, type EncoderConfig } from '../../shared/models/encoder';
 import { writeWeights } from '../../shared/models/weights-io';
+import { reconstructionOf } from '../../shared/ssl/reconstruction';
 import { resolveMethodConfig } from '../../shared/ssl/registry';
 import { decodeSafetensors } from '../../server/model/safetensors';
 import { findTorchPython } from '../../server/model/python';
@@ -36,6 +37,8 @@ export async function peerCurve(recipe: Recipe, ctx: CurveContext, dataDir: stri
     const view = recipe.methodConfig.view;
     // The layout-keeping view (GRAYSCALE_LAYOUT_VIEW): the peer's shift-erase draws the same family.
     if (view?.shiftPx || view?.eraseP) args.push('--view', 'shift-erase', '--shift', String(view.shiftPx ?? 0), '--erase', String(view.eraseP ?? 0));
+    const recon = reconstructionOf(resolveMethodConfig('simclr', recipe.methodConfig));
+    if (recon) args.push('--recon', String(recon.weight), '--recon-size', String(recon.size));
     const t0 = performance.now();
     const code = await new Promise<number | null>((resolve) => {
       const child = spawn(py.command, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });

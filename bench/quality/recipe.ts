@@ -36,9 +36,10 @@ export const RECIPE: Recipe = {
  */
 export const VIEWS: Readonly<Record<string, Readonly<ViewOverrides>>> = { crop: GRAYSCALE_SMALL_VIEW, layout: GRAYSCALE_LAYOUT_VIEW };
 
-/** RECIPE with the named view (one of VIEWS). */
-export function recipeWithView(view: string): Recipe {
+/** RECIPE with the named view (one of VIEWS) and, when `reconWeight` > 0, the reconstruction term at full resolution. */
+export function recipeWithView(view: string, reconWeight = 0): Recipe {
   const v = VIEWS[view];
   if (!v) throw new Error(`unknown view ${view} (known: ${Object.keys(VIEWS).join(', ')})`);
-  return { ...RECIPE, methodConfig: { ...RECIPE.methodConfig, view: { ...v } } };
+  const reconstruction = reconWeight > 0 ? { reconstruction: { weight: reconWeight } } : {};
+  return { ...RECIPE, methodConfig: { ...RECIPE.methodConfig, view: { ...v }, ...reconstruction } };
 }
