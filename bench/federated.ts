@@ -81,7 +81,7 @@ async function main() {
     const images = toModelInput(train.images, train.count, train.height, train.width, 32);
     const src = new ImageBatchSource(images, train.count, 32, 3, 7);
     await trainCentralized({ method: central, steps: fedExamples / batch, batchSize: batch, seed: 1, targetMomentum: 0.99, nextBatch: (b) => tf.tensor4d(src.nextBatch(b), [b, 32, 32, 3]) });
-    const centralKnn = evaluateEncoder(central.target.models[0] ?? central.encoder, evalSet).knn;
+    const centralKnn = evaluateEncoder(central.encoder, evalSet).knn;
     central.dispose();
     rows.push({ method, setting: 'centralized', knn: centralKnn, examples: fedExamples, seconds: (performance.now() - t0) / 1000 });
     console.log(`${method}: centralized kNN ${(centralKnn * 100).toFixed(2)}%`);

@@ -75,17 +75,17 @@ async function main() {
       }
     },
   });
-  // For methods with a target network the EMA target is the product (see docs); else the online encoder.
-  const product = method.target.models[0] ?? method.encoder;
+  // The online encoder is the product (server/model/encoder-export.ts); the EMA target is shown beside it.
+  const product = method.encoder;
   const trained = evaluateEncoder(product, evalSet).knn;
-  const online = method.target.models.length ? evaluateEncoder(method.encoder, evalSet).knn : trained;
+  const target = method.target.models.length ? evaluateEncoder(method.target.models[0], evalSet).knn : trained;
   const out = values.out ?? '.glimpse/pretrain';
   await saveModelToDir(product, out);
   console.log('');
   console.log('kNN accuracy (Fashion-MNIST test queries)');
   console.log(`  raw pixels            ${(raw * 100).toFixed(1)}%`);
   console.log(`  random-init encoder   ${(random * 100).toFixed(1)}%`);
-  console.log(`  trained encoder       ${(trained * 100).toFixed(1)}%${method.target.models.length ? `   (online ${(online * 100).toFixed(1)}%)` : ''}`);
+  console.log(`  trained encoder       ${(trained * 100).toFixed(1)}%${method.target.models.length ? `   (EMA target ${(target * 100).toFixed(1)}%)` : ''}`);
   console.log(`trained ${metrics.examples} examples in ${((performance.now() - t0) / 1000).toFixed(0)} s (${metrics.msPerStep.toFixed(0)} ms/step); encoder saved to ${out}/model.json`);
   if (!(trained > random)) console.log('warning: the trained encoder did not beat random init; train longer (--steps)');
 }

@@ -21,8 +21,8 @@ export async function centralizedCurve(method: string, recipe: Recipe, train: La
   });
   const src = new Uint8BatchSource(train, recipe.seed + 6);
   try {
-    // The product encoder: the target's for methods with one (as the server exports), else the online one.
-    return await runCurve({ method, setting: 'centralized', points: [] }, ctx, () => m.target.models[0] ?? m.encoder, async (to) => {
+    // The product encoder, as the server exports it: the online one (server/model/encoder-export.ts).
+    return await runCurve({ method, setting: 'centralized', points: [] }, ctx, () => m.encoder, async (to) => {
       const steps = Math.max(0, Math.round(to / recipe.batch) - trainer.step);
       trainer.train(steps, recipe.batch, (b) => src.next(b));
       return trainer.step * recipe.batch;

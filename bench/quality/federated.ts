@@ -52,7 +52,7 @@ export async function federatedCurve(method: string, recipe: Recipe, train: Labe
   try {
     return await runCurve({ method, setting, points: [], notes: `K = ${s.clients} clients per round, ${recipe.localSteps} local steps × ${recipe.batch}, FedAvg server step, shard sizes ${parts.map((p) => p.length).join('/')}` }, ctx, () => {
       loadGlobal(m, new Map([...state.online, ...state.target]));
-      return m.target.models[0] ?? m.encoder;
+      return m.encoder; // the product (server/model/encoder-export.ts)
     }, async (to) => {
       while (seen + perRound / 2 < to) {
         const global = new Map([...state.online, ...state.target]);

@@ -72,7 +72,7 @@ export class VersionReader {
   async encoder(version: number | 'latest'): Promise<{ version: number; source: EncoderSource; weights: WeightMap } | null> {
     const v = version === 'latest' ? this.live().version : version;
     const s = await this.stateOf(v);
-    return s && { version: v, ...productEncoderWeights(s.online, s.target, this.run.encoderNames) };
+    return s && { version: v, ...productEncoderWeights(s.online, this.run.encoderNames) };
   }
 
   /** The live state for the current version, else the version's checkpoint; null when not kept. */

@@ -141,7 +141,7 @@ export function registerRoutes(d: RouteDeps): void {
         meanLoss: last.meanLoss, meanStaleness: last.meanStaleness, aggregateNorm: last.aggregateNorm,
       },
       totals: totals(db),
-      encoder: { source: coord.hasTarget ? 'target' : 'online', latest: '/api/encoder/latest/model.json' },
+      encoder: { source: 'online', latest: '/api/encoder/latest/model.json' },
       eval: withSplit(latestEval(db), evalSplitOf(d.evalSplit?.())),
       transfer: transferOf(coord),
       uptimeMs: Date.now() - d.startedAt,

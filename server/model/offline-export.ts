@@ -81,7 +81,7 @@ async function encoderNamesOf(c: Checkpoint, run: RunIdentity): Promise<string[]
 export async function exportOffline(o: OfflineExportOptions): Promise<OfflineExportResult> {
   const c = await readCheckpoint(o.dataDir, o.version);
   const run: RunIdentity = { runId: c.meta.runId, method: c.meta.method, methodConfig: c.meta.methodConfig };
-  const product = productEncoderWeights(c.state.online, c.state.target, await encoderNamesOf(c, run));
+  const product = productEncoderWeights(c.state.online, await encoderNamesOf(c, run));
   const files = await buildEncoderFiles(run, { version: c.meta.version, ...product });
   let onnx: Uint8Array | null = null;
   let onnxNote: string | null = o.onnx === 'skip' ? 'not requested (--no-onnx)' : null;

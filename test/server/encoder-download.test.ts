@@ -33,7 +33,7 @@ describe('encoder download', () => {
   it('loads with tf.loadLayersModel over HTTP and embeds identically to the server copy', async () => {
     const model = await tfl.loadLayersModel(`${srv.url}/api/encoder/latest/model.json`);
     const enc = (await srv.coordinator.encoderWeights('latest'))!;
-    expect(enc.source).toBe('target');
+    expect(enc.source).toBe('online');
     expect(enc.version).toBe(1);
     const loaded = new Map(model.weights.map((w) => [w.originalName, { shape: [...w.shape] as number[], data: w.read().dataSync() as Float32Array }]));
     expect(sameBits(loaded, enc.weights)).toBe(true);
@@ -80,7 +80,7 @@ describe('encoder download', () => {
     expect(r.status).toBe(200);
     const { weights, metadata } = decodeSafetensors(new Uint8Array(await r.arrayBuffer()));
     expect(metadata.version).toBe('1');
-    expect(metadata.source).toBe('target');
+    expect(metadata.source).toBe('online');
     expect(sameBits(weights, (await srv.coordinator.encoderWeights(1))!.weights)).toBe(true);
     const again = await fetch(`${srv.url}/api/encoder/1/encoder.safetensors`, { headers: { 'If-None-Match': r.headers.get('etag')! } });
     expect(again.status).toBe(304);

@@ -71,7 +71,7 @@ describe('server lifecycle', () => {
       c.close();
       await s.evalIdle();
       // The starting version (random init) is scored too: the baseline of the accuracy curve.
-      expect(seen.map((x) => [x.version, x.source])).toEqual([[0, 'target'], [1, 'target']]);
+      expect(seen.map((x) => [x.version, x.source])).toEqual([[0, 'online'], [1, 'online']]);
       expect([...seen[1].encoder.keys()][0]).toBe('enc_stem_conv/kernel');
       const status = (await (await fetch(`${s.url}/api/status`)).json()) as Record<string, unknown>;
       expect(status.eval).toMatchObject({ version: 1, metrics: { knn_top1: 0.1 } });
