@@ -45,7 +45,7 @@ describe('ONNX download, model card and public page', () => {
     expect(card).toContain('| kNN top-1 (k = 20, cosine) | 41.0% | 55.0% | 78.0% |');
     expect(card).toContain('| Linear probe, 10% of labels | 30.0% | not evaluated | not evaluated |');
     expect(card).toContain('**Contributors:** 1; **updates folded:** 1 into 1 server versions; **examples behind them:** 8.');
-    expect(card).toContain('the EMA target (momentum) encoder');
+    expect(card).toContain('the online encoder');
     expect(card).toContain('No differential privacy');
   });
 
