@@ -158,7 +158,7 @@ export function renderPublicPage(p: PublicPageInput): string {
     <h2 id="current">Current encoder</h2>
     <div class="facts">
       <div class="fact"><div class="k">Version</div><div class="v" id="version">v${p.version}</div></div>
-      <div class="fact"><div class="k">Method</div><div class="v">${esc(method)}${g?.source === 'target' ? ' <span class="muted small">(EMA target encoder)</span>' : ''}</div></div>
+      <div class="fact"><div class="k">Method</div><div class="v">${esc(method)}${g?.source ? ` <span class="muted small">(${g.source === 'target' ? 'EMA target' : 'online'} encoder)</span>` : ''}</div></div>
       <div class="fact"><div class="k">Last updated</div><div class="v small">${updated}</div></div>
       <div class="fact"><div class="k">Privacy</div><div class="v small" id="privacy">${esc(p.privacy ?? 'no DP')}</div></div>
       <div class="fact"><div class="k">Input → output</div><div class="v">${e ? `${e.inputSize}×${e.inputSize}×${e.channels} → ${representationDim(e)}` : '–'}</div></div>

@@ -45,7 +45,7 @@ describe('public encoder page', () => {
     const html = await r.text();
     expect(html).toContain('<div class="v" id="version">v1</div>');
     expect(html).toContain('<strong>43.2%</strong> kNN top-1 accuracy');
-    expect(html).toContain('EMA target encoder');
+    expect(html).toContain('(online encoder)');
     // BYOL's encoder pools to a 2×2 grid (registry default since issue 11): 2 · 2 · 8 = 32 numbers out.
     expect(html).toContain('32×32×3 → 32');
     const hashes = [...html.matchAll(/<a href="([^"]+)" download>[^<]+<\/a>.*?<code class="hash">([0-9a-f]{64})<\/code>/g)].map((m) => [m[1], m[2]]);
