@@ -8,8 +8,8 @@
  *   npm run bench:quality -- --minutes 30 [--methods simclr,byol,mocov2]
  *       [--settings centralized,iid,noniid-0.5,noniid-0.1,peer] [--checkpoints 0,2500,5000,10000]
  *       [--clients 8] [--eval-bank 5000] [--eval-queries 1000] [--no-linear] [--data DIR|fixture]
- *       [--view crop|layout]   (the grayscale views: random resized crop, or shift + erase)
- *       [--recon λ]            (a pixel-reconstruction term beside the loss, shared/ssl/reconstruction.ts)
+ *       [--view layout|crop]   (the grayscale views: shift + erase, the default, or random resized crop)
+ *       [--recon 100]          (λ of the pixel-reconstruction term, shared/ssl/reconstruction.ts; 0: none)
  *
  * `--minutes` is shared equally by the curves; a curve whose share runs out ends at the checkpoint
  * it reached (the table and JSON say so). The default evaluation is a SUBSET (5k bank / 1k
@@ -33,7 +33,7 @@ import { qualityChartSvg } from './quality/chart';
 import { pointNear, type Curve, type CurveContext } from './quality/curves';
 import { federatedCurve } from './quality/federated';
 import { peerCurve } from './quality/peer';
-import { recipeWithView, VIEWS } from './quality/recipe';
+import { RECON_WEIGHT, recipeWithView, VIEWS } from './quality/recipe';
 
 const REPORTS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'reports');
 const SETTINGS = ['centralized', 'iid', 'noniid-0.5', 'noniid-0.1', 'peer'];
@@ -54,9 +54,9 @@ async function main() {
   if (checkpoints.some((c) => !Number.isInteger(c) || c < 0)) throw new UsageError(`--checkpoints: whole numbers of examples, got ${values.checkpoints}`);
   const clients = intFlag(values.clients, 'clients', 8, 1);
   const linear = !values['no-linear'];
-  const viewName = values.view ?? 'crop';
+  const viewName = values.view ?? 'layout';
   if (!(viewName in VIEWS)) throw new UsageError(`--view: one of ${Object.keys(VIEWS).join(', ')}, got ${viewName}`);
-  const reconWeight = numFlag(values.recon, 'recon', 0, 0, 1e4);
+  const reconWeight = numFlag(values.recon, 'recon', RECON_WEIGHT, 0, 1e4);
   const recipe = recipeWithView(viewName, reconWeight);
 
   const backend = await initNodeBackend('wasm');

@@ -19,7 +19,6 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { choiceFlag, intFlag, numFlag, runMain, UsageError } from '../shared/cli/args';
 import { loadTrainingData } from '../shared/data/source';
-import { GRAYSCALE_SMALL_VIEW } from '../shared/augment';
 import { describeSplit, formatScores, standing, type ProtocolSplit } from '../shared/eval/protocol';
 import { methodNames } from '../shared/ssl/registry';
 import { evaluationsUpTo } from '../server/model/run-facts';
@@ -28,6 +27,7 @@ import { longProgressLine, type EvalPoint } from './demo-progress';
 import { createKnnEvaluator } from '../server/eval/knn-evaluator';
 import { ConfigError } from '../server/errors';
 import { startServer } from '../server/server';
+import { RECIPE } from '../bench/quality/recipe';
 
 const HELP = `Usage: npm start -- [options]
   --contributors N   contributor processes (default: cores − 0, at least 2)
@@ -70,8 +70,9 @@ async function main() {
   try {
     server = await startServer({
       port: intFlag(values.port, 'port', 8787, 0), dataDir, method,
-      // Fashion-MNIST is small and gray: the views of docs/quality.md (a no-op for other methods' own options).
-      methodConfig: { view: { ...GRAYSCALE_SMALL_VIEW } },
+      // Fashion-MNIST is small and gray: docs/quality.md's recipe — the layout-keeping view and the
+      // pixel-reconstruction term (options other methods do not read are ignored by them).
+      methodConfig: structuredClone(RECIPE.methodConfig),
       localSteps: intFlag(values['local-steps'], 'local-steps', 5, 1), batchSize: intFlag(values.batch, 'batch', 32, 2),
       aggregation: { bufferSize: n },
       evaluator,

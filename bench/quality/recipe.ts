@@ -1,7 +1,8 @@
 /**
- * The training recipe bench:quality measures (docs/quality.md says how each choice was reached):
- * Adam 1e-3 with 5% linear warm-up and cosine decay, batch 32, the registry's method defaults
- * (SimCLR τ = 0.5, 2×2-grid pooled encoder) and the grayscale small-image views.
+ * The training recipe bench:quality measures and `npm start` uses (docs/quality.md says how each
+ * choice was reached): Adam 1e-3 with 5% linear warm-up and cosine decay, batch 32, the registry's
+ * method defaults (SimCLR τ = 0.5, 2×2-grid pooled encoder), the layout-keeping grayscale view
+ * (shift + erase) and the pixel-reconstruction term with λ = 100.
  */
 import { GRAYSCALE_LAYOUT_VIEW, GRAYSCALE_SMALL_VIEW, type ViewOverrides } from '../../shared/augment';
 import type { MethodConfig } from '../../shared/ssl/method';
@@ -20,8 +21,11 @@ export interface Recipe {
   localSteps: number;
 }
 
+/** λ of the reconstruction term (shared/ssl/reconstruction.ts): 10 < 100 ≈ 1000 on the peer's screen. */
+export const RECON_WEIGHT = 100;
+
 export const RECIPE: Recipe = {
-  methodConfig: { view: { ...GRAYSCALE_SMALL_VIEW } },
+  methodConfig: { view: { ...GRAYSCALE_LAYOUT_VIEW }, reconstruction: { weight: RECON_WEIGHT } },
   optimizer: { kind: 'adam', learningRate: 1e-3 },
   batch: 32,
   warmup: 0.05,
@@ -36,10 +40,10 @@ export const RECIPE: Recipe = {
  */
 export const VIEWS: Readonly<Record<string, Readonly<ViewOverrides>>> = { crop: GRAYSCALE_SMALL_VIEW, layout: GRAYSCALE_LAYOUT_VIEW };
 
-/** RECIPE with the named view (one of VIEWS) and, when `reconWeight` > 0, the reconstruction term at full resolution. */
-export function recipeWithView(view: string, reconWeight = 0): Recipe {
+/** RECIPE with the named view (one of VIEWS) and the reconstruction term's λ (0: none) at full resolution. */
+export function recipeWithView(view: string, reconWeight = RECON_WEIGHT): Recipe {
   const v = VIEWS[view];
   if (!v) throw new Error(`unknown view ${view} (known: ${Object.keys(VIEWS).join(', ')})`);
-  const reconstruction = reconWeight > 0 ? { reconstruction: { weight: reconWeight } } : {};
-  return { ...RECIPE, methodConfig: { ...RECIPE.methodConfig, view: { ...v }, ...reconstruction } };
+  const { reconstruction: _, ...rest } = RECIPE.methodConfig;
+  return { ...RECIPE, methodConfig: { ...rest, view: { ...v }, ...(reconWeight > 0 ? { reconstruction: { weight: reconWeight } } : {}) } };
 }
