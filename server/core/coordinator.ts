@@ -143,10 +143,6 @@ export class Coordinator {
     return this.lastStep;
   }
 
-  get hasTarget(): boolean {
-    return this.run.momentumPairs.length > 0;
-  }
-
   /** Epoch ms since when aggregation is paused (admin), or null while it runs. */
   get pausedAt(): number | null {
     return this.scheduler.pausedAt;

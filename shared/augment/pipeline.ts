@@ -101,7 +101,7 @@ export const GRAYSCALE_SMALL_VIEW: Readonly<Partial<ViewParams>> = Object.freeze
  * whole-pixel shift of up to ±3 px, flip 0.5, and with p = 0.5 one erased rectangle — occlusion
  * instead of rescaling. On the PyTorch peer (MoCo v2, full glimpse-fmnist-v1) it beat the crop
  * ≥ 0.3 by +0.8 kNN at 30k examples (81.85 vs 81.04%); docs/quality.md has the runs. The peer's
- * `recipe_sweep.py --view shift-erase` draws the same family.
+ * `torch_ssl.py --view shift-erase` (and recipe_sweep.py, which shares its options) draws the same family.
  */
 export const GRAYSCALE_LAYOUT_VIEW: Readonly<Partial<ViewParams>> = Object.freeze({
   cropScale: Object.freeze([1, 1]) as readonly [number, number],
