@@ -319,8 +319,13 @@ describe('browser extension end to end (Chromium, SwiftShader WebGPU)', () => {
     const onWasm = await waitFor('a round on wasm after choosing Automatic', async () => {
       const s = await stats();
       return s?.backend === 'wasm' && (s.updatesAccepted as number) > acceptedOnGpu ? s : null;
-    }, 240_000); // the measurement first: up to ~1 min on a loaded 2-core machine
+    }, 240_000).catch(async (e: Error) => {
+      // What the measurement found is the first thing to know when this fails.
+      const found = await sw.evaluate(async () => chrome.storage.local.get(['backendBench', 'settings'])).catch(() => 'unreadable');
+      throw new Error(`${e.message}; storage: ${JSON.stringify(found)}`);
+    }); // the measurement first: up to ~1 min on a loaded 2-core machine
     const measured = await sw.evaluate(async () => (await chrome.storage.local.get('backendBench')).backendBench as { results: { backend: string; msPerStep: number | null }[] });
+    timings['Automatic measured'] = JSON.stringify(measured.results);
     expect(measured.results.find((r) => r.backend === 'wasm')!.msPerStep).toBeGreaterThan(0);
     timings['Automatic saved → a delta accepted from wasm'] = t(switchedAt);
     timings['wasm ms per step, first round (extension worker)'] = String(Math.round(onWasm.stepMs as number));
