@@ -10,6 +10,10 @@
  *       [--clients 8] [--eval-bank 5000] [--eval-queries 1000] [--no-linear] [--data DIR|fixture]
  *       [--view layout|crop]   (the grayscale views: shift + erase, the default, or random resized crop)
  *       [--recon 100]          (λ of the pixel-reconstruction term, shared/ssl/reconstruction.ts; 0: none)
+ *       [--client-optimizer fresh|kept] [--upload int8:topk=0.1] [--server-opt fedavg|fedavgm:LR:MOMENTUM|fedadam:LR]
+ *       [--delay 0]            (federated settings: the contributor's optimizer across rounds, uploads
+ *                              packed as contributors pack them, the server optimizer, versions each
+ *                              round's base lags the newest)
  *
  * `--minutes` is shared equally by the curves; a curve whose share runs out ends at the checkpoint
  * it reached (the table and JSON say so). The default evaluation is a SUBSET (5k bank / 1k
@@ -31,7 +35,9 @@ import { methodNames, resolveMethodConfig } from '../shared/ssl/registry';
 import { centralizedCurve } from './quality/centralized';
 import { qualityChartSvg } from './quality/chart';
 import { pointNear, type Curve, type CurveContext } from './quality/curves';
-import { federatedCurve } from './quality/federated';
+import { federatedCurve, type FederatedSetting } from './quality/federated';
+import { validateServerOptimizer, type ServerOptimizerConfig } from '../server/aggregation/server-optimizer';
+import { parseUploadSpec, type UploadCompression } from '../shared/protocol/compression';
 import { peerCurve } from './quality/peer';
 import { RECON_WEIGHT, recipeWithView, VIEWS } from './quality/recipe';
 
@@ -43,6 +49,7 @@ async function main() {
     options: {
       minutes: { type: 'string' }, methods: { type: 'string' }, settings: { type: 'string' }, checkpoints: { type: 'string' },
       clients: { type: 'string' }, 'eval-bank': { type: 'string' }, 'eval-queries': { type: 'string' }, 'no-linear': { type: 'boolean' }, data: { type: 'string' }, view: { type: 'string' }, recon: { type: 'string' },
+      'client-optimizer': { type: 'string' }, upload: { type: 'string' }, 'server-opt': { type: 'string' }, delay: { type: 'string' },
     },
   });
   const minutes = numFlag(values.minutes, 'minutes', 30, 0.1, 24 * 60);
@@ -58,6 +65,17 @@ async function main() {
   if (!(viewName in VIEWS)) throw new UsageError(`--view: one of ${Object.keys(VIEWS).join(', ')}, got ${viewName}`);
   const reconWeight = numFlag(values.recon, 'recon', RECON_WEIGHT, 0, 1e4);
   const recipe = recipeWithView(viewName, reconWeight);
+  const clientOptimizer = values['client-optimizer'] ?? 'fresh';
+  if (clientOptimizer !== 'fresh' && clientOptimizer !== 'kept') throw new UsageError(`--client-optimizer: fresh or kept, got ${clientOptimizer}`);
+  let upload: UploadCompression | undefined;
+  try {
+    upload = values.upload ? parseUploadSpec(values.upload) : undefined;
+  } catch (e) {
+    throw new UsageError(`--upload: ${(e as Error).message}`);
+  }
+  const serverOptimizer = parseServerOpt(values['server-opt']);
+  const delay = intFlag(values.delay, 'delay', 0, 0);
+  const federated = (alpha: number | undefined): FederatedSetting => ({ clients, alpha, clientOptimizer, upload, serverOptimizer, delay });
 
   const backend = await initNodeBackend('wasm');
   const data = loadTrainingData(values.data, (l) => console.log(`note: ${l}`));
@@ -91,13 +109,32 @@ async function main() {
     const curve =
       setting === 'centralized' ? await centralizedCurve(method, recipe, data.train, ctx)
       : setting === 'peer' ? (data.isFixture ? { method, setting: 'PyTorch peer', points: [], stopped: 'the peer reads the full Fashion-MNIST (IDX files), not the fixture' } : await peerCurve(recipe, ctx, values.data ?? '/usr/share/datasets/fashion-mnist'))
-      : await federatedCurve(method, recipe, data.train, { clients, alpha: setting === 'iid' ? undefined : Number(setting.slice('noniid-'.length)) }, ctx);
+      : await federatedCurve(method, recipe, data.train, federated(setting === 'iid' ? undefined : Number(setting.slice('noniid-'.length))), ctx);
     if (curve.stopped) console.log(`  (${curve.method} ${curve.setting}: ${curve.stopped})`);
     curves.push(curve);
     write(); // a partial report survives an interrupted run
   }
   printTable(curves, checkpoints, raw.knn_top1, randomInit);
   console.log(`\nwrote bench/reports/quality.json and bench/reports/quality.svg (evaluation: ${describeSplit(split)})`);
+}
+
+/** `fedavg`, `fedavgm:LR:MOMENTUM` (default 1:0.9) or `fedadam:LR` (default 0.01); absent: FedAvg. */
+function parseServerOpt(spec: string | undefined): ServerOptimizerConfig | undefined {
+  if (spec === undefined) return undefined;
+  const [kind, a, b] = spec.split(':');
+  const num = (x: string | undefined, d: number) => (x === undefined ? d : Number(x));
+  const c: ServerOptimizerConfig | undefined =
+    kind === 'fedavg' ? { kind, lr: num(a, 1) }
+    : kind === 'fedavgm' ? { kind, lr: num(a, 1), momentum: num(b, 0.9) }
+    : kind === 'fedadam' ? { kind, lr: num(a, 0.01), beta1: 0.9, beta2: 0.99, epsilon: 1e-3 }
+    : undefined;
+  if (!c) throw new UsageError(`--server-opt: fedavg, fedavgm:LR:MOMENTUM or fedadam:LR, got ${spec}`);
+  try {
+    validateServerOptimizer(c);
+  } catch (e) {
+    throw new UsageError(`--server-opt: ${(e as Error).message}`);
+  }
+  return c;
 }
 
 function printTable(curves: Curve[], checkpoints: number[], raw: number, random: Record<string, { knn_top1: number }>) {

@@ -54,6 +54,37 @@ export interface LocalRoundOptions {
    * rests here (the extension's duty cycle). Time spent here is not in `msPerStep`.
    */
   afterStepRest?: (stepMs: number) => Promise<void>;
+  /** The contributor's optimizer kept from earlier rounds (its config wins over `optimizer`); absent: a fresh one. */
+  kept?: KeptOptimizer;
+}
+
+/**
+ * A contributor's optimizer kept from round to round, as DiLoCo (Douillard et al. 2023) keeps each
+ * worker's inner AdamW state across outer steps. A fresh Adam's first steps move every weight by
+ * ≈ lr in the sign of one batch's gradient, however noisy that gradient is; with 5-step rounds a
+ * federation then trains on little but those first steps. The moments describe the loss surface
+ * near the global weights, which move little between a contributor's rounds.
+ */
+export class KeptOptimizer {
+  readonly main: tf.Optimizer;
+  readonly aux: tf.Optimizer[];
+  readonly vars: tf.Variable[];
+
+  constructor(readonly method: SslMethod, readonly config: OptimizerConfig) {
+    this.main = makeOptimizer(config);
+    this.aux = makeAuxiliaryOptimizers(method, config);
+    this.vars = mainVariables(method);
+  }
+
+  /** Whether this optimizer can go on training `method` with `config` (else: dispose it, make another). */
+  fits(method: SslMethod, config: OptimizerConfig): boolean {
+    return method === this.method && JSON.stringify(config) === JSON.stringify(this.config);
+  }
+
+  dispose(): void {
+    this.main.dispose();
+    for (const a of this.aux) a.dispose();
+  }
 }
 
 export interface LocalRoundResult {
@@ -139,10 +170,11 @@ type StepLoop = Omit<LocalRoundOptions, 'global'> & {
 /** The training loop shared by federated rounds and centralized training. */
 async function runSteps(o: StepLoop): Promise<RoundMetrics> {
   if (!(o.steps >= 1)) throw new Error(`steps must be ≥ 1, got ${o.steps}`);
-  const oc = o.optimizer ?? DEFAULT_OPTIMIZER;
-  const optimizer = makeOptimizer(oc);
-  const auxOptimizers = makeAuxiliaryOptimizers(o.method, oc);
-  const vars = mainVariables(o.method);
+  if (o.kept && o.kept.method !== o.method) throw new Error('kept optimizer belongs to another method instance');
+  const oc = o.kept?.config ?? o.optimizer ?? DEFAULT_OPTIMIZER;
+  const optimizer = o.kept?.main ?? makeOptimizer(oc);
+  const auxOptimizers = o.kept?.aux ?? makeAuxiliaryOptimizers(o.method, oc);
+  const vars = o.kept?.vars ?? mainVariables(o.method);
   const losses: number[] = [];
   const t0 = performance.now();
   let restedMs = 0;
@@ -171,8 +203,10 @@ async function runSteps(o: StepLoop): Promise<RoundMetrics> {
       }
     }
   } finally {
-    optimizer.dispose();
-    for (const a of auxOptimizers) a.dispose();
+    if (!o.kept) {
+      optimizer.dispose();
+      for (const a of auxOptimizers) a.dispose();
+    }
   }
   return { losses, examples: o.steps * o.batchSize, msPerStep: (performance.now() - t0 - restedMs) / o.steps, backend: tf.getBackend() };
 }

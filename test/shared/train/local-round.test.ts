@@ -6,7 +6,7 @@ import { ImageBatchSource, toModelInput } from '../../../shared/data/images';
 import { readWeights } from '../../../shared/models/weights-io';
 import { createMethod } from '../../../shared/ssl/registry';
 import { TARGET_PREFIX, type SslMethod } from '../../../shared/ssl/method';
-import { evaluateLoss, initialGlobalWeights, runLocalRound } from '../../../shared/train/local-round';
+import { KeptOptimizer, evaluateLoss, initialGlobalWeights, runLocalRound } from '../../../shared/train/local-round';
 
 // Small but real: the default architecture at reduced width, trained on the committed fixture.
 const SMALL = { encoder: { widths: [16, 16, 32], stemWidth: 16 } as never, projectionHidden: 64, projectionDim: 32 };
@@ -79,6 +79,41 @@ describe('local training round', () => {
       expect(new Set(counts).size).toBe(1);
       method.dispose();
     }
+  });
+
+  it('a kept optimizer carries Adam\'s moments into the next round: its first step is no longer ≈ lr on every weight', async () => {
+    const lr = 1e-3;
+    const opt = { kind: 'adam' as const, learningRate: lr };
+    const method = createMethod('simclr', SMALL);
+    const global = initialGlobalWeights(method);
+    const meanAbs = (d: Map<string, { data: Float32Array }>) => {
+      let sum = 0, n = 0;
+      for (const t of d.values()) for (const v of t.data) { sum += Math.abs(v); n++; }
+      return sum / n;
+    };
+    // A fresh Adam's first step is lr · m̂/√v̂ = lr · sign(g) on every weight with a gradient.
+    const fresh = await runLocalRound({ method, global, steps: 1, batchSize: 16, nextBatch, seed: 7, optimizer: opt });
+    expect(meanAbs(fresh.delta)).toBeGreaterThan(0.9 * lr);
+    const start = tf.memory().numTensors;
+    const kept = new KeptOptimizer(method, opt);
+    await runLocalRound({ method, global, steps: 6, batchSize: 16, nextBatch, seed: 1, kept });
+    const afterFirst = tf.memory().numTensors; // the moments, created on the first step
+    expect(afterFirst).toBeGreaterThan(start);
+    // The next round starts from the global weights again, with the moments of the rounds before:
+    // noisy coordinates now move by less than lr.
+    const next = await runLocalRound({ method, global, steps: 1, batchSize: 16, nextBatch, seed: 7, kept });
+    expect(meanAbs(next.delta)).toBeLessThan(0.8 * lr);
+    for (let r = 0; r < 2; r++) await runLocalRound({ method, global, steps: 2, batchSize: 8, nextBatch, seed: 20 + r, kept });
+    expect(tf.memory().numTensors).toBe(afterFirst); // nothing grows round after round
+    expect(kept.fits(method, opt)).toBe(true);
+    expect(kept.fits(method, { ...opt, learningRate: 2e-3 })).toBe(false);
+    const other = createMethod('simclr', SMALL);
+    expect(kept.fits(other, opt)).toBe(false);
+    await expect(runLocalRound({ method: other, global, steps: 1, batchSize: 2, nextBatch, seed: 0, kept })).rejects.toThrow(/another method/);
+    other.dispose();
+    kept.dispose();
+    expect(tf.memory().numTensors).toBe(start);
+    method.dispose();
   });
 
   it('BYOL loss is symmetric in its two views', () => {
