@@ -90,6 +90,8 @@ export class Contributor {
   private readonly ingestion: ImageIngest;
   private wakeUp: (() => void) | null = null;
   private woken = false;
+  /** After an accepted update: a version newer than this ends the pause before the next round. */
+  private awaitingVersionAfter: number | null = null;
   private stopped = false;
   private conn: FederationConnection | null = null;
   private connKey = '';
@@ -204,6 +206,7 @@ export class Contributor {
    * the server's wait after a refusal), null when none ran.
    */
   private async step(lease: Extract<Lease, { ok: true }>): Promise<number | null> {
+    this.awaitingVersionAfter = null;
     const backend = lease.backend ?? 'auto';
     if (backend !== this.backendPref) {
       // A worker picks its backend once: a changed setting needs a fresh one.
@@ -267,6 +270,13 @@ export class Contributor {
     } else {
       this.lastError = null;
       await this.d.trainer.deltaAccepted?.();
+      if (conn.latestVersion <= this.loadedVersion) {
+        // Wait, boundedly, for the version this update goes into: a round started from the version
+        // before it lacks this contributor's own last update (shared/contributor/loop.ts,
+        // nextVersionWaitMs, has the measurement). The version's arrival ends the wait.
+        this.awaitingVersionAfter = this.loadedVersion;
+        wait = Math.max(wait, 2000, computeMs);
+      }
     }
     this.d.log?.(`round ${this.round}: ${m.losses.length} steps on ${m.backend}, ${m.msPerStep.toFixed(0)} ms/step, loss ${loss.toFixed(4)}, ${outcome.accepted ? 'accepted' : 'rejected'} (server v${outcome.version})`);
     await this.report({ steps: m.losses.length, computeMs, losses: m.losses, stepMs: m.msPerStep, submitted: true, accepted: outcome.accepted, bytesSent, bytesReceived }, outcome.version);
@@ -296,7 +306,13 @@ export class Contributor {
       if (this.threads) this.d.log?.(`wasm kernels on ${this.threads}`);
     }
     const conn = await this.d.connect({ serverUrl, token, backend: this.backend, clientId: this.d.clientId, cores });
-    conn.onVersion(() => this.scheduleReport());
+    conn.onVersion((v) => {
+      this.scheduleReport();
+      if (this.awaitingVersionAfter !== null && v > this.awaitingVersionAfter) {
+        this.awaitingVersionAfter = null;
+        this.wake();
+      }
+    });
     // A dropped connection shows at once, not after the next round.
     conn.onConnectionChange?.(() => void this.report());
     this.conn = conn;

@@ -296,4 +296,37 @@ describe('Contributor loop (fake server and worker)', () => {
     await running;
     buffer.close();
   });
+
+  it('after an accepted update waits for the version it goes into, and starts as soon as it comes', async () => {
+    const buffer = await ImageBuffer.open('c-next', undefined, new IDBFactory());
+    for (const u of ['a', 'b', 'c']) await buffer.add(u, KEEP, new Uint8Array(KEEP * KEEP * 3));
+    const h = harness({ leases: [{ ok: true, serverUrl: 'http://s', token: '', budgetMs: 1e6, backend: 'cpu' }] });
+    // A server whose buffer needs another contributor's update: accepted, no new version yet.
+    let version = 0;
+    let announce: ((v: number) => void) | null = null;
+    const submits: { at: number; baseVersion: number }[] = [];
+    const conn: FederationConnection = {
+      ...h.conn,
+      get latestVersion() { return version; },
+      async pull() { return { version, weights: new ArrayBuffer(8) }; },
+      async submit(r) { submits.push({ at: Date.now(), baseVersion: r.baseVersion }); return { accepted: true, version }; },
+      onVersion(l) { announce = l; },
+    };
+    const c = new Contributor({
+      policy: h.policy, buffer, trainer: h.trainer, connect: async () => conn, load: async (_u, size) => new Uint8Array(size * size * 3), clientId: 't', idleWaitMs: 10, roundGapMs: 10,
+    });
+    const running = c.run();
+    await until(() => submits.length === 1);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(submits).toHaveLength(1); // not training again from the version that lacks its update
+    version = 1;
+    const at = Date.now();
+    announce!(1);
+    await until(() => submits.length === 2);
+    expect(submits[1].at - at).toBeLessThan(1000); // the version ended the wait (bound: ≥ 2 s)
+    expect(submits[1].baseVersion).toBe(1);
+    c.stop();
+    await running;
+    buffer.close();
+  });
 });
