@@ -36,11 +36,14 @@ const HELP = `Usage: npm start -- [options]
   --non-iid ALPHA    Dirichlet label skew of the shards (default 0.5; 'iid' for IID shards)
   --local-steps N    steps per local round (default 5)   --batch N  (default 32)
   --data DIR|fixture Fashion-MNIST (default: the Debian package, else the committed fixture)
-  --port N           server port (default 8787)          --fresh  start a new run (wipe .glimpse/demo)
+  --port N           server port (default 8787)          --fresh  start a new run (wipe the data dir)
+  --data-dir DIR     where the run lives (default .glimpse/demo)
   --eval-every N     evaluate every N-th version (default 5)
   --long             train until the encoder's kNN passes raw pixels (or --minutes), with progress and ETA
   --minutes N        time limit of --long (default 60)`;
 
+/** How long the end of a run waits for the final version's evaluation. */
+const FINAL_EVAL_MS = 120_000;
 const CONTRIBUTOR = fileURLToPath(new URL('./glimpse.ts', import.meta.url));
 
 async function main() {
@@ -48,7 +51,7 @@ async function main() {
     options: {
       contributors: { type: 'string' }, versions: { type: 'string' }, method: { type: 'string' }, 'non-iid': { type: 'string' },
       'local-steps': { type: 'string' }, batch: { type: 'string' }, data: { type: 'string' }, port: { type: 'string' },
-      fresh: { type: 'boolean' }, 'eval-every': { type: 'string' }, help: { type: 'boolean' }, long: { type: 'boolean' }, minutes: { type: 'string' },
+      fresh: { type: 'boolean' }, 'data-dir': { type: 'string' }, 'eval-every': { type: 'string' }, help: { type: 'boolean' }, long: { type: 'boolean' }, minutes: { type: 'string' },
     },
   });
   if (values.help) return console.log(HELP);
@@ -60,12 +63,13 @@ async function main() {
   // steps, while BYOL needs far longer budgets (see the README's figures).
   const method = choiceFlag(values.method, 'method', methodNames(), 'simclr');
   const skew = values['non-iid'] === 'iid' ? undefined : numFlag(values['non-iid'], 'non-iid', 0.5, 1e-6, 1e6);
-  const dataDir = '.glimpse/demo';
+  const dataDir = values['data-dir'] ?? '.glimpse/demo';
   // Resolve the data once here: a missing dataset is one line, said once, not per process.
   const data = values.data ?? (loadTrainingData(undefined, (line) => console.log(`note: ${line}`)).isFixture ? 'fixture' : undefined);
   if (values.fresh) await rm(dataDir, { recursive: true, force: true });
 
-  const evaluator = createKnnEvaluator({ data, every: intFlag(values['eval-every'], 'eval-every', 5, 1), trainCount: 5000, testCount: 1000 });
+  const evalEvery = intFlag(values['eval-every'], 'eval-every', 5, 1);
+  const evaluator = createKnnEvaluator({ data, every: evalEvery, trainCount: 5000, testCount: 1000 });
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer({
@@ -119,11 +123,28 @@ async function main() {
   const points: EvalPoint[] = [];
   const t0 = Date.now();
   let stopping: Promise<void> | null = null;
-  const stop = (why: string) =>
+  const stop = (why: string, finalVersion?: number) =>
     (stopping ??= (async () => {
       console.log(`\n${why}: stopping contributors, writing the final checkpoint…`);
       for (const c of children) c.kill('SIGTERM');
       await Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r)))));
+      // At the end of the budget the final line should be about the budget's last version, not
+      // one a few versions back: with the contributors gone its evaluation has the cores to itself.
+      const last = finalVersion;
+      if (last !== undefined && last % evalEvery === 0 && (lastEval?.version ?? -1) < last) {
+        console.log(`evaluating version ${last} (at most ${FINAL_EVAL_MS / 1000} s)…`);
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(done, FINAL_EVAL_MS);
+          const off = server.events.on('eval:recorded', (e) => {
+            if (e.version >= last) done();
+          });
+          function done() {
+            clearTimeout(t);
+            off();
+            resolve();
+          }
+        });
+      }
       const chart = await writeChart();
       // An evaluation in flight would hold server.close() for up to a minute: drop it (the last
       // finished one is what the standing line reports).
@@ -155,7 +176,7 @@ async function main() {
   server.events.on('version:created', (s) => {
     const staleness = s.meanStaleness.toFixed(1);
     console.log(`version ${String(s.version).padStart(4)}  ${s.updates.length} updates from ${s.contributors} contributors  mean local loss ${s.meanLoss?.toFixed(4) ?? '—'}  staleness ${staleness}  |Δ| ${s.aggregateNorm.toExponential(2)}`);
-    if (budget && s.version - startVersion >= budget) void stop(`reached ${budget} new versions`);
+    if (budget && s.version - startVersion >= budget) void stop(`reached ${budget} new versions`, s.version);
   });
   server.events.on('eval:recorded', ({ version, metrics }) => {
     lastEval = { version, metrics };

@@ -165,7 +165,7 @@ export function standing(m: Record<string, number>): string {
   const [e, r, p] = [m.knn_top1, m.knn_top1_random_init, m.knn_top1_raw_pixels];
   if (e === undefined) return 'not evaluated yet';
   const pts = (a: number, b: number) => `${((a - b) * 100) >= 0 ? '+' : ''}${((a - b) * 100).toFixed(1)} points`;
-  const vsRandom = r === undefined ? '' : `${pts(e, r)} over random init`;
+  const vsRandom = r === undefined ? '' : e >= r ? `${pts(e, r)} over random init` : `${((r - e) * 100).toFixed(1)} points under random init`;
   const vsPixels = p === undefined ? '' : e > p ? `above raw pixels (${pts(e, p)})` : `below raw pixels (${pts(e, p)})`;
   return [vsRandom, vsPixels].filter(Boolean).join(', ');
 }

@@ -74,6 +74,7 @@ describe('evaluation protocol glimpse-fmnist-v1', () => {
     expect(formatScores(m)).toBe('kNN 81.0% (random init 72.0%, raw pixels 78.0%) · 1% labels 70.0% (random init 50.0%, raw pixels 60.0%)');
     expect(standing(m)).toBe('+9.0 points over random init, above raw pixels (+3.0 points)');
     expect(standing({ ...m, knn_top1: 0.75 })).toBe('+3.0 points over random init, below raw pixels (-3.0 points)');
+    expect(standing({ ...m, knn_top1: 0.6 })).toBe('12.0 points under random init, below raw pixels (-18.0 points)');
     expect(standing({})).toBe('not evaluated yet');
   });
 });
