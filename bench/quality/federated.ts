@@ -42,6 +42,8 @@ export interface FederatedSetting {
    * the next version, so every update is one version stale and two consecutive rounds share a base.
    */
   delay?: number;
+  /** The server step's rate follows a cosine from its value to 0 over the curve's last checkpoint. */
+  serverDecay?: boolean;
 }
 
 export function settingName(s: FederatedSetting): string {
@@ -73,6 +75,9 @@ export async function federatedCurve(method: string, recipe: Recipe, train: Labe
   const sources = parts.map((idx, i) => new Uint8BatchSource(train, recipe.seed * 100 + i, idx));
   const ema = { base: typeof config.serverMomentum === 'number' ? config.serverMomentum : recipe.targetMomentum, kind: 'constant' as const };
   const perRound = s.clients * recipe.localSteps * recipe.batch;
+  const versions = Math.max(1, Math.round(ctx.checkpoints[ctx.checkpoints.length - 1] / perRound));
+  const stepConfig = (v: number): ServerOptimizerConfig =>
+    s.serverDecay ? { ...serverOptimizer, lr: serverOptimizer.lr * 0.5 * (1 + Math.cos((Math.PI * Math.min(v, versions)) / versions)) } : serverOptimizer;
   const kept = s.clientOptimizer === 'kept' ? parts.map(() => new KeptOptimizer(m, recipe.optimizer)) : null;
   const residuals: (WeightMap | null)[] = parts.map(() => null);
   const delay = s.delay ?? 0;
@@ -80,7 +85,7 @@ export async function federatedCurve(method: string, recipe: Recipe, train: Labe
   let seen = 0;
   const setting = settingName(s);
   try {
-    return await runCurve({ method, setting, points: [], notes: `K = ${s.clients} clients per round, ${recipe.localSteps} local steps × ${recipe.batch}, ${s.clientOptimizer ?? 'fresh'} client optimizer, base ${delay} version(s) behind, upload ${s.upload ? JSON.stringify(s.upload) : 'float32'}, server ${JSON.stringify(serverOptimizer)}, shard sizes ${parts.map((p) => p.length).join('/')}` }, ctx, () => {
+    return await runCurve({ method, setting, points: [], notes: `K = ${s.clients} clients per round, ${recipe.localSteps} local steps × ${recipe.batch}, ${s.clientOptimizer ?? 'fresh'} client optimizer, base ${delay} version(s) behind, upload ${s.upload ? JSON.stringify(s.upload) : 'float32'}, server ${JSON.stringify(serverOptimizer)}${s.serverDecay ? ` cosine to 0 over ${versions} versions` : ''}, shard sizes ${parts.map((p) => p.length).join('/')}` }, ctx, () => {
       loadGlobal(m, new Map([...state.online, ...state.target]));
       return m.encoder; // the product (server/model/encoder-export.ts)
     }, async (to) => {
@@ -99,7 +104,7 @@ export async function federatedCurve(method: string, recipe: Recipe, train: Labe
           const delta = uploaded(r.delta, s.upload, residuals, c);
           updates.push({ updateId: `${state.version}-${c}`, contributorId: `c${c}`, baseVersion, examples: r.metrics.examples, loss, norm: l2NormOf(delta), clipped: false, receivedAt: Date.now(), delta });
         }
-        state = fedbuffStep(state, updates, online, pairs, { stalenessExponent: 0.5, serverOptimizer, ema }).state;
+        state = fedbuffStep(state, updates, online, pairs, { stalenessExponent: 0.5, serverOptimizer: stepConfig(state.version), ema }).state;
         seen += perRound;
       }
       return seen;

@@ -65,17 +65,19 @@ export function benchStale(bench: BackendBench | null, userAgent: string, probe:
  * Try order from a measurement: timed backends fastest first, then software GPUs (not timed:
  * after wasm, before plain JavaScript), then those stopped by their time limit (by their lower
  * bound), then cpu as the last resort even when it was not measured. Unavailable backends are
- * left out. A software GPU stays behind wasm even when wasm's probe ran past its limit: the
- * emulated GPU runs on the same cores and is slower still (one CI run stayed on SwiftShader at
- * 6.5 s per step after Automatic, where wasm takes ~0.2 s; a wasm probe cut off by a busy
- * machine is how the order used to allow that).
+ * left out — except wasm: when its probe was not timed (cut off by its limit, or it failed) it
+ * still goes right before the software GPUs. The emulated GPU runs on the same cores and is
+ * slower still, and a wasm that really is missing costs nothing there (the worker falls through
+ * to the next backend). Twice a loaded CI machine kept the extension on SwiftShader at 6.5 s per
+ * step after Automatic, where wasm takes ~0.2 s; an untimed wasm probe is how the order allowed it.
  */
 export function measuredOrder(bench: BackendBench): BackendName[] {
-  const stopped = (r: BenchEntry) => (r.atLeastMs !== undefined ? 1e12 + r.atLeastMs : Infinity);
-  const wasm = bench.results.find((r) => r.backend === 'wasm');
-  const wasmStopped = wasm !== undefined && wasm.msPerStep === null ? stopped(wasm) : Infinity;
-  const softwareGpuKey = Number.isFinite(wasmStopped) ? wasmStopped + 0.5 : 1e11;
-  const key = (r: BenchEntry) => (r.msPerStep !== null ? r.msPerStep : r.softwareGpu ? softwareGpuKey : stopped(r));
+  const key = (r: BenchEntry) =>
+    r.msPerStep !== null ? r.msPerStep
+    : r.backend === 'wasm' ? 1e11 - 1
+    : r.softwareGpu ? 1e11
+    : r.atLeastMs !== undefined ? 1e12 + r.atLeastMs
+    : Infinity;
   const ranked = bench.results.filter((r) => key(r) < Infinity).sort((a, b) => key(a) - key(b)).map((r) => r.backend);
   return ranked.includes('cpu') ? ranked : [...ranked, 'cpu'];
 }

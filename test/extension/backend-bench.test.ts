@@ -91,18 +91,23 @@ describe('backend timings', () => {
       { backend: 'webgpu', msPerStep: null, note: SOFTWARE_GPU_NOTE, softwareGpu: true },
       { backend: 'wasm', msPerStep: 400 },
     ]))).toEqual(['wasm', 'webgpu', 'webgl', 'cpu']);
-    // wasm stopped by its limit (a loaded machine) still goes before an emulated GPU, which runs on
-    // the same cores; a real GPU cut off by its limit ranks by its lower bound after both.
+    // wasm stopped by its limit (a loaded machine) or failed still goes before an emulated GPU,
+    // which runs on the same cores; a real GPU cut off by its limit ranks by its lower bound after.
     expect(measuredOrder(bench([
       { backend: 'wasm', msPerStep: null, note: 'slower than 30000 ms for the whole probe', atLeastMs: 10_000 },
       { backend: 'webgpu', msPerStep: null, note: SOFTWARE_GPU_NOTE, softwareGpu: true },
       { backend: 'webgl', msPerStep: null, note: 'slower than 9000 ms', atLeastMs: 3000 },
-    ]))).toEqual(['webgl', 'wasm', 'webgpu', 'cpu']);
+    ]))).toEqual(['wasm', 'webgpu', 'webgl', 'cpu']);
     expect(measuredOrder(bench([
-      { backend: 'wasm', msPerStep: null, note: 'slower than 30000 ms for the whole probe', atLeastMs: 10_000 },
+      { backend: 'wasm', msPerStep: null, note: 'unavailable: worker crashed' },
       { backend: 'webgpu', msPerStep: null, note: SOFTWARE_GPU_NOTE, softwareGpu: true },
       { backend: 'webgl', msPerStep: null, note: SOFTWARE_GPU_NOTE, softwareGpu: true },
     ]))).toEqual(['wasm', 'webgpu', 'webgl', 'cpu']);
+    // A timed real GPU still comes first.
+    expect(measuredOrder(bench([
+      { backend: 'wasm', msPerStep: null, note: 'unavailable: x' },
+      { backend: 'webgpu', msPerStep: 80 },
+    ]))).toEqual(['webgpu', 'wasm', 'cpu']);
   });
 
   it('records a probe that stopped itself before a step that would not fit as slower than its limit', async () => {
