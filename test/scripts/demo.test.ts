@@ -26,6 +26,10 @@ it('runs a federated session to its version budget, evaluates the last version a
     clearTimeout(killer);
     expect(code, out).toBe(0);
     expect(out).toMatch(/reached 4 new versions: stopping contributors/);
+    // A new run starts from the evaluator's random-init encoder: version 0 scores exactly that bar.
+    const v0 = /^eval\s+0\s+\[[^\]]+\] kNN (\d+\.\d)% \(random init (\d+\.\d)%/m.exec(out);
+    expect(v0, out).not.toBeNull();
+    expect(v0![1]).toBe(v0![2]);
     expect(out).toMatch(/^eval\s+4\s+\[subset 2000\/1000\] kNN \d+\.\d% \(random init \d+\.\d%, raw pixels \d+\.\d%\)/m);
     // The final line is about version 4, not an earlier one, and says where it stands.
     expect(out).toMatch(/where the encoder stands \(version 4, SUBSET of glimpse-fmnist-v1 .*\): \+?\d+\.\d points (over|under) random init, (above|below) raw pixels \([+-]\d+\.\d points\)\. Learning curve: /);
