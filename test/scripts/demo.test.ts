@@ -21,7 +21,7 @@ it('runs a federated session to its version budget, evaluates the last version a
   child.stderr!.on('data', (b) => (out += b));
   try {
     // Bounded here, not by vitest's timeout, so the group is killed even when the demo hangs.
-    const killer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 200_000);
+    const killer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 300_000);
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     clearTimeout(killer);
     expect(code, out).toBe(0);
@@ -40,4 +40,4 @@ it('runs a federated session to its version budget, evaluates the last version a
     } catch { /* already gone */ }
     rmSync(dir, { recursive: true, force: true });
   }
-}, 240_000);
+}, 330_000);
