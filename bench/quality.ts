@@ -11,11 +11,12 @@
  *       [--view layout|crop]   (the grayscale views: shift + erase, the default, or random resized crop)
  *       [--recon 100]          (λ of the pixel-reconstruction term, shared/ssl/reconstruction.ts; 0: none)
  *       [--client-optimizer fresh|kept] [--upload int8:topk=0.1] [--server-opt fedavg|fedavgm:LR:MOMENTUM|fedadam:LR]
- *       [--delay 0] [--server-decay] [--lr 1e-3]
+ *       [--delay 0] [--server-decay] [--lr 1e-3] [--local-steps 5]
  *                              (federated settings: the contributor's optimizer across rounds, uploads
  *                              packed as contributors pack them, the server optimizer, versions each
  *                              round's base lags the newest, the server rate's cosine to 0 over the
- *                              curve; --lr: the recipe's Adam rate, every setting)
+ *                              curve, the steps of a local round; --lr: the recipe's Adam rate,
+ *                              every setting)
  *
  * `--minutes` is shared equally by the curves; a curve whose share runs out ends at the checkpoint
  * it reached (the table and JSON say so). The default evaluation is a SUBSET (5k bank / 1k
@@ -51,7 +52,7 @@ async function main() {
     options: {
       minutes: { type: 'string' }, methods: { type: 'string' }, settings: { type: 'string' }, checkpoints: { type: 'string' },
       clients: { type: 'string' }, 'eval-bank': { type: 'string' }, 'eval-queries': { type: 'string' }, 'no-linear': { type: 'boolean' }, data: { type: 'string' }, view: { type: 'string' }, recon: { type: 'string' },
-      'client-optimizer': { type: 'string' }, upload: { type: 'string' }, 'server-opt': { type: 'string' }, delay: { type: 'string' }, 'server-decay': { type: 'boolean' }, lr: { type: 'string' },
+      'client-optimizer': { type: 'string' }, upload: { type: 'string' }, 'server-opt': { type: 'string' }, delay: { type: 'string' }, 'server-decay': { type: 'boolean' }, lr: { type: 'string' }, 'local-steps': { type: 'string' },
     },
   });
   const minutes = numFlag(values.minutes, 'minutes', 30, 0.1, 24 * 60);
@@ -67,7 +68,11 @@ async function main() {
   if (!(viewName in VIEWS)) throw new UsageError(`--view: one of ${Object.keys(VIEWS).join(', ')}, got ${viewName}`);
   const reconWeight = numFlag(values.recon, 'recon', RECON_WEIGHT, 0, 1e4);
   const base = recipeWithView(viewName, reconWeight);
-  const recipe = values.lr === undefined ? base : { ...base, optimizer: { ...base.optimizer, learningRate: numFlag(values.lr, 'lr', base.optimizer.learningRate, 1e-6, 1) } };
+  const recipe = {
+    ...base,
+    optimizer: { ...base.optimizer, learningRate: numFlag(values.lr, 'lr', base.optimizer.learningRate, 1e-6, 1) },
+    localSteps: intFlag(values['local-steps'], 'local-steps', base.localSteps, 1),
+  };
   const clientOptimizer = values['client-optimizer'] ?? 'fresh';
   if (clientOptimizer !== 'fresh' && clientOptimizer !== 'kept') throw new UsageError(`--client-optimizer: fresh or kept, got ${clientOptimizer}`);
   let upload: UploadCompression | undefined;
