@@ -321,7 +321,7 @@ export class Contributor {
   }
 
   private async adoptPlan(plan: Plan): Promise<void> {
-    const key = JSON.stringify([plan.runId, plan.method, plan.methodConfig, plan.batchSize, plan.optimizer, plan.compression?.upload]);
+    const key = JSON.stringify([plan.runId, plan.method, plan.methodConfig, plan.batchSize, plan.optimizer, plan.compression?.upload, plan.compression?.positions]);
     if (key === this.planKey && this.init) return;
     const choice = this.chooser.choice();
     const tp: TrainerPlan = {
@@ -332,6 +332,7 @@ export class Contributor {
       batchSize: plan.batchSize,
       optimizer: plan.optimizer,
       upload: plan.compression?.upload,
+      bitmaps: plan.compression?.positions?.includes('bitmap'),
     };
     this.init = await this.d.trainer.init(tp);
     this.planKey = key;

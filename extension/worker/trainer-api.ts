@@ -47,6 +47,8 @@ export interface TrainerPlan {
   softwareGpu?: SoftwareGpu;
   /** plan.compression.upload: how to pack deltas (absent: float32). */
   upload?: UploadCompression;
+  /** plan.compression.positions has "bitmap": sparse positions may be written as a bitmap. */
+  bitmaps?: boolean;
 }
 
 /** The person's limits on a round. */
@@ -173,7 +175,7 @@ export function createTrainerApi(initBackend: BackendInit, restFor: (ms: number)
       if (up && (up.dtype !== 'float32' || up.topK)) {
         const r = compressWithFeedback(d, up.errorFeedback ? residual : null, { dtype: up.dtype, block: up.block, topK: up.topK });
         pendingResidual = up.errorFeedback ? r.residual : null;
-        bytes = encodePacked(r.packed, meta);
+        bytes = encodePacked(r.packed, meta, { bitmaps: plan?.bitmaps });
       } else bytes = encodeWeights(d, { meta });
       const buf = bytes.buffer as ArrayBuffer;
       return transfer(buf, [buf]);

@@ -196,7 +196,7 @@ export class Coordinator {
     return contributorPlan(this.run, this.config, this.plans.plan, {
       version: this.state.version,
       maxMessageBytes: this.maxMessageBytes(),
-      compression: { accepts: ['float32', 'float16', 'int8'], sparse: true, upload: this.config.upload, downloads: ['float32', 'float16'], diffs: true },
+      compression: { accepts: ['float32', 'float16', 'int8'], sparse: true, positions: ['indices', 'bitmap'], upload: this.config.upload, downloads: ['float32', 'float16'], diffs: true },
     });
   }
 

@@ -22,7 +22,8 @@ export function packUpload(delta: WeightMap, residual: WeightMap | null, plan: P
   if (!up || (up.dtype === 'float32' && !up.topK)) return { bytes: encodeWeights(delta, { meta }), residual: null };
   const opts = { dtype: up.dtype, block: up.block, topK: up.topK };
   const r = compressWithFeedback(delta, up.errorFeedback ? residual : null, opts);
-  return { bytes: encodePacked(r.packed, meta), residual: up.errorFeedback ? r.residual : null };
+  const bitmaps = plan.compression?.positions?.includes('bitmap') ?? false;
+  return { bytes: encodePacked(r.packed, meta, { bitmaps }), residual: up.errorFeedback ? r.residual : null };
 }
 
 /** How to pull the next version: a float16 difference from `held` when the server offers it. */

@@ -31,6 +31,11 @@ export const Compression = z.object({
   accepts: z.array(WireDtype),
   /** Whether sparse (top-k) deltas are accepted. */
   sparse: z.boolean(),
+  /**
+   * How a sparse delta's positions may be written (GLWT format 3 adds "bitmap"); absent, from
+   * older servers: "indices" only.
+   */
+  positions: z.array(z.enum(['indices', 'bitmap'])).optional(),
   /** How the server asks contributors to upload. */
   upload: UploadCompression,
   /** dtypes `weights:pull` can be answered in. */

@@ -2,25 +2,28 @@
  * The Glimpse weight codec: one binary format for name-keyed float tensors, used for the delta
  * upload, the broadcast of the global model and the encoder download. Tensors are float32 or, for
  * compressed updates and downloads (pack.ts), float16, int8 with per-block scales, and sparse
- * (top-k indices); decoding always yields dense float32.
+ * (top-k positions as indices or a bitmap); decoding yields float32 (dense unless asked otherwise).
  *
  * Layout (all integers little-endian; documented for other-language clients in docs/protocol.md):
  *
  *   offset  size  field
  *   0       4     magic "GLWT"
- *   4       2     format version (1 when every tensor is dense float32, else 2)
+ *   4       2     format version (1 when every tensor is dense float32; 3 when a sparse tensor's
+ *                 positions are a bitmap; else 2)
  *   6       2     flags (0; reserved)
  *   8       4     header length H in bytes
  *   12      4     CRC-32 of the header bytes
  *   16      4     payload length P in bytes
  *   20      4     CRC-32 of the payload bytes
- *   24      H     header: UTF-8 JSON {"tensors":[{"name","shape","dtype","offset","length"[,"block"][,"nnz"]}],"meta":{}}
+ *   24      H     header: UTF-8 JSON {"tensors":[{"name","shape","dtype","offset","length"[,"block"][,"nnz"[,"positions"]]}],"meta":{}}
  *   …       0–7   zero padding so the payload starts at a multiple of 8
  *   …       P     payload: the tensors' sections in header order, each starting at the next
  *                 multiple of 4 (zero padding), the last one padded to a multiple of 4 too
  *
  * `offset` is in bytes from the payload start, `length` in elements (dense). A tensor's section:
  *   [uint32 indices × nnz, strictly increasing, < length]     only when "nnz" is present (sparse)
+ *   or, when "positions" is "bitmap" (format 3):
+ *   [uint32 words × ⌈length / 32⌉, bit i & 31 of word i >> 5 set for each kept i; nnz bits set]
  *   then the n = nnz ?? length values:
  *     float32: n × 4 bytes;  float16: n × 2 bytes (IEEE binary16);
  *     int8:    ⌈n / block⌉ float32 scales, then n int8 (value = q × scale of its block)
@@ -30,34 +33,19 @@
  * into float32 in one pass.
  */
 import { crc32 } from './crc32';
-import { DTYPES, keptValues, packTensor, packedBytes, unpackTensor, type Dtype, type PackOptions, type PackedTensor } from './pack';
+import { align4, align8, sectionOf, validateHeader, WeightCodecError, type TensorEntry } from './codec-layout';
+import { keptValues, packTensor, packedBytes, positionsToBitmap, smallerPositions, unpackTensor, type PackOptions, type PackedTensor, type Positions } from './pack';
 import { assertSameSpecs, sizeOf, sparseTensor, type WeightMap, type WeightSpec } from './weight-map';
 
+export { WeightCodecError, type TensorEntry } from './codec-layout';
+
 export const CODEC_MAGIC = 'GLWT';
-/** The newest format version this build writes and reads (1: dense float32 only). */
-export const CODEC_VERSION = 2;
-/** Largest int8 block: scales are per block, and a block must be a sane number of values. */
-const MAX_BLOCK = 1 << 20;
+/** The newest format version this build writes and reads (1: dense float32 only; 2: packed; 3: bitmap positions). */
+export const CODEC_VERSION = 3;
 const MAGIC_BYTES = new TextEncoder().encode(CODEC_MAGIC);
 const PREFIX_BYTES = 24;
 /** Headers are small (names and shapes); anything bigger is garbage or an attack. */
 const MAX_HEADER_BYTES = 4 * 1024 * 1024;
-
-export class WeightCodecError extends Error {
-  override name = 'WeightCodecError';
-}
-
-export interface TensorEntry {
-  name: string;
-  shape: number[];
-  dtype: Dtype;
-  offset: number;
-  length: number;
-  /** int8: values per scale. */
-  block?: number;
-  /** Sparse: how many values are stored (with their indices). */
-  nnz?: number;
-}
 
 export type CodecMeta = Record<string, string | number | boolean | null>;
 
@@ -67,14 +55,16 @@ export interface EncodeOptions {
   pack?: PackOptions;
   /** The CRC-32 to write (same polynomial as ./crc32.ts), e.g. zlib's native one on Node: see DecodeOptions.crc32. */
   crc32?: (bytes: Uint8Array) => number;
+  /**
+   * Write a sparse tensor's positions as a bitmap where that is smaller (format 3). Only for a
+   * receiver that reads format 3: a server says so in plan.compression.positions.
+   */
+  bitmaps?: boolean;
 }
 
 if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
   throw new Error('Glimpse weight codec needs a little-endian platform');
 }
-
-const align8 = (n: number) => (n + 7) & ~7;
-const align4 = (n: number) => (n + 3) & ~3;
 
 /** Encodes a WeightMap into one contiguous buffer (see the layout above), packed as `options.pack` says. */
 export function encodeWeights(weights: WeightMap, options: EncodeOptions = {}): Uint8Array {
@@ -86,23 +76,31 @@ export function encodeWeights(weights: WeightMap, options: EncodeOptions = {}): 
     }
     packed.set(name, options.pack ? packTensor(t.data, t.shape, options.pack) : { shape: t.shape, length, dtype: 'float32', values: t.data });
   }
-  return encodePacked(packed, options.meta, options.crc32);
+  return encodePacked(packed, options.meta, options);
 }
 
 /** Encodes already packed tensors (pack.ts; the client packs once and keeps the error for feedback). */
-export function encodePacked(tensors: ReadonlyMap<string, PackedTensor>, meta: CodecMeta = {}, checksum: (bytes: Uint8Array) => number = crc32): Uint8Array {
+export function encodePacked(tensors: ReadonlyMap<string, PackedTensor>, meta: CodecMeta = {}, options: Pick<EncodeOptions, 'crc32' | 'bitmaps'> = {}): Uint8Array {
+  const checksum = options.crc32 ?? crc32;
   const entries: TensorEntry[] = [];
   let offset = 0;
   let plain = true;
+  let bitmaps = false;
   for (const [name, t] of tensors) {
     offset = align4(offset);
     const n = t.indices ? t.indices.length : t.length;
     const e: TensorEntry = { name, shape: [...t.shape], dtype: t.dtype, offset, length: t.length };
     if (t.dtype === 'int8') e.block = t.block;
-    if (t.indices) e.nnz = n;
+    let positions: Positions | undefined;
+    if (t.indices) {
+      e.nnz = n;
+      positions = options.bitmaps ? smallerPositions(n, t.length) : 'indices';
+      if (positions === 'bitmap') e.positions = 'bitmap';
+    }
     plain &&= t.dtype === 'float32' && !t.indices;
+    bitmaps ||= positions === 'bitmap';
     entries.push(e);
-    offset += packedBytes(t.dtype, n, t.block, !!t.indices);
+    offset += packedBytes(t.dtype, n, t.block, positions, t.length);
   }
   offset = align4(offset);
   const header = new TextEncoder().encode(JSON.stringify({ tensors: entries, meta }));
@@ -110,7 +108,7 @@ export function encodePacked(tensors: ReadonlyMap<string, PackedTensor>, meta: C
   const out = new Uint8Array(payloadStart + offset);
   const view = new DataView(out.buffer);
   out.set(MAGIC_BYTES, 0);
-  view.setUint16(4, plain ? 1 : CODEC_VERSION, true);
+  view.setUint16(4, plain ? 1 : bitmaps ? 3 : 2, true);
   view.setUint16(6, 0, true);
   view.setUint32(8, header.length, true);
   view.setUint32(12, checksum(header), true);
@@ -123,7 +121,7 @@ export function encodePacked(tensors: ReadonlyMap<string, PackedTensor>, meta: C
       out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at);
       at += a.byteLength;
     };
-    if (t.indices) put(t.indices);
+    if (t.indices) put(e.positions === 'bitmap' ? positionsToBitmap(t.indices, t.length) : t.indices);
     if (t.scales) put(t.scales);
     put(t.values);
   }
@@ -173,7 +171,7 @@ export function decodeWeights(bytes: Uint8Array, options: DecodeOptions = {}): D
   const checksum = options.crc32 ?? crc32;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint16(4, true);
-  if (version !== 1 && version !== CODEC_VERSION) throw new WeightCodecError(`unsupported weight format version ${version} (this build reads ${CODEC_VERSION})`);
+  if (version < 1 || version > CODEC_VERSION) throw new WeightCodecError(`unsupported weight format version ${version} (this build reads 1 to ${CODEC_VERSION})`);
   const headerLength = view.getUint32(8, true);
   const headerCrc = view.getUint32(12, true);
   const payloadLength = view.getUint32(16, true);
@@ -248,87 +246,4 @@ export function decodeWeights(bytes: Uint8Array, options: DecodeOptions = {}): D
   }
   if (options.expected) assertSameSpecs(weights, options.expected);
   return { weights, meta };
-}
-
-/**
- * Typed views of one packed section (copied to fresh memory when misaligned), checking that sparse
- * indices are strictly increasing and in range, so unpacking can trust them.
- */
-function sectionOf(bytes: Uint8Array, start: number, e: TensorEntry, aligned: boolean): PackedTensor {
-  const n = e.nnz ?? e.length;
-  let at = start;
-  const take = <T>(make: (b: ArrayBuffer, off: number, len: number) => T, count: number, width: number): T => {
-    const byteLen = count * width;
-    const src = bytes.subarray(at, at + byteLen);
-    at += byteLen;
-    if (aligned) return make(bytes.buffer as ArrayBuffer, bytes.byteOffset + at - byteLen, count);
-    const copy = new Uint8Array(byteLen);
-    copy.set(src);
-    return make(copy.buffer, 0, count);
-  };
-  const p: PackedTensor = { shape: e.shape, length: e.length, dtype: e.dtype, values: new Float32Array(0) };
-  if (e.nnz !== undefined) {
-    const idx = take((b, o, l) => new Uint32Array(b, o, l), n, 4);
-    for (let i = 0; i < idx.length; i++) {
-      if (idx[i] >= e.length || (i > 0 && idx[i] <= idx[i - 1])) {
-        throw new WeightCodecError(`tensor '${e.name}' has sparse index ${idx[i]} at #${i}: indices must increase strictly and stay below ${e.length}`);
-      }
-    }
-    p.indices = idx;
-  }
-  if (e.dtype === 'int8') {
-    p.block = e.block;
-    p.scales = take((b, o, l) => new Float32Array(b, o, l), Math.ceil(n / e.block!), 4);
-    p.values = take((b, o, l) => new Int8Array(b, o, l), n, 1);
-  } else if (e.dtype === 'float16') {
-    p.values = take((b, o, l) => new Uint16Array(b, o, l), n, 2);
-  } else {
-    p.values = take((b, o, l) => new Float32Array(b, o, l), n, 4);
-  }
-  return p;
-}
-
-function validateHeader(parsed: unknown, payloadLength: number, version: number): TensorEntry[] {
-  if (typeof parsed !== 'object' || parsed === null || !Array.isArray((parsed as { tensors?: unknown }).tensors)) {
-    throw new WeightCodecError('header has no "tensors" list');
-  }
-  const meta = (parsed as { meta?: unknown }).meta;
-  if (meta !== undefined && (typeof meta !== 'object' || meta === null || Array.isArray(meta))) {
-    throw new WeightCodecError('header "meta" must be an object');
-  }
-  const entries = (parsed as { tensors: unknown[] }).tensors;
-  const seen = new Set<string>();
-  let expectedOffset = 0;
-  entries.forEach((raw, i) => {
-    const e = raw as Partial<TensorEntry>;
-    const where = `tensor #${i}`;
-    if (typeof e !== 'object' || e === null) throw new WeightCodecError(`${where} is not an object`);
-    if (typeof e.name !== 'string' || e.name.length === 0 || e.name.length > 256) throw new WeightCodecError(`${where} has no valid name`);
-    if (seen.has(e.name)) throw new WeightCodecError(`duplicate tensor name '${e.name}'`);
-    seen.add(e.name);
-    const dtypes: readonly string[] = version === 1 ? ['float32'] : DTYPES;
-    if (!dtypes.includes(e.dtype as string)) {
-      throw new WeightCodecError(`tensor '${e.name}' has dtype ${String(e.dtype)}; format ${version} supports ${dtypes.join(', ')}`);
-    }
-    if (!Array.isArray(e.shape) || e.shape.length > 8 || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw new WeightCodecError(`tensor '${e.name}' has an invalid shape`);
-    }
-    if (e.length !== sizeOf(e.shape)) throw new WeightCodecError(`tensor '${e.name}' length ${e.length} does not match shape [${e.shape}]`);
-    if (e.dtype === 'int8' && !(Number.isSafeInteger(e.block) && e.block! >= 1 && e.block! <= MAX_BLOCK)) {
-      throw new WeightCodecError(`tensor '${e.name}' is int8 without a valid block (1..${MAX_BLOCK})`);
-    }
-    if (e.dtype !== 'int8' && e.block !== undefined) throw new WeightCodecError(`tensor '${e.name}' has a block but is ${e.dtype}`);
-    if (e.nnz !== undefined && (version === 1 || !Number.isSafeInteger(e.nnz) || e.nnz < 0 || e.nnz > e.length)) {
-      throw new WeightCodecError(`tensor '${e.name}' has an invalid nnz (0..${e.length})`);
-    }
-    expectedOffset = align4(expectedOffset);
-    if (e.offset !== expectedOffset) throw new WeightCodecError(`tensor '${e.name}' offset ${e.offset} is not ${expectedOffset} (tensors must be contiguous, in order)`);
-    expectedOffset += packedBytes(e.dtype as Dtype, e.nnz ?? e.length, e.block, e.nnz !== undefined);
-    if (expectedOffset > payloadLength) throw new WeightCodecError(`tensor '${e.name}' ends past the payload (${payloadLength} bytes)`);
-  });
-  expectedOffset = align4(expectedOffset);
-  if (expectedOffset !== payloadLength) {
-    throw new WeightCodecError(`tensors cover ${expectedOffset} bytes but the payload has ${payloadLength}`);
-  }
-  return entries as TensorEntry[];
 }

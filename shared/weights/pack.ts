@@ -4,9 +4,11 @@
  *  - int8: symmetric linear quantization with one float32 scale per block of `block` values
  *    (scale = max|x| / 127 over the block, q = round(x / scale)); per-block rather than
  *    per-tensor scales keep one large value from flattening a whole tensor to zero;
- *  - sparse top-k: only the k largest-magnitude values and their indices, the rest zero
+ *  - sparse top-k: only the k largest-magnitude values and their positions, the rest zero
  *    (Aji & Heafield 2017, "Sparse Communication for Distributed Gradient Descent"), with the kept
- *    values in any of the dtypes above.
+ *    values in any of the dtypes above. On the wire the positions are uint32 indices or, where
+ *    more than 1 in 32 values is kept, a bitmap of one bit per value (smaller from that density
+ *    on: at 25% kept, 0.125 bytes per value instead of 1).
  * These are biased compressors; the client keeps what they drop and adds it to its next update
  * (error feedback, shared/federation/error-feedback.ts).
  */
@@ -141,9 +143,45 @@ export function unpackTensor(p: PackedTensor): Float32Array {
   return dense;
 }
 
+/** How a sparse tensor's positions are written: uint32 indices, or one bit per value. */
+export type Positions = 'indices' | 'bitmap';
+
+/** The smaller way to write `count` positions among `length` values. */
+export function smallerPositions(count: number, length: number): Positions {
+  return bitmapWords(length) < count ? 'bitmap' : 'indices';
+}
+
+export const bitmapWords = (length: number) => Math.ceil(length / 32);
+
+/** Bit i (bit i & 31 of little-endian uint32 word i >> 5) set for each kept position i. */
+export function positionsToBitmap(indices: Uint32Array, length: number): Uint32Array {
+  const words = new Uint32Array(bitmapWords(length));
+  for (let i = 0; i < indices.length; i++) words[indices[i] >>> 5] |= 1 << (indices[i] & 31);
+  return words;
+}
+
+/**
+ * The ascending positions a bitmap sets, written into `out` (whose length must be the number of
+ * set bits), or null when the bitmap sets a different number of bits or any bit at or past `length`.
+ */
+export function bitmapToPositions(words: Uint32Array, length: number, out: Uint32Array): Uint32Array | null {
+  let n = 0;
+  for (let w = 0; w < words.length; w++) {
+    let bits = words[w];
+    while (bits !== 0) {
+      const low = bits & -bits;
+      const i = (w << 5) | (31 - Math.clz32(low));
+      if (i >= length || n >= out.length) return null;
+      out[n++] = i;
+      bits ^= low;
+    }
+  }
+  return n === out.length ? out : null;
+}
+
 /** Bytes of one packed tensor in the codec's payload (without alignment padding). */
-export function packedBytes(dtype: Dtype, count: number, block: number | undefined, sparse: boolean): number {
-  const idx = sparse ? 4 * count : 0;
+export function packedBytes(dtype: Dtype, count: number, block: number | undefined, positions: Positions | undefined, length = count): number {
+  const idx = positions === 'bitmap' ? 4 * bitmapWords(length) : positions === 'indices' ? 4 * count : 0;
   if (dtype === 'float32') return idx + 4 * count;
   if (dtype === 'float16') return idx + 2 * count;
   return idx + 4 * Math.ceil(count / (block ?? DEFAULT_BLOCK)) + count;

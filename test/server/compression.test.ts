@@ -31,7 +31,7 @@ describe('compressed updates and downloads', () => {
   });
 
   it('folds int8, float16 and top-k deltas as the values they stand for; pulls float16 differences', async () => {
-    expect(c.plan.compression).toEqual({ accepts: ['float32', 'float16', 'int8'], sparse: true, upload: DEFAULT_UPLOAD, downloads: ['float32', 'float16'], diffs: true });
+    expect(c.plan.compression).toEqual({ accepts: ['float32', 'float16', 'int8'], sparse: true, positions: ['indices', 'bitmap'], upload: DEFAULT_UPLOAD, downloads: ['float32', 'float16'], diffs: true });
     const v0 = await c.pullWeights('latest');
     const online = onlineOnly(v0.weights);
     const specs = [parseUploadSpec('int8:block=64'), parseUploadSpec('fp16'), parseUploadSpec('fp32:topk=0.05')];

@@ -28,12 +28,15 @@ function sample(seed = 1): WeightMap {
   return m;
 }
 
-const VARIANTS: Array<[string, PackOptions]> = [
+/** [name, packing, write positions as bitmaps where smaller (format 3)] */
+const VARIANTS: Array<[string, PackOptions, boolean?]> = [
   ['float16', { dtype: 'float16' }],
   ['int8 (block 16)', { dtype: 'int8', block: 16 }],
   ['top-10% float32', { dtype: 'float32', topK: 0.1 }],
   ['top-10% int8', { dtype: 'int8', topK: 0.1, block: 4 }],
   ['top-30% float16', { dtype: 'float16', topK: 0.3 }],
+  ['top-10% float32, bitmap positions', { dtype: 'float32', topK: 0.1 }, true],
+  ['top-30% int8, bitmap positions', { dtype: 'int8', topK: 0.3, block: 4 }, true],
 ];
 
 describe('float16', () => {
@@ -96,11 +99,11 @@ describe('pack', () => {
 });
 
 describe('packed weight codec', () => {
-  for (const [what, pack] of VARIANTS) {
+  for (const [what, pack, bitmaps] of VARIANTS) {
     it(`${what}: round-trips to what the packing stands for, and is smaller than float32`, () => {
       const w = sample();
-      const bytes = encodeWeights(w, { pack, meta: { v: 1 } });
-      expect(new DataView(bytes.buffer).getUint16(4, true)).toBe(2);
+      const bytes = encodeWeights(w, { pack, meta: { v: 1 }, bitmaps });
+      expect(new DataView(bytes.buffer).getUint16(4, true)).toBe(bitmaps ? 3 : 2);
       const { weights, meta } = decodeWeights(bytes);
       expect(meta).toEqual({ v: 1 });
       for (const [name, t] of w) {
@@ -115,7 +118,7 @@ describe('packed weight codec', () => {
     });
 
     it(`${what}: a shared decode (the server's) gives the same values, all in the one buffer it was given`, () => {
-      const bytes = encodeWeights(sample(), { pack });
+      const bytes = encodeWeights(sample(), { pack, bitmaps });
       const shifted = new Uint8Array(bytes.length + 1).subarray(1);
       shifted.set(bytes);
       for (const sparse of [false, true]) {
@@ -135,7 +138,7 @@ describe('packed weight codec', () => {
     });
 
     it(`${what}: seeded mutation fuzz — only clean errors or well-formed maps`, () => {
-      const bytes = encodeWeights(sample(), { pack });
+      const bytes = encodeWeights(sample(), { pack, bitmaps });
       const r = rng(42);
       let errors = 0;
       for (let k = 0; k < 300; k++) {
@@ -154,8 +157,8 @@ describe('packed weight codec', () => {
   }
 
   /** A valid file with a hand-edited header (checksums fixed), to reach deep validation. */
-  function edited(edit: (h: any) => void, pack: PackOptions = { dtype: 'int8', topK: 0.5, block: 4 }): Uint8Array {
-    const bytes = encodeWeights(sample(), { pack });
+  function edited(edit: (h: any) => void, pack: PackOptions = { dtype: 'int8', topK: 0.5, block: 4 }, bitmaps = false): Uint8Array {
+    const bytes = encodeWeights(sample(), { pack, bitmaps });
     const view = new DataView(bytes.buffer);
     const hlen = view.getUint32(8, true);
     const header = JSON.parse(new TextDecoder().decode(bytes.subarray(24, 24 + hlen)));
@@ -181,6 +184,10 @@ describe('packed weight codec', () => {
     ['a fractional nnz', () => edited((h) => (h.tensors[1].nnz = 1.5)), /invalid nnz/],
     ['a changed block (sections no longer fit)', () => edited((h) => (h.tensors[0].block = 1)), /ends past the payload|tensors must be contiguous/],
     ['float16 in a version-1 file', () => { const b = edited(() => {}, { dtype: 'float16' }); b[4] = 1; return b; }, /format 1 supports float32/],
+    ['a bitmap in a version-2 file', () => { const b = edited(() => {}, { dtype: 'float32', topK: 0.5 }, true); b[4] = 2; return b; }, /only a sparse tensor in format 3/],
+    ['a bitmap on a dense tensor', () => { const b = edited((h) => (h.tensors[0].positions = 'bitmap'), { dtype: 'float16' }); b[4] = 3; return b; }, /only a sparse tensor in format 3/],
+    ['an unknown kind of positions', () => edited((h) => (h.tensors[0].positions = 'runs'), { dtype: 'float32', topK: 0.5 }, true), /only a sparse tensor in format 3/],
+    ['version 4', () => { const b = edited(() => {}); b[4] = 4; return b; }, /unsupported weight format version 4/],
   ];
   for (const [what, make, message] of corruptions) {
     it(`rejects ${what} with a clear error`, () => {
@@ -188,6 +195,34 @@ describe('packed weight codec', () => {
       expect(() => decodeWeights(make())).toThrow(message);
     });
   }
+
+  it('writes positions as a bitmap only where that is smaller, and only when asked', () => {
+    const x = Float32Array.from({ length: 1024 }, (_, i) => Math.sin(i * 0.37));
+    const at = (topK: number, bitmaps: boolean) => encodeWeights(new Map([['w', { shape: [1024], data: x }]]), { pack: { dtype: 'int8', topK }, bitmaps });
+    // 1024 values: a bitmap is 32 words, so it pays from 33 kept values on.
+    expect(at(0.25, true).length).toBeLessThan(at(0.25, false).length - 4 * (256 - 32) + 64);
+    expect(new DataView(at(0.25, true).buffer).getUint16(4, true)).toBe(3);
+    expect(new DataView(at(0.02, true).buffer).getUint16(4, true)).toBe(2); // 21 kept: indices are smaller
+    expect(new DataView(at(0.25, false).buffer).getUint16(4, true)).toBe(2);
+    expect(Array.from(decodeWeights(at(0.25, true)).weights.get('w')!.data)).toEqual(Array.from(decodeWeights(at(0.25, false)).weights.get('w')!.data));
+  });
+
+  it('rejects a bitmap that sets a bit past the tensor, or more or fewer bits than nnz', () => {
+    const p = packTensor(Float32Array.from({ length: 40 }, (_, i) => i + 1), [40], { dtype: 'float32', topK: 0.5 });
+    const corrupt = (word: (w: number) => number) => {
+      const bytes = encodePacked(new Map([['w', p]]), {}, { bitmaps: true });
+      const view = new DataView(bytes.buffer);
+      const start = (24 + view.getUint32(8, true) + 7) & ~7;
+      view.setUint32(start + 4, word(view.getUint32(start + 4, true)), true);
+      view.setUint32(20, crc32(bytes.subarray(start)), true);
+      return bytes;
+    };
+    expect(() => decodeWeights(corrupt((w) => w))).not.toThrow();
+    // Kept positions 20..39: word 1 holds 32..39 in bits 0..7.
+    expect(() => decodeWeights(corrupt((w) => (w & ~(1 << 7)) | 0x80000000))).toThrow(/does not set exactly nnz = 20 bits below 40/); // 39 → 63
+    expect(() => decodeWeights(corrupt((w) => w & ~1))).toThrow(/does not set exactly nnz = 20/); // 19 bits
+    expect(() => decodeWeights(corrupt((w) => w | (1 << 8)))).toThrow(/does not set exactly nnz = 20/); // 21 bits (40 is past too)
+  });
 
   it('rejects sparse indices out of order or out of range', () => {
     const p = packTensor(Float32Array.from([1, 0, 2, 0, 3]), [5], { dtype: 'float32', topK: 0.6 });
