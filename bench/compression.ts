@@ -2,8 +2,8 @@
  * npm run bench:compression — what compressed updates cost in accuracy and save in bytes
  * (issue 14): the same federation (a Glimpse server, FedBuff K = clients, real contributor loops
  * over Socket.IO, real tfjs rounds, same seeds and data) run for the same number of versions with
- * each upload packing — float32, float16, int8 + error feedback, top-k 1% + error feedback, and the
- * default int8 top-10% + error feedback — then
+ * each upload packing — float32, float16, int8 + error feedback, top-k 1% + error feedback, int8
+ * top-10% and the default int8 top-25% + error feedback — then
  * the kNN accuracy of the resulting encoder (weighted kNN, k = 20, on Fashion-MNIST or the
  * committed fixture; SimCLR by default, whose kNN moves at small budgets), the measured bytes per
  * upload, and the bytes per upload of the default BYOL model (packing is size-determined), and the drift of the final weights from the first
@@ -42,7 +42,7 @@ import { describeMethod } from '../server/model/method-info';
 import { startServer } from '../server/server';
 
 const REPORT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'reports', 'compression.json');
-const DEFAULT_VARIANTS = 'fp32,fp16,int8,fp32:topk=0.01,int8:topk=0.1';
+const DEFAULT_VARIANTS = 'fp32,fp16,int8,fp32:topk=0.01,int8:topk=0.1,int8:topk=0.25';
 
 interface Row {
   variant: string;
@@ -88,7 +88,8 @@ async function main() {
   // Bytes per upload of the default model (size-determined): a synthetic delta of its online shapes.
   const info = await describeMethod('byol', {});
   const defaultDelta: WeightMap = new Map(info.onlineSpecs.map((s, i) => [s.name, { shape: s.shape, data: Float32Array.from({ length: s.shape.reduce((a, b) => a * b, 1) }, (_, j) => Math.sin(i * 7919 + j) * 1e-3) }]));
-  const defaultBytes = (u: UploadCompression) => encodeWeights(defaultDelta, { pack: u.dtype === 'float32' && !u.topK ? undefined : { dtype: u.dtype, block: u.block, topK: u.topK } }).length;
+  // Bitmap positions where smaller, as contributors write them for a server that lists them (ours).
+  const defaultBytes = (u: UploadCompression) => encodeWeights(defaultDelta, { pack: u.dtype === 'float32' && !u.topK ? undefined : { dtype: u.dtype, block: u.block, topK: u.topK }, bitmaps: true }).length;
 
   const rows: Row[] = [];
   let downloads: { fullBytes: number; fp16DiffBytes: number } | null = null;

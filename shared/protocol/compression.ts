@@ -54,12 +54,16 @@ export interface PullOptions {
 /**
  * The default upload, chosen from bench:compression (SimCLR, 8 versions × 2 clients, same seeds,
  * kNN against float32's 63.35% over seeds 1 and 2): int8 top-10% + error feedback is the packing
- * that meets issue 14's goal — 12.7% of float32's bytes for the default BYOL model, kNN 63.35%
- * (−0.4 and +0.4 points on the two seeds). Dense int8 + EF scored higher (64.9%) but is 25.5% of
- * the bytes (per-block scales and the header put it just above a quarter); top-1% + EF (2–3% of
- * the bytes) lost 3.7 points; float16 62.4% at 50%. Its trajectory differs from float32's (final
- * weights ≈ 110% of float32's whole movement away, dense int8 ≈ 14%), so `--upload int8` is the
- * conservative choice where bandwidth allows.
+ * that meets issue 14's goal — kNN 63.35% (−0.4 and +0.4 points on the two seeds). Dense int8 + EF
+ * scored higher (64.9%) but is 25.5% of the bytes (per-block scales and the header put it just
+ * above a quarter); top-1% + EF lost 3.7 points; float16 62.4% at 50%. Its trajectory differs from
+ * float32's (final weights ≈ 110% of float32's whole movement away, dense int8 ≈ 14%), so
+ * `--upload int8` is the conservative choice where bandwidth allows.
+ * Bytes of the default BYOL model's upload: 12.7% of float32 with uint32 positions, 5.8% since
+ * positions are a bitmap (GLWT format 3). Top-25% with a bitmap would be 9.6% and keeps more
+ * of a short federated run's quality (docs/quality.md: 97.4% of centralized kNN after 10 rounds
+ * against 95.6%), but the server's robust fold then does 2.5× the work per update: 161–180
+ * accepted updates/s in bench:aggregate against 300–370 for top-10%, below issue 14's 200.
  */
 export const DEFAULT_UPLOAD: UploadCompression = { dtype: 'int8', block: 256, topK: 0.1, errorFeedback: true };
 export const FP32_UPLOAD: UploadCompression = { dtype: 'float32', errorFeedback: false };
