@@ -21,75 +21,30 @@ import { transfer } from 'comlink';
 import { afterRejection } from '../../shared/contributor/after-rejection';
 import { FederationError } from '../../shared/protocol/client';
 import type { Plan } from '../../shared/protocol/messages';
-import type { BackendBench } from '../common/backend-bench';
 import { BackendChooser } from './backend-chooser';
-import type { DeviceConditions, Lease, TrainerReport } from '../common/messages';
+import type { Lease, TrainerReport } from '../common/messages';
 import type { BackendPreference } from '../common/settings';
 import type { WaitCode, Waiting } from '../common/stats';
-import type { InitResult, TrainerApi, TrainerPlan } from '../worker/trainer-api';
-import { describeThreads, type WasmThreads } from '../../shared/backends/wasm/simd/browser-pool';
+import type { InitResult, TrainerPlan } from '../worker/trainer-api';
+import { describeThreads } from '../../shared/backends/wasm/simd/browser-pool';
 import { ConnectError } from './connect-error';
-import type { Connect, FederationConnection } from './federation';
-import type { ImageBuffer } from './image-buffer';
+import type { FederationConnection } from './federation';
 import { ImageIngest } from './ingest';
-import { keepSize, shrinkRgb } from './resize';
+import { keepSize } from './resize';
+import { trainAndSubmit } from './train-and-submit';
 import { MemoryQueue, type PendingUrls } from './url-queue';
+import { WakeableSleep } from './wakeable-sleep';
 
-/** The trainer as seen through comlink: every method async; `park` ends the worker until the next call. */
-export type TrainerRemote = Pick<TrainerApi, 'initBackend' | 'init' | 'setWeights' | 'train' | 'getDelta'> & {
-  park?(): void;
-  deltaAccepted?(): Promise<void>;
-  wasmThreads?(): Promise<WasmThreads | null>;
-};
+import type { ContributorDeps } from './contributor-deps';
 
-export interface PolicyPort {
-  lease(device?: DeviceConditions): Promise<Lease>;
-  report(r: TrainerReport): Promise<void>;
-  /** Remembers the Automatic choice's timings (the background stores them). */
-  saveBench?(bench: BackendBench): Promise<void>;
-}
-
-export interface ContributorDeps {
-  policy: PolicyPort;
-  buffer: ImageBuffer;
-  /** Seen URLs waiting to be fetched (default: in memory). */
-  queue?: PendingUrls;
-  trainer: TrainerRemote;
-  connect: Connect;
-  /** Fetches and decodes one URL to [size, size, 3] RGB. */
-  load: (url: string, size: number) => Promise<Uint8Array>;
-  clientId: string;
-  /** The input size of the last plan seen (remembered across restarts). */
-  inputSize?: { get(): number | null; set(size: number): void };
-  /** Battery and Data Saver, where the page can see them. */
-  device?: () => Promise<DeviceConditions>;
-  /** Back-off while the lease is refused or the server is unreachable. */
-  idleWaitMs?: number;
-  /** Back-off after the server refused this browser or its token (a settings change wakes it sooner). */
-  refusedWaitMs?: number;
-  /** Pause between rounds, so a long session leaves the machine breathing. */
-  roundGapMs?: number;
-  /** Most images sampled from the buffer for one round. */
-  samplePerRound?: number;
-  /** Replaces the training worker with a fresh one (trainer-watchdog.ts `replace`). */
-  replaceTrainer?: (why: string) => void;
-  /**
-   * The Automatic choice's micro-benchmark (./measure-backends.ts), run when the remembered
-   * timings are missing or from another browser version; without it 'auto' is the fixed order.
-   */
-  measure?: () => Promise<BackendBench>;
-  /** navigator.userAgent: a browser update changes it and makes remembered timings stale. */
-  userAgent?: string;
-  log?: (line: string) => void;
-}
+export type { ContributorDeps, PolicyPort, TrainerRemote } from './contributor-deps';
 
 const INGEST_CONCURRENCY = 2;
 
 export class Contributor {
   private readonly queue: PendingUrls;
   private readonly ingestion: ImageIngest;
-  private wakeUp: (() => void) | null = null;
-  private woken = false;
+  private readonly pause = new WakeableSleep();
   /** After an accepted update: a version newer than this ends the pause before the next round. */
   private awaitingVersionAfter: number | null = null;
   private stopped = false;
@@ -153,9 +108,7 @@ export class Contributor {
 
   /** Ask for a lease now instead of after the back-off. */
   wake(): void {
-    // A wake during a round (a settings change) must not wait out the next back-off.
-    if (this.wakeUp) this.wakeUp();
-    else this.woken = true;
+    this.pause.wake();
   }
 
   stop(): void {
@@ -196,7 +149,7 @@ export class Contributor {
       }
       if (this.stopped) break;
       await this.report();
-      await this.sleep(wait);
+      await this.pause.sleep(wait);
     }
     this.release();
   }
@@ -244,22 +197,10 @@ export class Contributor {
     }
     this.waiting = null;
     await this.report();
-    const size = this.init!.inputSize;
-    const kept = keepSize(size);
-    const sample = await this.d.buffer.sample(this.d.samplePerRound ?? 256, kept);
-    const pixels = shrinkRgb(sample.pixels, sample.count, kept, size).buffer as ArrayBuffer;
-    const t0 = performance.now();
-    const m = await this.d.trainer.train(transfer(pixels, [pixels]), plan.localSteps, (Date.now() ^ (this.round++ * 0x9e3779b9)) >>> 0, { cpuPercent: lease.cpuPercent });
-    const delta = await this.d.trainer.getDelta();
-    const computeMs = performance.now() - t0;
-    const bytesSent = delta.byteLength; // read before the transfer detaches it
-    const loss = m.losses.reduce((a, b) => a + b, 0) / m.losses.length;
-    const outcome = await conn.submit({
-      updateId: `${this.d.clientId}-${Date.now().toString(36)}-${this.round}`,
-      baseVersion: this.loadedVersion,
-      examples: m.examples,
-      metrics: { loss, steps: m.losses.length, msPerStep: m.msPerStep, backend: m.backend },
-      delta: transfer(delta, [delta]),
+    const seed = (Date.now() ^ (this.round++ * 0x9e3779b9)) >>> 0;
+    const { m, loss, outcome, computeMs, bytesSent } = await trainAndSubmit(this.d, conn, {
+      inputSize: this.init!.inputSize, localSteps: plan.localSteps, seed, cpuPercent: lease.cpuPercent,
+      baseVersion: this.loadedVersion, updateId: `${this.d.clientId}-${Date.now().toString(36)}-${this.round}`,
     });
     let wait = this.d.roundGapMs ?? 1000;
     if (!outcome.accepted) {
@@ -396,23 +337,5 @@ export class Contributor {
       lastError: this.lastError?.slice(0, 500) ?? null,
       round,
     }).catch(() => {});
-  }
-
-  private sleep(ms: number): Promise<void> {
-    if (this.woken) {
-      this.woken = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
-      this.wakeUp = () => {
-        this.wakeUp = null;
-        done();
-      };
-    });
   }
 }
