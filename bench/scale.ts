@@ -11,7 +11,8 @@
  *
  *   --clients N      connected clients (goal 10,000; default 2,000)      --submitters N  (default 64)
  *   --seconds S      submit phase length (default 15)                    --load-procs N  (default 2)
- *   --model tiny|default  delta size: tiny BYOL (~37 KB) or the default model (~2.3 MB)  [tiny]
+ *   --model tiny|default  tiny BYOL (~37 KB as float32) or the default model (~3.1 MB); uploads are
+ *                    packed as the plan asks (default int8 top-10%, bitmap positions: ~6% of that)  [tiny]
  *   --only single|cluster
  *
  * Writes bench/reports/scale.json. Numbers are from a shared machine: compare only side by side.
@@ -20,8 +21,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { packUpload } from '../shared/contributor/compression';
 import { FederationClient } from '../shared/protocol/client';
-import { encodeWeights } from '../shared/weights/codec';
 import { redisMissing, startNode, startRedis, type Proc } from '../test/helpers/cluster-procs';
 import { TINY_METHOD_CONFIG, randomDelta, onlineOnly, tempDir } from '../test/server/helpers';
 
@@ -94,10 +95,12 @@ async function measure(topology: 'single' | 'cluster'): Promise<Result> {
     }
     const urls = serving.map((s) => s.url);
     const probe = new FederationClient({ url: urls[0], clientKind: 'node', backend: 'cpu' });
-    await probe.connect();
+    const plan = await probe.connect();
     const online = onlineOnly((await probe.pullWeights('latest')).weights);
     probe.close();
-    const delta = encodeWeights(randomDelta(online, 7, 1e-4));
+    // Packed as the node's plan asks, as contributors send it (both topologies ask the same).
+    const delta = packUpload(randomDelta(online, 7, 1e-4), null, plan, 0).bytes;
+    console.log(`  ${topology}: uploads of ${(delta.length / 1024).toFixed(1)} KB (${plan.compression ? JSON.stringify(plan.compression.upload) : 'float32'})`);
     await sleep(2000);
     const rssKbBefore = serving.reduce((s, p) => s + rssKb(p.proc.pid!), 0);
 

@@ -44,7 +44,7 @@ import { FoldThread } from './fold-thread';
 import { Guard } from './guard';
 import { Acceptor } from './acceptor';
 import type { Submission } from './intake';
-import { contributorPlan, PlanStore, type PlanChange } from './plan-store';
+import { compressionPlan, contributorPlan, PlanStore, type PlanChange } from './plan-store';
 import { openRun, type OpenedRun } from './recovery';
 import { emaScheduleOf, maxMessageBytesOf, type RunInfo } from './run';
 import { VersionReader, type PullForm, type Pulled } from './version-reader';
@@ -196,7 +196,7 @@ export class Coordinator {
     return contributorPlan(this.run, this.config, this.plans.plan, {
       version: this.state.version,
       maxMessageBytes: this.maxMessageBytes(),
-      compression: { accepts: ['float32', 'float16', 'int8'], sparse: true, positions: ['indices', 'bitmap'], upload: this.config.upload, downloads: ['float32', 'float16'], diffs: true },
+      compression: compressionPlan(this.config.upload, { downloads: ['float32', 'float16'], diffs: true }),
     });
   }
 

@@ -6,6 +6,7 @@
  * (config.planExplicit). The config is never written: the live plan is derived here.
  */
 import { z } from 'zod';
+import type { Compression, UploadCompression } from '../../shared/protocol/compression';
 import { PROTOCOL_VERSION, type Plan } from '../../shared/protocol/messages';
 import type { OptimizerConfig } from '../../shared/train/local-round';
 import type { ResolvedConfig } from '../config';
@@ -49,6 +50,14 @@ export interface RoundPlan {
  * run, its round plan and the server's limits, at `version`. The single-process server and a
  * cluster node (cluster/ingest-node.ts) both answer with this.
  */
+/**
+ * plan.compression: what every Glimpse server decodes (server/aggregation/validate.ts: all GLWT
+ * dtypes, sparse, either kind of positions), the upload it asks for, and the pulls it answers.
+ */
+export function compressionPlan(upload: UploadCompression, pulls: Pick<Compression, 'downloads' | 'diffs'>): Compression {
+  return { accepts: ['float32', 'float16', 'int8'], sparse: true, positions: ['indices', 'bitmap'], upload, ...pulls };
+}
+
 export function contributorPlan(
   run: RunInfo,
   config: ResolvedConfig,

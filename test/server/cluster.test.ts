@@ -11,12 +11,20 @@
  * equal example counts and K = 3 updates per step (the cluster aggregator folds exactly K), an
  * update moves its coordinate by exactly 1/3 — a lost one leaves 0, a double fold 2/3.
  *
+ * Then packed uploads (the plan's int8 top-10%, bitmap positions) go through an ingest node and
+ * are folded by the aggregator exactly as unpacked.
+ *
  * The kills are triggered by counts of acknowledgements, not by time, so what is proved does not
  * depend on the machine's speed. Skipped, with the reason printed, where redis-server is missing.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
+import { packUpload } from '../../shared/contributor/compression';
+import { mulberry32 } from '../../shared/data/rng';
 import { FederationClient, FederationError } from '../../shared/protocol/client';
+import { DEFAULT_UPLOAD } from '../../shared/protocol/compression';
+import { decodeWeights, encodeWeights } from '../../shared/weights/codec';
+import type { WeightMap } from '../../shared/weights/weight-map';
 import type { SubmitAck } from '../../shared/protocol/messages';
 import { SharedState } from '../../server/cluster/shared-state';
 import { decodeCheckpoint } from '../../server/store/checkpoint';
@@ -284,4 +292,47 @@ describe.skipIf(!!missing)('several server nodes on Redis', () => {
     closers.push(() => again.close());
     await expect(again.connect()).rejects.toMatchObject({ code: 'unauthorized' });
   }, 30_000);
+
+  it('takes packed uploads: an ingest node accepts the plan\'s int8 top-10% with bitmap positions, and the aggregator folds it', async () => {
+    expect(live, 'the flood test left its nodes running').not.toBeNull();
+    const c = new FederationClient({ url: live!.ing1.url, token: TOKENS[0], clientKind: 'node', backend: 'cpu', requestTimeoutMs: 4000 });
+    closers.push(() => c.close());
+    const plan = await c.connect();
+    expect(plan.compression?.upload).toEqual(DEFAULT_UPLOAD);
+    expect(plan.compression?.positions).toContain('bitmap');
+    const { version: v, weights } = await c.pullWeights('latest');
+    const before = onlineOnly(weights);
+    // The flood's last update (an indicator) waits in the stream: K − 1 more make a step.
+    const rand = mulberry32(5);
+    const sent: WeightMap[] = [];
+    for (let u = 0; u < K - 1; u++) {
+      const delta: WeightMap = new Map([...before].map(([n, t]) => [n, { shape: t.shape, data: Float32Array.from(t.data, () => (rand() - 0.5) * 0.01) }]));
+      const { bytes } = packUpload(delta, null, plan, v);
+      expect(bytes[4], 'GLWT format 3: bitmap positions').toBe(3);
+      expect(bytes.length).toBeLessThan(encodeWeights(delta).length / 3); // this tiny model: 27% (its header is a large part)
+      sent.push(decodeWeights(bytes).weights);
+      const ack = await c.submitDelta({ baseVersion: v, examples: 1, delta: bytes });
+      expect(ack.ok, ack.ok ? '' : `${ack.code}: ${ack.reason}`).toBe(true);
+    }
+    const after = await until('the packed updates to be folded', async () => {
+      const p = await c.pullWeights('latest');
+      return p.version > v && p;
+    }, 30_000);
+    expect(after.version).toBe(v + 1);
+    // The step's mean: (the pending indicator + the two uploads as unpacked) / K — so the weights
+    // differ from before + Σ uploads / K by 1/K at exactly one coordinate, the indicator's.
+    let off = 0;
+    for (const [name, t] of onlineOnly(after.weights)) {
+      const b = before.get(name)!.data;
+      const [s0, s1] = sent.map((m) => m.get(name)!.data);
+      for (let i = 0; i < t.data.length; i++) {
+        const r = t.data[i] - b[i] - (s0[i] + s1[i]) / K;
+        if (Math.abs(r) > 1e-5) {
+          off++;
+          expect(r).toBeCloseTo(1 / K, 5);
+        }
+      }
+    }
+    expect(off).toBe(1);
+  }, 60_000);
 });
