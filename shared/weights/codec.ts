@@ -200,7 +200,9 @@ export function decodeWeights(bytes: Uint8Array, options: DecodeOptions = {}): D
   const weights: WeightMap = new Map();
   const sparseKept = (e: TensorEntry) => e.nnz !== undefined && !!options.sparse;
   if (options.shared) {
-    // Sizes were validated against the payload above, so the arena is bounded by ~2× its bytes.
+    // Sizes were validated against the payload above, so the arena is at most 8× its bytes (8 per
+    // kept value of an int8 tensor with bitmap positions, 1 + 1/8 bytes each on the wire); past
+    // decoding, a delta of the model's shapes (assertSameSpecs) keeps at most 8 bytes per weight.
     const size = tensors.reduce((n, e) => n + (sparseKept(e) ? 8 * e.nnz! : 4 * e.length), 0);
     const { buffer: arena, offset } = options.shared === true ? { buffer: new SharedArrayBuffer(size), offset: 0 } : options.shared(size);
     let at = offset;
