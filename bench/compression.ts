@@ -2,8 +2,8 @@
  * npm run bench:compression — what compressed updates cost in accuracy and save in bytes
  * (issue 14): the same federation (a Glimpse server, FedBuff K = clients, real contributor loops
  * over Socket.IO, real tfjs rounds, same seeds and data) run for the same number of versions with
- * each upload packing — float32, float16, int8 + error feedback, top-k 1% + error feedback, int8
- * top-10% and the default int8 top-25% + error feedback — then
+ * each upload packing — float32, float16, int8 + error feedback, top-k 1% + error feedback, the
+ * default int8 top-10% and int8 top-25% + error feedback — then
  * the kNN accuracy of the resulting encoder (weighted kNN, k = 20, on Fashion-MNIST or the
  * committed fixture; SimCLR by default, whose kNN moves at small budgets), the measured bytes per
  * upload, and the bytes per upload of the default BYOL model (packing is size-determined), and the drift of the final weights from the first

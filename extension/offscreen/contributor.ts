@@ -19,6 +19,7 @@
  */
 import { transfer } from 'comlink';
 import { afterRejection } from '../../shared/contributor/after-rejection';
+import { readsBitmaps } from '../../shared/contributor/compression';
 import { FederationError } from '../../shared/protocol/client';
 import type { Plan } from '../../shared/protocol/messages';
 import { BackendChooser } from './backend-chooser';
@@ -273,7 +274,7 @@ export class Contributor {
       batchSize: plan.batchSize,
       optimizer: plan.optimizer,
       upload: plan.compression?.upload,
-      bitmaps: plan.compression?.positions?.includes('bitmap'),
+      bitmaps: readsBitmaps(plan),
     };
     this.init = await this.d.trainer.init(tp);
     this.planKey = key;

@@ -23,9 +23,9 @@ import { mulberry32 } from '../../shared/data/rng';
 import type { MethodConfig, SslMethod } from '../../shared/ssl/method';
 import { createMethod } from '../../shared/ssl/registry';
 import { loadGlobal, runLocalRound, type OptimizerConfig } from '../../shared/train/local-round';
-import { compressWithFeedback } from '../../shared/federation/error-feedback';
+import { packDelta } from '../../shared/contributor/compression';
 import type { UploadCompression } from '../../shared/protocol/compression';
-import { decodeWeights, encodePacked, encodeWeights, type CodecMeta } from '../../shared/weights/codec';
+import { decodeWeights, type CodecMeta } from '../../shared/weights/codec';
 import type { WeightMap } from '../../shared/weights/weight-map';
 import { groupSpecs } from '../../shared/models/weights-io';
 import { DEFAULT_BACKEND_ORDER, type BackendName, type SoftwareGpu } from '../common/backend-choice';
@@ -170,14 +170,9 @@ export function createTrainerApi(initBackend: BackendInit, restFor: (ms: number)
     async getDelta(): Promise<ArrayBuffer> {
       const d = need(delta, 'train');
       const meta: CodecMeta = globalVersion === null ? {} : { baseVersion: globalVersion };
-      const up = plan?.upload;
-      let bytes: Uint8Array;
-      if (up && (up.dtype !== 'float32' || up.topK)) {
-        const r = compressWithFeedback(d, up.errorFeedback ? residual : null, { dtype: up.dtype, block: up.block, topK: up.topK });
-        pendingResidual = up.errorFeedback ? r.residual : null;
-        bytes = encodePacked(r.packed, meta, { bitmaps: plan?.bitmaps });
-      } else bytes = encodeWeights(d, { meta });
-      const buf = bytes.buffer as ArrayBuffer;
+      const packed = packDelta(d, residual, plan?.upload, meta, plan?.bitmaps ?? false);
+      pendingResidual = packed.residual;
+      const buf = packed.bytes.buffer as ArrayBuffer;
       return transfer(buf, [buf]);
     },
 

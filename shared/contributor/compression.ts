@@ -4,9 +4,9 @@
  * and pulls new versions as float16 differences from the version it already holds.
  */
 import { compressWithFeedback } from '../federation/error-feedback';
-import type { PullOptions } from '../protocol/compression';
+import type { PullOptions, UploadCompression } from '../protocol/compression';
 import type { Plan } from '../protocol/messages';
-import { encodePacked, encodeWeights } from '../weights/codec';
+import { encodePacked, encodeWeights, type CodecMeta } from '../weights/codec';
 import type { WeightMap } from '../weights/weight-map';
 
 export interface PackedUpload {
@@ -17,12 +17,21 @@ export interface PackedUpload {
 
 /** Encodes `delta` as the plan's upload asks (float32 when it asks nothing or compression is off). */
 export function packUpload(delta: WeightMap, residual: WeightMap | null, plan: Plan, baseVersion: number, enabled = true): PackedUpload {
-  const up = enabled ? plan.compression?.upload : undefined;
-  const meta = { baseVersion };
+  return packDelta(delta, residual, enabled ? plan.compression?.upload : undefined, { baseVersion }, readsBitmaps(plan));
+}
+
+/** Whether the plan's server reads sparse positions written as a bitmap (GLWT format 3). */
+export function readsBitmaps(plan: Plan): boolean {
+  return plan.compression?.positions?.includes('bitmap') ?? false;
+}
+
+/**
+ * Encodes `delta` packed as `up` asks (float32 when absent), with `residual` fed back, positions
+ * as a bitmap where smaller when the server reads them. The extension's worker packs with this too.
+ */
+export function packDelta(delta: WeightMap, residual: WeightMap | null, up: UploadCompression | undefined, meta: CodecMeta, bitmaps: boolean): PackedUpload {
   if (!up || (up.dtype === 'float32' && !up.topK)) return { bytes: encodeWeights(delta, { meta }), residual: null };
-  const opts = { dtype: up.dtype, block: up.block, topK: up.topK };
-  const r = compressWithFeedback(delta, up.errorFeedback ? residual : null, opts);
-  const bitmaps = plan.compression?.positions?.includes('bitmap') ?? false;
+  const r = compressWithFeedback(delta, up.errorFeedback ? residual : null, { dtype: up.dtype, block: up.block, topK: up.topK });
   return { bytes: encodePacked(r.packed, meta, { bitmaps }), residual: up.errorFeedback ? r.residual : null };
 }
 
