@@ -87,6 +87,8 @@ field('revoke').addEventListener('click', async () => {
 
 form.addEventListener('submit', async (e) => {
   e.preventDefault();
+  // A save's outcome replaces the last one's: a stale "Saved." must not stand for this save.
+  field('result').textContent = '';
   const { patch, errors } = readSettingsForm(values());
   showErrors(errors);
   if (!patch) {
