@@ -15,6 +15,9 @@
  *                    packed as the plan asks (default int8 top-10%, bitmap positions: ~6% of that)  [tiny]
  *   --only single|cluster
  *
+ * BENCH_NODE_ARGS: extra node flags for the server nodes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+ * (the nodes are then stopped with SIGTERM, so node writes the profiles; one per process and thread).
+ *
  * Writes bench/reports/scale.json. Numbers are from a shared machine: compare only side by side.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -37,6 +40,7 @@ const SUBMITTERS = Math.min(Number(a.submitters), CLIENTS);
 const SECONDS = Number(a.seconds);
 const LOAD_PROCS = Math.max(1, Number(a['load-procs']));
 const NICE = 5;
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 function rssKb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -72,6 +76,13 @@ interface Result {
   p99ms: number;
 }
 
+async function stop(p: Proc): Promise<void> {
+  if (!NODE_ARGS.length) return p.kill('SIGKILL');
+  const t = setTimeout(() => void p.kill('SIGKILL'), 20_000);
+  await p.kill('SIGTERM');
+  clearTimeout(t);
+}
+
 async function measure(topology: 'single' | 'cluster'): Promise<Result> {
   const tmp = tempDir(`glimpse-scale-${topology}-`);
   const procs: Proc[] = [];
@@ -83,14 +94,14 @@ async function measure(topology: 'single' | 'cluster'): Promise<Result> {
       '--max-connections-per-address', '0', '--hello-timeout', '120000'];
     let serving: Array<Proc & { url: string }>;
     if (topology === 'single') {
-      serving = [await startNode([...common, '--data-dir', `${tmp.dir}/single`], { nice: NICE, timeoutMs: 120_000 })];
+      serving = [await startNode([...common, '--data-dir', `${tmp.dir}/single`], { nice: NICE, timeoutMs: 120_000, nodeArgs: NODE_ARGS })];
       procs.push(...serving);
     } else {
       const redis = await startRedis(tmp.dir, ['--appendonly', 'yes', '--appendfsync', 'always', '--maxmemory-policy', 'noeviction']);
       procs.push(redis);
       const cl = [...common, '--redis', redis.url];
-      procs.push(await startNode([...cl, '--role', 'aggregator', '--data-dir', `${tmp.dir}/agg`], { nice: NICE, timeoutMs: 120_000 }));
-      serving = await Promise.all([1, 2].map((i) => startNode([...cl, '--role', 'ingest', '--data-dir', `${tmp.dir}/ing-${i}`], { nice: NICE, timeoutMs: 120_000 })));
+      procs.push(await startNode([...cl, '--role', 'aggregator', '--data-dir', `${tmp.dir}/agg`], { nice: NICE, timeoutMs: 120_000, nodeArgs: NODE_ARGS }));
+      serving = await Promise.all([1, 2].map((i) => startNode([...cl, '--role', 'ingest', '--data-dir', `${tmp.dir}/ing-${i}`], { nice: NICE, timeoutMs: 120_000, nodeArgs: NODE_ARGS })));
       procs.push(...serving);
     }
     const urls = serving.map((s) => s.url);
@@ -131,7 +142,8 @@ async function measure(topology: 'single' | 'cluster'): Promise<Result> {
       l.send({ cmd: 'close' });
       l.kill('SIGKILL');
     }
-    for (const p of procs.reverse()) await p.kill('SIGKILL');
+    // A graceful stop first when profiling (a killed node writes no profile); Redis is last in the reversed list.
+    for (const p of procs.reverse()) await stop(p);
     tmp.cleanup();
   }
 }

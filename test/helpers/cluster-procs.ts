@@ -93,9 +93,12 @@ export async function startRedis(dir: string, extra: string[] = []): Promise<Pro
   return Object.assign(p, { url: `redis://127.0.0.1:${port}` });
 }
 
-/** A cluster node: `server/cli.ts --redis url …args`; resolves with its URL once it listens. */
-export async function startNode(args: string[], o: { nice?: number; timeoutMs?: number } = {}): Promise<Proc & { url: string }> {
-  const argv = [process.execPath, '--import', 'tsx', 'server/cli.ts', '--port', '0', '--log-format', 'json', ...args];
+/**
+ * A cluster node: `server/cli.ts --redis url …args`; resolves with its URL once it listens.
+ * `nodeArgs` go to node itself (e.g. `--cpu-prof`, whose profile is written only on a graceful exit).
+ */
+export async function startNode(args: string[], o: { nice?: number; timeoutMs?: number; nodeArgs?: string[] } = {}): Promise<Proc & { url: string }> {
+  const argv = [process.execPath, ...(o.nodeArgs ?? []), '--import', 'tsx', 'server/cli.ts', '--port', '0', '--log-format', 'json', ...args];
   const proc = o.nice ? spawn('nice', ['-n', String(o.nice), ...argv], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const p = track(proc);
