@@ -10,9 +10,12 @@
  * current fence holder; the stream is trimmed only up to a committed cursor. A new leader starts
  * from the head's state and cursor, so whatever an old leader folded but did not commit is folded
  * again exactly once, and whatever it committed is not read again.
+ *
+ * Pipelining: while version v+1's COMMIT is in flight, the next updates are read and folded into
+ * v+2 on top of it; v+2 is sent only once v+1 is written, and dropped if v+1 was refused.
  */
 import { encodeCheckpoint, decodeCheckpoint } from '../store/checkpoint';
-import { fedbuffStep, type BufferedUpdate, type GlobalState } from '../aggregation/fedbuff';
+import { fedbuffStep, type BufferedUpdate, type GlobalState, type StepSummary } from '../aggregation/fedbuff';
 import { decodeDelta } from '../aggregation/validate';
 import type { ResolvedConfig } from '../config';
 import { checkpointMeta, type CheckpointContext } from '../core/checkpointer';
@@ -42,10 +45,16 @@ export interface Leading {
   ctx: Omit<CheckpointContext, 'plan'>;
 }
 
+/** A folded version and what the next step on top of it needs. */
+interface Folded {
+  state: GlobalState;
+  ctx: Leading['ctx'];
+  /** Centered clipping's centre: the previous robust aggregate (memory only, like the single-process server's). */
+  center: WeightMap | null;
+}
+
 export class ClusterAggregator {
   private token: number | null = null;
-  /** Centered clipping's centre: the previous robust aggregate (memory only, like the single-process server's). */
-  private center: WeightMap | null = null;
   private readonly normal = normalSampler(cryptoUniform());
   private loop: Promise<void> = Promise.resolve();
 
@@ -83,11 +92,9 @@ export class ClusterAggregator {
         if (!bytes) throw new Error(`the checkpoint of the head version ${head.version} is missing from Redis`);
         const c = decodeCheckpoint(bytes);
         const { run, state } = runOfCheckpoint(this.config, c);
-        this.center = null;
         return { run, state, ctx: { guard: this.guardFields(normStatsOfCheckpoint(c.meta), ledgerOf(c.meta.privacy)), folded: c.meta.folded, lastStep: c.meta.lastStep } };
       }
       const { run, state } = await freshRun(this.config);
-      this.center = null;
       const ctx = { guard: this.guardFields([], null), folded: [], lastStep: null };
       const verdict = await this.commit(token, run, state, ctx, '0-0');
       if (verdict === -1) return null;
@@ -112,9 +119,16 @@ export class ClusterAggregator {
   private async run(token: number): Promise<void> {
     const opened = await this.open(token);
     if (!opened) return this.fenced(token);
-    let { state, ctx } = opened;
     const { run } = opened;
-    this.config.log(`aggregating from version ${state.version}`);
+    /** The newest folded version: committed, or its COMMIT in flight (`committing`). */
+    let ahead: Folded = { state: opened.state, ctx: opened.ctx, center: null };
+    /**
+     * The previous version's COMMIT (true once written), in flight while the next updates are read
+     * and folded: the Redis round trip (the checkpoint's write and fsync) no longer idles the fold,
+     * as the single node's checkpoint write overlaps its next fold (core/coordinator.ts).
+     */
+    let committing: Promise<boolean> | null = null;
+    this.config.log(`aggregating from version ${ahead.state.version}`);
     const conn = this.shared.duplicate();
     try {
       const head = await this.shared.head();
@@ -133,30 +147,52 @@ export class ClusterAggregator {
         const flushDue = a.flushAfterMs > 0 && buffer.length > 0 && Date.now() - firstAt >= a.flushAfterMs;
         while (this.token === token && (buffer.length >= a.bufferSize || (flushDue && buffer.length > 0))) {
           const taken = buffer.splice(0, a.bufferSize);
-          // The same robust combine and DP as the single-process server (core/guard.ts); bucketing
-          // seeded by the version, so a new leader folding the same updates gets the same result.
-          const { state: next, summary, center } = fedbuffStep(state, taken, run.onlineSpecs, run.momentumPairs, {
-            stalenessExponent: a.stalenessExponent, serverOptimizer: a.serverOptimizer, ema: emaScheduleOf(this.config, run), robust: a.robust, dp: a.dp,
-          }, Date.now(), { center: this.center, rand: mulberry32(0x9e3779b9 ^ state.version), normal: this.normal, denominator: a.bufferSize });
-          const folded = [...ctx.folded, { version: next.version, ids: taken.map((u) => u.updateId) }].slice(-FOLDED_MEMORY);
-          const privacy = a.dp ? charge(ctx.guard.privacy ?? EMPTY_LEDGER, a.dp.noiseMultiplier) : ctx.guard.privacy;
-          const nextCtx = { guard: this.guardFields(ctx.guard.normStats, privacy), folded, lastStep: summary };
-          const verdict = await this.commit(token, run, next, nextCtx, taken[taken.length - 1].streamId);
-          if (verdict !== 1) {
-            this.config.log(`version ${next.version} not committed: ${verdict === -1 ? 'a newer aggregator holds the fence' : 'the head moved'}; stepping down`);
-            return this.fenced(token);
-          }
-          state = next;
-          ctx = nextCtx;
-          if (center) this.center = center;
+          const next = this.fold(run, ahead, taken);
+          // Version v+1 is committed before v+2 (folded on top of it) is sent; if v+1 was refused,
+          // v+2 is dropped unsent and its updates stay in the stream for the next leader.
+          if (committing && !(await committing)) return;
+          if (this.token !== token) return;
+          committing = this.publish(token, run, next, taken[taken.length - 1].streamId);
+          committing.catch(() => {}); // awaited before the next commit or at the end; not unhandled while reading meanwhile
+          ahead = next;
           if (buffer.length) firstAt = Date.now();
-          this.events.emit('version:created', summary);
-          this.config.log(`version ${state.version}: ${summary.updates.length} update(s) from ${summary.contributors} contributor(s)`);
         }
       }
     } finally {
-      conn.disconnect();
+      try {
+        await committing;
+      } finally {
+        conn.disconnect();
+      }
     }
+  }
+
+  /**
+   * One server step on top of `base` (committed or not): the same robust combine and DP as the
+   * single-process server (core/guard.ts); bucketing seeded by the version, so a new leader
+   * folding the same updates gets the same result.
+   */
+  private fold(run: RunInfo, base: Folded, taken: BufferedUpdate[]): Folded & { summary: StepSummary } {
+    const a = this.config.aggregation;
+    const { state, summary, center } = fedbuffStep(base.state, taken, run.onlineSpecs, run.momentumPairs, {
+      stalenessExponent: a.stalenessExponent, serverOptimizer: a.serverOptimizer, ema: emaScheduleOf(this.config, run), robust: a.robust, dp: a.dp,
+    }, Date.now(), { center: base.center, rand: mulberry32(0x9e3779b9 ^ base.state.version), normal: this.normal, denominator: a.bufferSize });
+    const folded = [...base.ctx.folded, { version: state.version, ids: taken.map((u) => u.updateId) }].slice(-FOLDED_MEMORY);
+    const privacy = a.dp ? charge(base.ctx.guard.privacy ?? EMPTY_LEDGER, a.dp.noiseMultiplier) : base.ctx.guard.privacy;
+    return { state, summary, center: center ?? base.center, ctx: { guard: this.guardFields(base.ctx.guard.normStats, privacy), folded, lastStep: summary } };
+  }
+
+  /** Commits a folded version; announces it, or steps down when it was refused. True once it is written. */
+  private async publish(token: number, run: RunInfo, v: Folded & { summary: StepSummary }, cursor: string): Promise<boolean> {
+    const verdict = await this.commit(token, run, v.state, v.ctx, cursor);
+    if (verdict !== 1) {
+      this.config.log(`version ${v.state.version} not committed: ${verdict === -1 ? 'a newer aggregator holds the fence' : 'the head moved'}; stepping down`);
+      this.fenced(token);
+      return false;
+    }
+    this.events.emit('version:created', v.summary);
+    this.config.log(`version ${v.state.version}: ${v.summary.updates.length} update(s) from ${v.summary.contributors} contributor(s)`);
+    return true;
   }
 
   /** A stream entry as a buffered update; an entry that does not decode (never expected: ingest validated it) is skipped. */
