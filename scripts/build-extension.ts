@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { iconPng } from '../extension/tools/png';
 import { POOL_WORKER_FILE } from '../shared/backends/wasm/simd/browser-pool';
+import { SHARD_WORKER_FILE } from '../shared/parallel/shard-protocol';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const EXT = join(ROOT, 'extension');
@@ -113,7 +114,12 @@ export async function buildExtension(o: BuildOptions): Promise<string> {
     welcome: join(EXT, 'welcome/welcome.ts'),
     worker: join(EXT, 'worker/train-worker.ts'),
     ...(o.target === 'chrome'
-      ? { 'service-worker': join(EXT, 'background/service-worker.ts'), offscreen: join(EXT, 'offscreen/offscreen.ts') }
+      ? {
+          'service-worker': join(EXT, 'background/service-worker.ts'),
+          offscreen: join(EXT, 'offscreen/offscreen.ts'),
+          // The training worker's encoder shard workers (data-parallel steps; its pages are cross-origin isolated).
+          [SHARD_WORKER_FILE.replace(/\.js$/, '')]: join(ROOT, 'shared/parallel/browser-shard-worker.ts'),
+        }
       : { 'background-firefox': join(EXT, 'firefox/background.ts') }),
   };
   await Promise.all([

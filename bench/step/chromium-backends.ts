@@ -12,7 +12,8 @@
  *     to Node's process CPU time: on a shared machine the CPU minima compare the work itself.
  * A backend that fails to start, or runs past the step limit, gets a row saying why; after one
  * is stopped the browser is left to go idle first (a GPU process finishes what it had queued).
- * With --threads N > 1, the wasm-threads row: the extension's kernel pool (chromium-threads.ts).
+ * With --threads N > 1, the wasm-threads rows: the extension's step on N threads, data-parallel and
+ * on its kernel pool (chromium-threads.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
@@ -80,7 +81,7 @@ async function measureMethod(page: Page, browser: ExtensionBrowser, method: stri
       }
       try {
         if (backend === 'wasm') nodeWarmupMs = node.step().wallMs;
-        await timeSteps(page, browser, [r], o.steps, limit, backend === 'wasm' ? node : undefined);
+        await timeSteps(page, browser, [r], o.steps, limit, backend === 'wasm' ? [node] : []);
       } finally {
         await page.evaluate(`glimpseBench.terminate(${r.worker})`).catch(() => {});
       }
@@ -145,8 +146,7 @@ export async function chromiumRows(o: ChromiumRowOptions): Promise<BackendRows> 
       const c = await measureMethod(page, browser, method, o, rows);
       if (c) comparison.push(c);
       if (backendsOf(o).includes('wasm')) {
-        const t = await measureThreads(page, browser, method, o, isolated, rows);
-        if (t) threads.push(t);
+        threads.push(...(await measureThreads(page, browser, method, o, isolated, rows)));
       }
     }
     return {

@@ -52,9 +52,13 @@ export interface Runner {
   stopped?: string;
 }
 
-/** The same step in this process, on Node's wasm backend with one thread: the reference. */
+/**
+ * The same step in this process, on Node's wasm backend (one thread by default): the reference.
+ * `activate` puts this stepper's threads and mode back (several steppers take turns).
+ */
 export async function nodeStepper(method: string, batch: number, methodConfig?: Partial<MethodConfig>, threads = 1, parallel: ParallelMode = 'data') {
-  await initNodeBackend('wasm', { threads, parallel });
+  const activate = async () => void (await initNodeBackend('wasm', { threads, parallel }));
+  await activate();
   const m = createMethod(method, methodConfig ?? {});
   const optimizer = makeOptimizer(DEFAULT_OPTIMIZER);
   const aux = makeAuxiliaryOptimizers(m, DEFAULT_OPTIMIZER);
@@ -63,6 +67,7 @@ export async function nodeStepper(method: string, batch: number, methodConfig?: 
   const x = tf.randomUniform([batch, s, s, c], 0, 1, 'float32', 7) as tf.Tensor4D;
   let seed = 0;
   return {
+    activate,
     step: () => time(() => trainStep(m, optimizer, vars, x, seed++, 0, 0, aux)),
     dispose() {
       x.dispose();
@@ -109,16 +114,16 @@ export function backendsOf(o: BackendRowOptions): ChromiumBackend[] {
 }
 
 /** Starts `backend` in a fresh worker and takes its warm-up step; the reason as a string if it cannot. */
-export async function startRunner(page: Page, backend: ChromiumBackend, method: string, o: ChromiumRowOptions, limit: number, threads = 1): Promise<Runner | string> {
+export async function startRunner(page: Page, backend: ChromiumBackend, method: string, o: ChromiumRowOptions, limit: number, threads = 1, parallel?: ParallelMode): Promise<Runner | string> {
   const r: Runner = { backend, threads, worker: (await page.evaluate('glimpseBench.spawn()')) as number, wallMs: [], cpuMs: [], workerCpuMs: [], loss: NaN };
   try {
     const t0 = performance.now();
-    r.info = await withLimit(workerCall<StepBenchInfo>(page, r.worker, 'stepBenchStart', [backend, { method, batch: o.batch, methodConfig: o.methodConfig, threads }]), limit, 'starting');
+    r.info = await withLimit(workerCall<StepBenchInfo>(page, r.worker, 'stepBenchStart', [backend, { method, batch: o.batch, methodConfig: o.methodConfig, threads, parallel }]), limit, 'starting');
     const t1 = performance.now();
     const warm = await withLimit(workerCall<Step>(page, r.worker, 'stepBenchStep', []), limit, 'the warm-up step');
     r.loss = warm.loss;
     r.warmupMs = warm.ms;
-    process.stderr.write(`chromium: ${method} on ${backend}${threads > 1 ? ` (${threads} threads)` : ''}: started in ${fmt((t1 - t0) / 1000)} s, warm-up step ${fmt(warm.ms / 1000)} s\n`);
+    process.stderr.write(`chromium: ${method} on ${backend}${threads > 1 ? ` (${threads} threads${parallel ? `, ${parallel}-parallel` : ''})` : ''}: started in ${fmt((t1 - t0) / 1000)} s, warm-up step ${fmt(warm.ms / 1000)} s\n`);
     return r;
   } catch (e) {
     await page.evaluate(`glimpseBench.terminate(${r.worker})`);
@@ -126,10 +131,11 @@ export async function startRunner(page: Page, backend: ChromiumBackend, method: 
   }
 }
 
-/** `steps` timed steps of each runner in turn (and of `node` before them); a runner over the limit is stopped. */
-export async function timeSteps(page: Page, browser: ExtensionBrowser, runners: Runner[], steps: number, limit: number, node?: NodeSteps): Promise<void> {
+/** `steps` timed steps of each runner in turn (and of the `nodes` before them); a runner over the limit is stopped. */
+export async function timeSteps(page: Page, browser: ExtensionBrowser, runners: Runner[], steps: number, limit: number, nodes: NodeSteps[] = []): Promise<void> {
   for (let i = 0; i < steps; i++) {
-    if (node) {
+    for (const node of nodes) {
+      if (nodes.length > 1) await node.activate();
       const t = node.step();
       node.wallMs.push(t.wallMs);
       node.cpuMs.push(t.cpuMs);

@@ -15,6 +15,7 @@ import { createMethod } from '../../shared/ssl/registry';
 import { withSeededInit } from '../../shared/models/seeded-init';
 import { DEFAULT_OPTIMIZER, mainVariables, makeAuxiliaryOptimizers, makeOptimizer, trainStepTensor } from '../../shared/train/local-round';
 import type { BenchProbe } from '../common/backend-bench';
+import { activeEncoderShards } from '../../shared/parallel/patch-encoder-data-parallel';
 
 export interface ProbeTiming {
   backend: string;
@@ -76,6 +77,8 @@ export interface StepBenchOptions {
   methodConfig?: Partial<MethodConfig>;
   /** Threads for the wasm kernels (default 1; see browser-backend.ts). */
   threads?: number;
+  /** How more than one thread is used (default: the extension's, 'data'). */
+  parallel?: 'data' | 'kernels';
   /** Seeds the initial weights (tests compare two workers' losses); absent: random. */
   initSeed?: number;
 }
@@ -89,12 +92,15 @@ export interface StepBenchInfo {
   crossOriginIsolated: boolean;
   relaxedSimd: boolean;
   /** On wasm: the kernels' threads, and why fewer than asked. */
-  wasmThreads?: { threads: number; asked: number; why?: string } | null;
+  wasmThreads?: { threads: number; asked: number; why?: string; parallel?: 'data' | 'kernels' } | null;
 }
 
 export interface StepBench {
-  /** One optimizer step on the fixed batch; `ms` ends when the loss is read back. */
-  step(): Promise<{ ms: number; loss: number }>;
+  /**
+   * One optimizer step on the fixed batch; `ms` ends when the loss is read back. `shardedCalls`:
+   * encoder passes run on shard workers so far (data-parallel), absent when there are none.
+   */
+  step(): Promise<{ ms: number; loss: number; shardedCalls?: number }>;
   dispose(): void;
 }
 
@@ -118,7 +124,8 @@ export function createStepBench(o: StepBenchOptions): StepBench {
       const l = trainStepTensor(method, optimizer, vars, x, seed++, 0, 0, aux);
       const loss = (await l.data())[0];
       l.dispose();
-      return { ms: performance.now() - t0, loss };
+      const shards = activeEncoderShards();
+      return { ms: performance.now() - t0, loss, ...(shards ? { shardedCalls: shards.shardedCalls } : {}) };
     },
     dispose() {
       x.dispose();

@@ -6,8 +6,12 @@
 import { expose } from 'comlink';
 import { initBrowserBackend, wasmThreadsInUse } from '../../shared/backends/browser-backend';
 import { createTrainerApi } from './trainer-api';
+import { SHARD_WORKER_FILE } from '../../shared/parallel/shard-protocol';
 
 const wasmDir = new URL('./wasm/', self.location.href).href;
 // Glimpse's SIMD kernels ship next to tfjs's .wasm files (scripts/build-extension.ts).
-// The SIMD kernels run on `threads` threads where the extension page is cross-origin isolated.
-expose(createTrainerApi((order, softwareGpu, threads) => initBrowserBackend([...order], wasmDir, { softwareGpu, simdDir: wasmDir, threads }), undefined, wasmThreadsInUse));
+// Where the extension page is cross-origin isolated, a step runs on `threads` threads: its encoder
+// passes split across encoder shard workers (shard-worker.js, next to this bundle), or else its
+// kernels across the SIMD kernel pool.
+const shardWorkerUrl = new URL(`./${SHARD_WORKER_FILE}`, self.location.href).href;
+expose(createTrainerApi((order, softwareGpu, threads, parallel) => initBrowserBackend([...order], wasmDir, { softwareGpu, simdDir: wasmDir, threads, parallel, shardWorkerUrl }), undefined, wasmThreadsInUse));

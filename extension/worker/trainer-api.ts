@@ -34,6 +34,7 @@ import { createStepBench, stepBenchInfo, timeProbe, type ProbeTiming, type StepB
 import { rest, restAfterStepMs } from './duty-cycle';
 import { isSoftwareGpu } from '../../shared/backends/browser-backend';
 import type { WasmThreads } from '../../shared/backends/wasm/simd/browser-pool';
+import type { WasmParallel } from '../../shared/backends/browser-backend';
 
 /** What the worker needs from the server's plan. */
 export interface TrainerPlan {
@@ -75,7 +76,7 @@ export interface TrainResult {
 }
 
 /** Picks and initialises a tfjs backend from `order`; returns the one in use. */
-export type BackendInit = (order: readonly BackendName[], softwareGpu: SoftwareGpu, threads: number) => Promise<string>;
+export type BackendInit = (order: readonly BackendName[], softwareGpu: SoftwareGpu, threads: number, parallel?: WasmParallel) => Promise<string>;
 
 /**
  * `restFor` is how the worker gives the core back between steps (tests record it instead of
@@ -207,7 +208,7 @@ export function createTrainerApi(initBackend: BackendInit, restFor: (ms: number)
      */
     async stepBenchStart(name: BackendName, o: StepBenchOptions): Promise<StepBenchInfo> {
       if (method || (backend && !stepBench)) throw new Error(`trainer: the step bench needs a fresh worker (this one is on ${backend})`);
-      if (!backend) backend = await initBackend([name], 'allow', o.threads ?? 1);
+      if (!backend) backend = await initBackend([name], 'allow', o.threads ?? 1, o.parallel);
       if (backend !== name) throw new Error(`${name} is not available (got ${backend})`);
       stepBench?.dispose();
       stepBench = null;
@@ -215,7 +216,7 @@ export function createTrainerApi(initBackend: BackendInit, restFor: (ms: number)
       return { ...(await stepBenchInfo()), wasmThreads: threadsInUse() };
     },
 
-    async stepBenchStep(): Promise<{ ms: number; loss: number }> {
+    async stepBenchStep(): Promise<{ ms: number; loss: number; shardedCalls?: number }> {
       return need(stepBench, 'stepBenchStart').step();
     },
 

@@ -7,14 +7,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
-import { setWasmPaths, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { registerTileGradient } from './tile-gradient';
-import { registerGlimpseWasmKernels } from './wasm/register-all-kernels';
-import { hasRelaxedSimd, simdFileName, type SimdVariant } from './wasm/simd/module';
-import { bindSimd } from './wasm/simd/tfjs-binding';
+import { activateBrowserWasm } from './browser-wasm';
 import { bindBrowserSimdPool, type WasmThreads } from './wasm/simd/browser-pool';
+import { shardBrowserEncoders } from '../parallel/browser-shard-workers';
 
 export type BrowserBackend = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+
+/** How the wasm step uses more than one thread (BrowserBackendOptions.parallel). */
+export type WasmParallel = 'data' | 'kernels';
 
 export interface BrowserBackendOptions {
   /**
@@ -36,6 +38,16 @@ export interface BrowserBackendOptions {
    * {@link wasmThreadsInUse} says why.
    */
   threads?: number;
+  /**
+   * How more than one thread is used (default 'data'):
+   * - 'data': every encoder pass is split across `threads` shard workers, each with its own wasm
+   *   backend (parallel/browser-shard-workers.ts; needs `shardWorkerUrl`);
+   * - 'kernels': each conv and LayerNorm kernel is split across the SIMD kernel pool.
+   * Where 'data' cannot start, the kernel pool is tried.
+   */
+  parallel?: WasmParallel;
+  /** URL of the encoder shard worker's bundle (parallel/browser-shard-worker.ts). */
+  shardWorkerUrl?: string;
 }
 
 let wasmThreads: WasmThreads | null = null;
@@ -67,12 +79,26 @@ export async function initBrowserBackend(
   for (const name of effective) {
     if (!(await activate(name, wasmDir, o.simdDir))) continue;
     if (name === 'wasm') {
-      const threads = o.threads ?? 1;
-      wasmThreads = o.simdDir ? await bindBrowserSimdPool(tf.backend() as unknown as BackendWasm, o.simdDir, threads) : { threads: 1, asked: threads, why: 'no SIMD kernel folder given' };
+      wasmThreads = await bindWasmThreads(o.threads ?? 1, o);
     }
     return tf.getBackend();
   }
   throw new Error(`none of the backends ${order.join(', ')} could be initialised`);
+}
+
+/** Puts the wasm backend's step on `threads` threads, data-parallel first unless told otherwise. */
+async function bindWasmThreads(threads: number, o: BrowserBackendOptions): Promise<WasmThreads> {
+  let data: WasmThreads | null = null;
+  if (threads > 1 && (o.parallel ?? 'data') === 'data' && o.shardWorkerUrl) {
+    data = await shardBrowserEncoders(o.shardWorkerUrl, threads);
+    if (data.threads > 1) return data;
+    console.warn(`glimpse: ${data.why}; trying the kernel pool`);
+  } else {
+    await shardBrowserEncoders('', 1);
+  }
+  if (!o.simdDir) return { threads: 1, asked: threads, why: data?.why ?? 'no SIMD kernel folder given' };
+  const pool = await bindBrowserSimdPool(tf.backend() as unknown as BackendWasm, o.simdDir, threads);
+  return data && pool.threads === 1 ? { ...pool, why: `${data.why}; ${pool.why}` } : pool;
 }
 
 /** `order` with the `software` ones moved just before cpu (or to the end): they still beat plain JavaScript. */
@@ -83,37 +109,14 @@ export function rankSoftwareLast(order: readonly BrowserBackend[], software: rea
   return cpuAt < 0 ? [...rest, ...soft] : [...rest.slice(0, cpuAt), ...soft, ...rest.slice(cpuAt)];
 }
 
-/**
- * Binds the single-thread SIMD kernels to the active wasm backend (relaxed-SIMD FMA where this
- * engine validates it). Returns the variant, or null when they could not be loaded.
- */
-export async function bindBrowserSimd(simdDir: string): Promise<SimdVariant | null> {
-  for (const relaxed of hasRelaxedSimd() ? [true, false] : [false]) {
-    const variant: SimdVariant = { relaxed, threads: false };
-    try {
-      const response = await fetch(simdDir + simdFileName(variant));
-      if (!response.ok) continue;
-      await bindSimd(tf.backend() as unknown as BackendWasm, await WebAssembly.compile(await response.arrayBuffer()), variant);
-      return variant;
-    } catch {
-      // try the next variant
-    }
-  }
-  return null;
-}
-
 async function activate(name: BrowserBackend, wasmDir: string | undefined, simdDir: string | undefined): Promise<boolean> {
   try {
     if (name === 'wasm') {
-      // In extension workers SharedArrayBuffer exists without cross-origin isolation, so tfjs
-      // would pick the threaded build, whose blob: helper worker cannot load.
-      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-      registerGlimpseWasmKernels();
-      if (wasmDir) setWasmPaths(wasmDir);
+      await activateBrowserWasm(wasmDir, simdDir);
+      return true;
     }
     if (await tf.setBackend(name)) {
       await tf.ready();
-      if (name === 'wasm' && simdDir) await bindBrowserSimd(simdDir);
       return true;
     }
   } catch {

@@ -11,6 +11,9 @@
  *   z [rows, dim] (worker → trainer) | dz [rows, dim] (trainer → worker) | grads [params] (worker → trainer).
  */
 
+/** The browser shard worker's bundle in the extension (scripts/build-extension.ts), next to the training worker's. */
+export const SHARD_WORKER_FILE = 'shard-worker.js';
+
 /** A model replica to build from its topology (`LayersModel.toJSON()`), known to the worker by id. */
 export interface ModelCommand {
   cmd: 'model';

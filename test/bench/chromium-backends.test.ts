@@ -42,7 +42,7 @@ describe('bench:step --backends, Chromium rows', () => {
 
     for (const m of methods) {
       const backends = r.rows.filter((x) => x.method === m).map((x) => x.backend).sort();
-      expect(backends, table).toEqual([...CHROMIUM_BACKENDS, 'wasm-threads'].sort());
+      expect(backends, table).toEqual([...CHROMIUM_BACKENDS, 'wasm-threads (data)', 'wasm-threads (kernels)'].sort());
     }
     for (const row of r.rows) {
       expect(row.host).toBe('chromium');
@@ -68,16 +68,19 @@ describe('bench:step --backends, Chromium rows', () => {
       // The worker's own thread is found in /proc and did the step's work.
       if (process.platform === 'linux') expect(c.chromiumMinWorkerCpuMs, JSON.stringify(c)).toBeGreaterThan(0);
     }
-    // The extension's pages are cross-origin isolated: its kernel pool runs on 2 threads, in turn
-    // with 1 thread and with Node's 2-thread pool.
+    // The extension's pages are cross-origin isolated: its step runs on 2 threads both ways (shard
+    // workers, kernel pool), in turn with 1 thread and with Node's 2 threads the same way.
     expect(r.details?.crossOriginIsolated).toBe(true);
     for (const m of methods) {
-      const pooled = r.rows.find((x) => x.method === m && x.backend === 'wasm-threads')!;
+      const pooled = r.rows.find((x) => x.method === m && x.backend === 'wasm-threads (kernels)')!;
       expect(pooled.msPerStep, table).not.toBeNull();
       expect(pooled.note, table).toMatch(/glimpse-simd-threads(-relaxed)?\.wasm\), 2 threads/);
+      const sharded = r.rows.find((x) => x.method === m && x.backend === 'wasm-threads (data)')!;
+      expect(sharded.msPerStep, table).not.toBeNull();
+      expect(sharded.note, table).toMatch(/data-parallel: 2 encoder shard workers/);
     }
     const threads = r.details?.threads as ThreadsComparison[];
-    expect(threads.map((c) => c.method)).toEqual(methods);
+    expect(threads.map((c) => `${c.method} ${c.parallel}`)).toEqual(methods.flatMap((m) => [`${m} data`, `${m} kernels`]));
     for (const c of threads) for (const v of [c.speedup, c.ratio]) expect(Number.isFinite(v) && v > 0, JSON.stringify(c)).toBe(true);
     expect(r.lines?.join('\n')).toMatch(/extension wasm on 2 threads/);
     expect(String(r.details?.browser)).toMatch(/Chrome\/\d+/);

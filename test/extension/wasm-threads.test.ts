@@ -39,31 +39,46 @@ describe.skipIf(!existsSync(CHROMIUM))('wasm kernels on a thread pool in the ext
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
-  const losses = async (threads: number): Promise<{ info: StepBenchInfo; losses: number[] }> => {
+  const losses = async (threads: number, parallel?: StepBenchOptions['parallel']): Promise<{ info: StepBenchInfo; losses: number[]; shardedCalls?: number }> => {
     const w = (await page.evaluate('glimpseBench.spawn()')) as number;
     try {
-      const o: StepBenchOptions = { method: 'byol', batch: 8, methodConfig: METHOD_CONFIG, threads, initSeed: 11 };
+      const o: StepBenchOptions = { method: 'byol', batch: 8, methodConfig: METHOD_CONFIG, threads, parallel, initSeed: 11 };
       const info = await workerCall<StepBenchInfo>(page, w, 'stepBenchStart', ['wasm', o]);
       const out: number[] = [];
-      for (let i = 0; i < 3; i++) out.push((await workerCall<{ loss: number }>(page, w, 'stepBenchStep', [])).loss);
-      return { info, losses: out };
+      let shardedCalls: number | undefined;
+      for (let i = 0; i < 3; i++) {
+        const s = await workerCall<{ loss: number; shardedCalls?: number }>(page, w, 'stepBenchStep', []);
+        out.push(s.loss);
+        shardedCalls = s.shardedCalls;
+      }
+      return { info, losses: out, shardedCalls };
     } finally {
       await page.evaluate(`glimpseBench.terminate(${w})`);
     }
   };
 
-  it('is cross-origin isolated, and a 2-thread step gives the 1-thread loss', async () => {
+  it('is cross-origin isolated, and a 2-thread step gives the 1-thread loss, data-parallel (the default) and on the kernel pool', async () => {
     expect(await page.evaluate('globalThis.crossOriginIsolated === true && typeof SharedArrayBuffer === "function"')).toBe(true);
     const one = await losses(1);
-    const two = await losses(2);
-    console.info('[wasm threads]', JSON.stringify({ one, two }));
+    const data = await losses(2);
+    const kernels = await losses(2, 'kernels');
+    console.info('[wasm threads]', JSON.stringify({ one, data, kernels }));
     expect(one.info.crossOriginIsolated).toBe(true);
     expect(one.info.simd).toMatch(/^glimpse-simd/);
     expect(one.info.wasmThreads).toEqual({ threads: 1, asked: 1 });
-    expect(two.info.wasmThreads).toEqual({ threads: 2, asked: 2 });
-    for (const l of [...one.losses, ...two.losses]) expect(Number.isFinite(l)).toBe(true);
+    // Encoder shard workers (shard-worker.js) each with their own wasm backend.
+    expect(data.info.wasmThreads).toEqual({ threads: 2, asked: 2, parallel: 'data' });
+    expect(kernels.info.wasmThreads).toEqual({ threads: 2, asked: 2 });
+    // Every step's encoder passes (BYOL: two views, online and target) ran on the shard workers.
+    expect(data.shardedCalls).toBeGreaterThanOrEqual(3 * 2);
+    expect(one.shardedCalls).toBeUndefined();
+    expect(kernels.shardedCalls).toBeUndefined();
+    for (const l of [...one.losses, ...data.losses, ...kernels.losses]) expect(Number.isFinite(l)).toBe(true);
     // Training moves the loss: three steps are not one number repeated.
     expect(new Set(one.losses).size).toBeGreaterThan(1);
-    for (let i = 0; i < one.losses.length; i++) expect(two.losses[i]).toBeCloseTo(one.losses[i], 4);
+    for (let i = 0; i < one.losses.length; i++) {
+      expect(kernels.losses[i]).toBeCloseTo(one.losses[i], 4);
+      expect(data.losses[i]).toBeCloseTo(one.losses[i], 4);
+    }
   }, 240_000);
 });

@@ -19,6 +19,8 @@ export interface WasmThreads {
   threads: number;
   asked: number;
   why?: string;
+  /** How more than one thread is used: the encoder's batch split across workers, or each kernel (absent: the kernel pool). */
+  parallel?: 'data' | 'kernels';
 }
 
 /** Why this context cannot run the pool, or null when it can. */
@@ -93,6 +95,6 @@ export async function bindBrowserSimdPool(backend: BackendWasm, simdDir: string,
 
 /** In words for the popup: "2 threads", or "1 thread (why not more)". */
 export function describeThreads(t: WasmThreads): string {
-  const n = `${t.threads} thread${t.threads === 1 ? '' : 's'}`;
+  const n = `${t.threads} thread${t.threads === 1 ? '' : 's'}${t.parallel === 'data' ? ', data-parallel' : ''}`;
   return t.why ? `${n} (${t.asked} allowed; ${t.why})` : n;
 }

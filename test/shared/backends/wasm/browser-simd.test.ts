@@ -10,7 +10,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { bindBrowserSimd } from '../../../../shared/backends/browser-backend';
+import { bindBrowserSimd } from '../../../../shared/backends/browser-wasm';
 import { initNodeBackend } from '../../../../shared/backends/node-backend';
 import { SIMD_WASM_DIR } from '../../../../shared/backends/wasm/simd/node-simd';
 import { setSimdKernels, simdKernelsFor } from '../../../../shared/backends/wasm/simd/tfjs-binding';
