@@ -11,8 +11,9 @@
  * from the head's state and cursor, so whatever an old leader folded but did not commit is folded
  * again exactly once, and whatever it committed is not read again.
  *
- * Pipelining: while version v+1's COMMIT is in flight, the next updates are read and folded into
- * v+2 on top of it; v+2 is sent only once v+1 is written, and dropped if v+1 was refused.
+ * Pipelining (commit-queue.ts): while version v+1's COMMIT is in flight, the next updates are read
+ * and folded into v+2, v+3… on top of it; those go out in one COMMIT once v+1 is written, with
+ * v+3's checkpoint only (v+2 never has one), and are dropped unsent if v+1 was refused.
  */
 import { encodeCheckpoint, decodeCheckpoint } from '../store/checkpoint';
 import { fedbuffStep, type BufferedUpdate, type GlobalState, type StepSummary } from '../aggregation/fedbuff';
@@ -28,6 +29,7 @@ import { charge, EMPTY_LEDGER, ledgerOf, type PrivacyLedger } from '../aggregati
 import type { ServerEvents } from '../core/events';
 import type { RoundPlan } from '../core/plan-store';
 import { emaScheduleOf, freshRun, runOfCheckpoint, type RunInfo } from '../core/run';
+import { CommitQueue } from './commit-queue';
 import type { SharedState, StreamEntry } from './shared-state';
 
 /** Update ids per version remembered in checkpoints (as the coordinator does). */
@@ -52,6 +54,9 @@ interface Folded {
   /** Centered clipping's centre: the previous robust aggregate (memory only, like the single-process server's). */
   center: WeightMap | null;
 }
+
+/** A version folded by this leader: its step's summary and the stream id of its last update. */
+type Step = Folded & { summary: StepSummary; cursor: string };
 
 export class ClusterAggregator {
   private token: number | null = null;
@@ -111,24 +116,27 @@ export class ClusterAggregator {
     return { normStats, privacy, dp: dpStatusOf(this.config.aggregation.dp, privacy ?? EMPTY_LEDGER) };
   }
 
-  private commit(token: number, run: RunInfo, state: GlobalState, ctx: Leading['ctx'], cursor: string): Promise<1 | -1 | -2> {
+  private commit(token: number, run: RunInfo, state: GlobalState, ctx: Leading['ctx'], cursor: string, base = state.version - 1): Promise<1 | -1 | -2> {
     const meta = checkpointMeta(run, this.config, state, { ...ctx, plan: this.plan() });
-    return this.shared.commit(token, state.version, cursor, encodeCheckpoint({ meta, state, buffer: [] }));
+    return this.shared.commit(token, state.version, cursor, encodeCheckpoint({ meta, state, buffer: [] }), base);
   }
 
   private async run(token: number): Promise<void> {
     const opened = await this.open(token);
     if (!opened) return this.fenced(token);
     const { run } = opened;
-    /** The newest folded version: committed, or its COMMIT in flight (`committing`). */
+    /** The newest folded version: written, or waiting in `commits`. */
     let ahead: Folded = { state: opened.state, ctx: opened.ctx, center: null };
-    /**
-     * The previous version's COMMIT (true once written), in flight while the next updates are read
-     * and folded: the Redis round trip (the checkpoint's write and fsync) no longer idles the fold,
-     * as the single node's checkpoint write overlaps its next fold (core/coordinator.ts).
-     */
-    let committing: Promise<boolean> | null = null;
-    this.config.log(`aggregating from version ${ahead.state.version}`);
+    let written = ahead.state.version;
+    // While a COMMIT is in flight the next updates are read and folded on top of it (as the single
+    // node's checkpoint write overlaps its next fold, core/coordinator.ts); what was folded
+    // meanwhile is published by the next COMMIT, which writes the newest checkpoint only.
+    const commits = new CommitQueue<Step, StepSummary>(async (newest, earlier) => {
+      const ok = await this.publish(token, run, newest, earlier, written);
+      if (ok) written = newest.state.version;
+      return ok;
+    }, () => this.token === token, (s) => s.summary);
+    this.config.log(`aggregating from version ${written}`);
     const conn = this.shared.duplicate();
     try {
       const head = await this.shared.head();
@@ -136,7 +144,7 @@ export class ClusterAggregator {
       const buffer: Array<BufferedUpdate & { streamId: string }> = [];
       let firstAt = 0;
       const a = this.config.aggregation;
-      while (this.token === token) {
+      while (this.token === token && commits.healthy()) {
         for (const e of await this.shared.read(conn, readFrom, READ_COUNT, READ_BLOCK_MS)) {
           readFrom = e.streamId;
           const u = this.toUpdate(e, run);
@@ -145,26 +153,37 @@ export class ClusterAggregator {
           buffer.push(u);
         }
         const flushDue = a.flushAfterMs > 0 && buffer.length > 0 && Date.now() - firstAt >= a.flushAfterMs;
-        while (this.token === token && (buffer.length >= a.bufferSize || (flushDue && buffer.length > 0))) {
+        while (this.token === token && commits.healthy() && (buffer.length >= a.bufferSize || (flushDue && buffer.length > 0))) {
           const taken = buffer.splice(0, a.bufferSize);
-          const next = this.fold(run, ahead, taken);
-          // Version v+1 is committed before v+2 (folded on top of it) is sent; if v+1 was refused,
-          // v+2 is dropped unsent and its updates stay in the stream for the next leader.
-          if (committing && !(await committing)) return;
-          if (this.token !== token) return;
-          committing = this.publish(token, run, next, taken[taken.length - 1].streamId);
-          committing.catch(() => {}); // awaited before the next commit or at the end; not unhandled while reading meanwhile
-          ahead = next;
+          const step: Step = { ...this.fold(run, ahead, taken), cursor: taken[taken.length - 1].streamId };
+          commits.push(step);
+          ahead = step;
           if (buffer.length) firstAt = Date.now();
         }
       }
     } finally {
-      try {
-        await committing;
-      } finally {
-        conn.disconnect();
-      }
+      // Folded but not sent: the updates stay in the stream, after the committed cursor, for the next leader.
+      await commits.close();
+      conn.disconnect();
     }
+  }
+
+  /**
+   * Commits `newest`, folded on the versions `earlier` folded on the head `base`, with its
+   * checkpoint and cursor; announces each, or steps down when refused. True once written.
+   */
+  private async publish(token: number, run: RunInfo, newest: Step, earlier: StepSummary[], base: number): Promise<boolean> {
+    const verdict = await this.commit(token, run, newest.state, newest.ctx, newest.cursor, base);
+    if (verdict !== 1) {
+      this.config.log(`version ${newest.state.version} not committed: ${verdict === -1 ? 'a newer aggregator holds the fence' : 'the head moved'}; stepping down`);
+      this.fenced(token);
+      return false;
+    }
+    for (const summary of [...earlier, newest.summary]) {
+      this.events.emit('version:created', summary);
+      this.config.log(`version ${summary.version}: ${summary.updates.length} update(s) from ${summary.contributors} contributor(s)`);
+    }
+    return true;
   }
 
   /**
@@ -180,19 +199,6 @@ export class ClusterAggregator {
     const folded = [...base.ctx.folded, { version: state.version, ids: taken.map((u) => u.updateId) }].slice(-FOLDED_MEMORY);
     const privacy = a.dp ? charge(base.ctx.guard.privacy ?? EMPTY_LEDGER, a.dp.noiseMultiplier) : base.ctx.guard.privacy;
     return { state, summary, center: center ?? base.center, ctx: { guard: this.guardFields(base.ctx.guard.normStats, privacy), folded, lastStep: summary } };
-  }
-
-  /** Commits a folded version; announces it, or steps down when it was refused. True once it is written. */
-  private async publish(token: number, run: RunInfo, v: Folded & { summary: StepSummary }, cursor: string): Promise<boolean> {
-    const verdict = await this.commit(token, run, v.state, v.ctx, cursor);
-    if (verdict !== 1) {
-      this.config.log(`version ${v.state.version} not committed: ${verdict === -1 ? 'a newer aggregator holds the fence' : 'the head moved'}; stepping down`);
-      this.fenced(token);
-      return false;
-    }
-    this.events.emit('version:created', v.summary);
-    this.config.log(`version ${v.state.version}: ${v.summary.updates.length} update(s) from ${v.summary.contributors} contributor(s)`);
-    return true;
   }
 
   /** A stream entry as a buffered update; an entry that does not decode (never expected: ingest validated it) is skipped. */

@@ -6,7 +6,8 @@
  *   {glimpse}:seen:<id>   dedupe marker of an accepted update id (set with its stream entry)
  *   {glimpse}:rate:<key>  token bucket of one contributor (core/rate-limit.ts's rule, Redis' clock)
  *   {glimpse}:head        hash: version, cursor (last stream id folded into it), token (its writer's fence)
- *   {glimpse}:ckpt:<v>    the checkpoint of version v (store/checkpoint.ts bytes); the last few are kept
+ *   {glimpse}:ckpt:<v>    the checkpoint of version v (store/checkpoint.ts bytes), for the last few versions
+ *                         (none for a version published together with a newer one: see commit())
  *   {glimpse}:lease       the aggregator lease: "<node>#<fencing token>", expires unless renewed
  *   {glimpse}:fence       the fencing counter: +1 at every lease acquisition
  *   {glimpse}:plan        the admin's plan change (JSON of core/plan-store.ts PlanChange)
@@ -60,19 +61,23 @@ export const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
-/** -1: fenced off (a newer leader exists); -2: not the next version; 1: written and announced. */
+/**
+ * -1: fenced off (a newer leader exists); -2: the head is not the version this one was folded on
+ * (ARGV[6]), or it would not move forward; 1: written and announced. KEYS[5..] are the checkpoints
+ * that fall out of the kept window (one per version the head moves).
+ */
 export const COMMIT = `
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
 local cur = tonumber(redis.call('HGET', KEYS[1], 'version') or '-1')
-if tonumber(ARGV[2]) ~= cur + 1 then return -2 end
+if tonumber(ARGV[6]) ~= cur or tonumber(ARGV[2]) <= cur then return -2 end
 redis.call('SET', KEYS[4], ARGV[4])
 redis.call('HSET', KEYS[1], 'version', ARGV[2], 'cursor', ARGV[3], 'token', ARGV[1])
 if ARGV[3] ~= '0-0' then
   redis.call('XTRIM', KEYS[3], 'MINID', ARGV[3])
   redis.call('XDEL', KEYS[3], ARGV[3])
 end
-redis.call('DEL', KEYS[5])
-redis.call('PUBLISH', KEYS[6], ARGV[5])
+for i = 6, #KEYS do redis.call('DEL', KEYS[i]) end
+redis.call('PUBLISH', KEYS[5], ARGV[5])
 return 1`;
 
 export interface Head {
@@ -204,13 +209,17 @@ export class SharedState {
 
   /**
    * Publishes version `version` (its checkpoint bytes, the stream id of the last update folded into
-   * it) if `token` is still the newest fence and `version` follows the head; trims the folded
-   * updates from the stream. Returns the script's verdict (see COMMIT).
+   * it) if `token` is still the newest fence and the head is `base`, the version it was folded on
+   * (the one before, unless the versions in between were folded while a commit was in flight and
+   * are published with it: their checkpoints are never written); trims the folded updates from the
+   * stream and the checkpoints that fall out of the kept window. Returns the script's verdict (see COMMIT).
    */
-  async commit(token: number, version: number, cursor: string, bytes: Uint8Array): Promise<1 | -1 | -2> {
+  async commit(token: number, version: number, cursor: string, bytes: Uint8Array, base = version - 1): Promise<1 | -1 | -2> {
     const event: ClusterEvent = { kind: 'version', version };
-    const r = await this.redis.eval(COMMIT, 6, this.k.head, this.k.fence, this.k.deltas, this.k.ckpt(version), this.k.ckpt(version - KEEP_VERSIONS), this.k.events,
-      String(token), String(version), cursor, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), JSON.stringify(event));
+    const dropped: string[] = [];
+    for (let v = Math.max(0, base + 1 - KEEP_VERSIONS); v <= version - KEEP_VERSIONS; v++) dropped.push(this.k.ckpt(v));
+    const r = await this.redis.eval(COMMIT, 5 + dropped.length, this.k.head, this.k.fence, this.k.deltas, this.k.ckpt(version), this.k.events, ...dropped,
+      String(token), String(version), cursor, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), JSON.stringify(event), String(base));
     return Number(r) as 1 | -1 | -2;
   }
 

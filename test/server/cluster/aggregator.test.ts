@@ -1,7 +1,8 @@
 /**
- * The cluster aggregator's pipelining (server/cluster/aggregator.ts), against an in-memory stand-in
- * for the Redis state whose COMMIT replies the test releases by hand: version v+2 is folded while
- * v+1's COMMIT is in flight, but sent only once v+1 is written — and never if v+1 was refused.
+ * The cluster aggregator's pipelining (server/cluster/aggregator.ts, commit-queue.ts), against an
+ * in-memory stand-in for the Redis state whose COMMIT replies the test releases by hand: version
+ * v+2 is folded while v+1's COMMIT is in flight, but sent only once v+1 is written — and never if
+ * v+1 was refused; versions folded meanwhile go out in one COMMIT with the newest's checkpoint.
  *
  * Indicator deltas as in cluster.test.ts: update k is 1 at coordinate k, FedAvg (lr 1), staleness
  * exponent 0, K = 2, so a folded update moves its coordinate by exactly 1/K.
@@ -30,6 +31,8 @@ async function until<T>(what: string, f: () => T | null | undefined | false, tim
 
 interface Commit {
   version: number;
+  /** The head version it was folded on. */
+  base: number;
   cursor: string;
   bytes: Uint8Array;
   answer(verdict: 1 | -1 | -2): void;
@@ -49,12 +52,14 @@ class HeldCommits {
     return out;
   }
 
-  commit(_token: number, version: number, cursor: string, bytes: Uint8Array): Promise<1 | -1 | -2> {
+  commit(_token: number, version: number, cursor: string, bytes: Uint8Array, base = version - 1): Promise<1 | -1 | -2> {
     return new Promise((resolve) => {
       let answered = false;
-      const answer = (verdict: 1 | -1 | -2) => {
+      const answer = (asked: 1 | -1 | -2) => {
         if (answered) return;
         answered = true;
+        // As COMMIT: written only on the head it was folded on.
+        const verdict = asked === 1 && base !== (this.head?.version ?? -1) ? -2 : asked;
         if (verdict === 1) {
           this.head = { version, cursor };
           this.checkpoints.set(version, bytes);
@@ -62,7 +67,7 @@ class HeldCommits {
         resolve(verdict);
       };
       if (version === 0) answer(1);
-      else this.commits.push({ version, cursor, bytes, answer });
+      else this.commits.push({ version, base, cursor, bytes, answer });
     });
   }
 
@@ -90,7 +95,10 @@ async function leading(updates: number) {
   });
   const redis = new HeldCommits();
   const fenced: number[] = [];
-  const aggregator = new ClusterAggregator(redis.asShared(), config, new ServerEvents(() => {}), () => ({}) as never, (t) => fenced.push(t));
+  const events = new ServerEvents(() => {});
+  const announced: number[] = [];
+  events.on('version:created', (s) => announced.push(s.version));
+  const aggregator = new ClusterAggregator(redis.asShared(), config, events, () => ({}) as never, (t) => fenced.push(t));
   aggregator.lead(7);
   await until('version 0', () => redis.head);
   const init = decodeCheckpoint(redis.checkpoints.get(0)!).state.online;
@@ -109,7 +117,7 @@ async function leading(updates: number) {
     await aggregator.stop();
     tmp.cleanup();
   };
-  return { redis, fenced, aggregator, moved, done };
+  return { redis, fenced, announced, moved, done };
 }
 
 describe('cluster aggregator: pipelined commits', () => {
@@ -117,13 +125,13 @@ describe('cluster aggregator: pipelined commits', () => {
     const { redis, moved, done } = await leading(2 * K);
     try {
       const v1 = await until('the commit of version 1', () => redis.commits[0]);
-      expect([v1.version, v1.cursor]).toEqual([1, `${K}-0`]);
+      expect([v1.version, v1.base, v1.cursor]).toEqual([1, 0, `${K}-0`]);
       await sleep(200); // the next buffer is in the stream: folded meanwhile, but not sent
       expect(redis.commits).toHaveLength(1);
       const writtenAt = Date.now();
       v1.answer(1);
       const v2 = await until('the commit of version 2', () => redis.commits[1]);
-      expect([v2.version, v2.cursor]).toEqual([2, `${2 * K}-0`]);
+      expect([v2.version, v2.base, v2.cursor]).toEqual([2, 1, `${2 * K}-0`]);
       for (let k = 0; k < K; k++) expect(moved(v1.bytes, k)).toBeCloseTo(1 / K, 6);
       for (let k = K; k < 2 * K; k++) expect(moved(v1.bytes, k)).toBe(0);
       // v+2 is built on v+1: every update moved its coordinate exactly once.
@@ -148,6 +156,27 @@ describe('cluster aggregator: pipelined commits', () => {
       expect(redis.commits.map((c) => c.version)).toEqual([1]);
       expect(redis.head).toEqual({ version: 0, cursor: '0-0' });
       expect(moved(redis.checkpoints.get(0)!, 0)).toBe(0);
+    } finally {
+      await done();
+    }
+  });
+
+  it('publishes the versions folded while a COMMIT was in flight in one COMMIT, with the newest checkpoint only', async () => {
+    const { redis, announced, moved, done } = await leading(3 * K);
+    try {
+      const v1 = await until('the commit of version 1', () => redis.commits[0]);
+      await sleep(200); // versions 2 and 3 are folded meanwhile
+      expect(redis.commits).toHaveLength(1);
+      v1.answer(1);
+      const v3 = await until('the next commit', () => redis.commits[1]);
+      expect([v3.version, v3.base, v3.cursor]).toEqual([3, 1, `${3 * K}-0`]);
+      for (let k = 0; k < 3 * K; k++) expect(moved(v3.bytes, k)).toBeCloseTo(1 / K, 6);
+      v3.answer(1);
+      await until('head version 3', () => redis.head?.version === 3);
+      expect(announced).toEqual([1, 2, 3]);
+      expect(redis.checkpoints.has(2)).toBe(false);
+      await sleep(100);
+      expect(redis.commits).toHaveLength(2);
     } finally {
       await done();
     }
