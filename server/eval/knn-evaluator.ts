@@ -7,6 +7,7 @@
  * its `evaluator` (server/core/evaluator.ts): results land in the run history and /api/status.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { encodeWeights } from '../../shared/weights/codec';
 import type { EvalContext, Evaluator } from '../core/evaluator';
@@ -23,6 +24,14 @@ export interface KnnEvaluatorOptions {
   every?: number;
   /** Run the 1% / 10% linear probes too (a few seconds per evaluation). Default true. */
   linear?: boolean;
+  /**
+   * Lowers the evaluation process's CPU priority by this much (Unix niceness, 0–19; default 0).
+   * Where contributors train on the same machine (npm start), an evaluation — an embedding pass over
+   * the whole split, seconds of CPU — would otherwise take a core's share from training; at a lower
+   * priority it runs in the time training leaves, and the server's scheduler skips to the newest
+   * version when it falls behind.
+   */
+  niceness?: number;
   log?: (line: string) => void;
 }
 
@@ -40,6 +49,8 @@ export interface EvalReady {
 export interface KnnEvaluator extends Evaluator {
   /** Resolves when the child has loaded its data. */
   ready: Promise<EvalReady>;
+  /** The evaluation process's id (undefined if it could not be started). */
+  readonly pid: number | undefined;
   close(): void;
 }
 
@@ -56,6 +67,13 @@ export function createKnnEvaluator(o: KnnEvaluatorOptions = {}): KnnEvaluator {
     },
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
+  if (o.niceness && child.pid !== undefined) {
+    try {
+      os.setPriority(child.pid, Math.min(19, os.getPriority(child.pid) + o.niceness));
+    } catch {
+      // Not permitted here: evaluations keep the server's priority.
+    }
+  }
   let stderr = '';
   child.stderr?.on('data', (d) => (stderr = (stderr + d).slice(-2000)));
   const pending = new Map<number, { resolve: (m: Record<string, number>) => void; reject: (e: Error) => void }>();
@@ -86,6 +104,7 @@ export function createKnnEvaluator(o: KnnEvaluatorOptions = {}): KnnEvaluator {
   return {
     every: o.every,
     ready,
+    pid: child.pid,
     split: () => split as unknown as Record<string, unknown> | undefined,
     async evaluate(ctx: EvalContext) {
       await ready;

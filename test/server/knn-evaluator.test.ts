@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import '@tensorflow/tfjs-backend-cpu';
 import { createKnnEvaluator } from '../../server/eval/knn-evaluator';
@@ -30,5 +31,23 @@ describe('kNN evaluator (child process)', () => {
     await expect(ev.evaluate({ ...ctx, methodConfig: { encoder: { widths: [16, 16, 16], stemWidth: 8 } } })).rejects.toThrow(/shape/);
     ev.close();
     await expect(ev.evaluate(ctx)).rejects.toThrow(/closed|gone/);
+  }, 120_000);
+
+  it('runs its process at the priority it is given (npm start: below the contributors)', async () => {
+    const base = os.getPriority();
+    const ev = createKnnEvaluator({ data: 'fixture', trainCount: 300, testCount: 100, niceness: 5 });
+    try {
+      expect(ev.pid).toBeGreaterThan(0);
+      expect(os.getPriority(ev.pid!)).toBe(Math.min(19, base + 5));
+      await ev.ready;
+    } finally {
+      ev.close();
+    }
+    const plain = createKnnEvaluator({ data: 'fixture', trainCount: 300, testCount: 100 });
+    try {
+      expect(os.getPriority(plain.pid!)).toBe(base);
+    } finally {
+      plain.close();
+    }
   }, 120_000);
 });
