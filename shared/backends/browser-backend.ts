@@ -98,7 +98,7 @@ async function bindWasmThreads(threads: number, o: BrowserBackendOptions): Promi
   }
   if (!o.simdDir) return { threads: 1, asked: threads, why: data?.why ?? 'no SIMD kernel folder given' };
   const pool = await bindBrowserSimdPool(tf.backend() as unknown as BackendWasm, o.simdDir, threads);
-  return data && pool.threads === 1 ? { ...pool, why: `${data.why}; ${pool.why}` } : pool;
+  return data && pool.threads === 1 && data.why !== pool.why ? { ...pool, why: `${data.why}; ${pool.why}` } : pool;
 }
 
 /** `order` with the `software` ones moved just before cpu (or to the end): they still beat plain JavaScript. */
