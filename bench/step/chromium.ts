@@ -77,6 +77,17 @@ function browserRoot(profileDir: string): number | null {
   return procs.find((p) => matches.has(p.pid) && !matches.has(p.ppid))?.pid ?? null;
 }
 
+/** Every live process started with this profile (any --type), by its command line. */
+function profileProcs(profileDir: string): number[] {
+  return allProcs().map((p) => p.pid).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(profileDir);
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
+}
+
 function treeOf(root: number, procs: ProcStat[]): ProcStat[] {
   const pids = new Set([root]);
   for (let grew = true; grew; ) {
@@ -101,6 +112,19 @@ export async function launchExtensionBrowser(extDir: string, o: { launchTimeoutM
       } catch {
         // already gone
       }
+    }
+    // Then any process of this profile outside that group (or whose root was not found), and wait
+    // (bounded) until they are gone: a killed process on a loaded machine takes a moment to exit.
+    const deadline = Date.now() + 10_000;
+    for (let left = profileProcs(profileDir); left.length && Date.now() < deadline; left = profileProcs(profileDir)) {
+      for (const pid of left) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      await new Promise((r) => setTimeout(r, 100));
     }
     rmSync(profileDir, { recursive: true, force: true });
   };
