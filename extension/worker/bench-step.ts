@@ -10,6 +10,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { isSoftwareGpu } from '../../shared/backends/browser-backend';
 import { hasRelaxedSimd, simdFileName } from '../../shared/backends/wasm/simd/module';
 import { simdKernelsFor } from '../../shared/backends/wasm/simd/tfjs-binding';
+import type { WasmParallel, WasmThreads } from '../../shared/backends/wasm/simd/browser-pool';
 import type { MethodConfig } from '../../shared/ssl/method';
 import { createMethod } from '../../shared/ssl/registry';
 import { withSeededInit } from '../../shared/models/seeded-init';
@@ -78,7 +79,7 @@ export interface StepBenchOptions {
   /** Threads for the wasm kernels (default 1; see browser-backend.ts). */
   threads?: number;
   /** How more than one thread is used (default: the extension's, 'data'). */
-  parallel?: 'data' | 'kernels';
+  parallel?: WasmParallel;
   /** Seeds the initial weights (tests compare two workers' losses); absent: random. */
   initSeed?: number;
 }
@@ -92,7 +93,7 @@ export interface StepBenchInfo {
   crossOriginIsolated: boolean;
   relaxedSimd: boolean;
   /** On wasm: the kernels' threads, and why fewer than asked. */
-  wasmThreads?: { threads: number; asked: number; why?: string; parallel?: 'data' | 'kernels' } | null;
+  wasmThreads?: WasmThreads | null;
 }
 
 export interface StepBench {

@@ -33,8 +33,7 @@ import type { BenchProbe } from '../common/backend-bench';
 import { createStepBench, stepBenchInfo, timeProbe, type ProbeTiming, type StepBench, type StepBenchInfo, type StepBenchOptions } from './bench-step';
 import { rest, restAfterStepMs } from './duty-cycle';
 import { isSoftwareGpu } from '../../shared/backends/browser-backend';
-import type { WasmThreads } from '../../shared/backends/wasm/simd/browser-pool';
-import type { WasmParallel } from '../../shared/backends/browser-backend';
+import type { WasmParallel, WasmThreads } from '../../shared/backends/wasm/simd/browser-pool';
 
 /** What the worker needs from the server's plan. */
 export interface TrainerPlan {

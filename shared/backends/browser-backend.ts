@@ -10,13 +10,10 @@ import '@tensorflow/tfjs-backend-webgpu';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { registerTileGradient } from './tile-gradient';
 import { activateBrowserWasm } from './browser-wasm';
-import { bindBrowserSimdPool, type WasmThreads } from './wasm/simd/browser-pool';
+import { bindBrowserSimdPool, type WasmParallel, type WasmThreads } from './wasm/simd/browser-pool';
 import { shardBrowserEncoders } from '../parallel/browser-shard-workers';
 
 export type BrowserBackend = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
-
-/** How the wasm step uses more than one thread (BrowserBackendOptions.parallel). */
-export type WasmParallel = 'data' | 'kernels';
 
 export interface BrowserBackendOptions {
   /**

@@ -12,6 +12,7 @@ import { setWasmPaths, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { registerGlimpseWasmKernels } from './wasm/register-all-kernels';
 import { compileNodeSimd, createNodeSimdPool } from './wasm/simd/node-simd';
 import type { SimdPool } from './wasm/simd/pool';
+import type { WasmParallel } from './wasm/simd/browser-pool';
 import { createPooledKernels } from './wasm/simd/pooled-kernels';
 import type { SimdKernels } from './wasm/simd/simd-kernels';
 import { bindSimd, setSimdKernels, tfjsMemory } from './wasm/simd/tfjs-binding';
@@ -36,7 +37,7 @@ const singleThread = new WeakMap<BackendWasm, SimdKernels>();
 /** Encoder shard workers by count, kept for the process. */
 const shards = new Map<number, Promise<EncoderShards>>();
 
-export type ParallelMode = 'data' | 'kernels';
+export type ParallelMode = WasmParallel;
 
 export interface NodeBackendOptions {
   /** Cores one training step may use on wasm (default 1). */

@@ -14,13 +14,20 @@ import { setSimdKernels, simdKernelsFor, tfjsMemory } from './tfjs-binding';
 /** The pool worker's file name in the extension's wasm/ folder (scripts/build-extension.ts). */
 export const POOL_WORKER_FILE = 'glimpse-simd-pool-worker.js';
 
+/**
+ * How a wasm training step uses more than one thread: its encoder passes' batch split across
+ * workers with their own wasm backends ('data', shared/parallel/), or each conv and LayerNorm
+ * kernel split across the kernel pool ('kernels'). Node's contributors and the extension alike.
+ */
+export type WasmParallel = 'data' | 'kernels';
+
 /** How many threads the wasm kernels run on, and why not more when fewer than asked. */
 export interface WasmThreads {
   threads: number;
   asked: number;
   why?: string;
   /** How more than one thread is used: the encoder's batch split across workers, or each kernel (absent: the kernel pool). */
-  parallel?: 'data' | 'kernels';
+  parallel?: WasmParallel;
 }
 
 /** Why this context cannot run the pool, or null when it can. */
