@@ -9,7 +9,7 @@ import { initNodeBackend, type ParallelMode } from '../../shared/backends/node-b
 import type { MethodConfig } from '../../shared/ssl/method';
 import { createMethod } from '../../shared/ssl/registry';
 import { DEFAULT_OPTIMIZER, mainVariables, makeAuxiliaryOptimizers, makeOptimizer, trainStep } from '../../shared/train/local-round';
-import type { StepBenchInfo } from '../../extension/worker/bench-step';
+import type { StepBenchInfo, StepTiming } from '../../extension/worker/bench-step';
 import type { BackendRowOptions } from './backend-rows';
 import { workerCall, type ExtensionBrowser } from './chromium';
 import { fmt, time } from './timing';
@@ -101,8 +101,6 @@ export async function settle(browser: ExtensionBrowser, maxMs = 180_000): Promis
   process.stderr.write(`chromium: waited ${fmt((Date.now() - t0) / 1000)} s for the browser to go idle${busy ? ' (still busy: timing on)' : ''}\n`);
 }
 
-export type Step = { ms: number; loss: number };
-
 /** Chromium's name for a dedicated worker's thread (/proc/…/task/…/comm). */
 export const WORKER_THREAD = 'DedicatedWorker';
 
@@ -120,7 +118,7 @@ export async function startRunner(page: Page, backend: ChromiumBackend, method: 
     const t0 = performance.now();
     r.info = await withLimit(workerCall<StepBenchInfo>(page, r.worker, 'stepBenchStart', [backend, { method, batch: o.batch, methodConfig: o.methodConfig, threads, parallel }]), limit, 'starting');
     const t1 = performance.now();
-    const warm = await withLimit(workerCall<Step>(page, r.worker, 'stepBenchStep', []), limit, 'the warm-up step');
+    const warm = await withLimit(workerCall<StepTiming>(page, r.worker, 'stepBenchStep', []), limit, 'the warm-up step');
     r.loss = warm.loss;
     r.warmupMs = warm.ms;
     process.stderr.write(`chromium: ${method} on ${backend}${threads > 1 ? ` (${threads} threads${parallel ? `, ${parallel}-parallel` : ''})` : ''}: started in ${fmt((t1 - t0) / 1000)} s, warm-up step ${fmt(warm.ms / 1000)} s\n`);
@@ -144,7 +142,7 @@ export async function timeSteps(page: Page, browser: ExtensionBrowser, runners: 
       const cpu0 = browser.cpuMs();
       const worker0 = browser.threadCpuMs(WORKER_THREAD);
       try {
-        const s = await withLimit(workerCall<Step>(page, r.worker, 'stepBenchStep', []), limit, `step ${i + 1}`);
+        const s = await withLimit(workerCall<StepTiming>(page, r.worker, 'stepBenchStep', []), limit, `step ${i + 1}`);
         const cpu1 = browser.cpuMs();
         const worker1 = browser.threadCpuMs(WORKER_THREAD);
         r.wallMs.push(s.ms);

@@ -96,12 +96,17 @@ export interface StepBenchInfo {
   wasmThreads?: WasmThreads | null;
 }
 
+/** One step of the step bench: `ms` ends when the loss is read back. */
+export interface StepTiming {
+  ms: number;
+  loss: number;
+  /** Encoder passes run on shard workers so far (data-parallel); absent when there are none. */
+  shardedCalls?: number;
+}
+
 export interface StepBench {
-  /**
-   * One optimizer step on the fixed batch; `ms` ends when the loss is read back. `shardedCalls`:
-   * encoder passes run on shard workers so far (data-parallel), absent when there are none.
-   */
-  step(): Promise<{ ms: number; loss: number; shardedCalls?: number }>;
+  /** One optimizer step on the fixed batch. */
+  step(): Promise<StepTiming>;
   dispose(): void;
 }
 

@@ -30,7 +30,7 @@ import type { WeightMap } from '../../shared/weights/weight-map';
 import { groupSpecs } from '../../shared/models/weights-io';
 import { DEFAULT_BACKEND_ORDER, type BackendName, type SoftwareGpu } from '../common/backend-choice';
 import type { BenchProbe } from '../common/backend-bench';
-import { createStepBench, stepBenchInfo, timeProbe, type ProbeTiming, type StepBench, type StepBenchInfo, type StepBenchOptions } from './bench-step';
+import { createStepBench, stepBenchInfo, timeProbe, type ProbeTiming, type StepBench, type StepBenchInfo, type StepBenchOptions, type StepTiming } from './bench-step';
 import { rest, restAfterStepMs } from './duty-cycle';
 import { isSoftwareGpu } from '../../shared/backends/browser-backend';
 import type { WasmParallel, WasmThreads } from '../../shared/backends/wasm/simd/browser-pool';
@@ -215,7 +215,7 @@ export function createTrainerApi(initBackend: BackendInit, restFor: (ms: number)
       return { ...(await stepBenchInfo()), wasmThreads: threadsInUse() };
     },
 
-    async stepBenchStep(): Promise<{ ms: number; loss: number; shardedCalls?: number }> {
+    async stepBenchStep(): Promise<StepTiming> {
       return need(stepBench, 'stepBenchStart').step();
     },
 

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { buildExtension } from '../../scripts/build-extension';
 import { CHROMIUM, launchExtensionBrowser, PAGE_RPC, workerCall, type ExtensionBrowser } from '../../bench/step/chromium';
-import type { StepBenchInfo, StepBenchOptions } from '../../extension/worker/bench-step';
+import type { StepBenchInfo, StepBenchOptions, StepTiming } from '../../extension/worker/bench-step';
 
 const METHOD_CONFIG = {
   encoder: { inputSize: 16, channels: 3, stemWidth: 8, widths: [8, 16], strides: [1, 2], blocksPerStage: [1, 1], norm: 'layer' as const },
@@ -47,7 +47,7 @@ describe.skipIf(!existsSync(CHROMIUM))('wasm kernels on a thread pool in the ext
       const out: number[] = [];
       let shardedCalls: number | undefined;
       for (let i = 0; i < 3; i++) {
-        const s = await workerCall<{ loss: number; shardedCalls?: number }>(page, w, 'stepBenchStep', []);
+        const s = await workerCall<StepTiming>(page, w, 'stepBenchStep', []);
         out.push(s.loss);
         shardedCalls = s.shardedCalls;
       }
