@@ -11,7 +11,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { registerTileGradient } from './tile-gradient';
 import { activateBrowserWasm } from './browser-wasm';
 import { bindBrowserSimdPool, type WasmParallel, type WasmThreads } from './wasm/simd/browser-pool';
-import { shardBrowserEncoders } from '../parallel/browser-shard-workers';
+import { shardBrowserEncoders, unshardBrowserEncoders } from '../parallel/browser-shard-workers';
 
 export type BrowserBackend = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
@@ -91,7 +91,7 @@ async function bindWasmThreads(threads: number, o: BrowserBackendOptions): Promi
     if (data.threads > 1) return data;
     console.warn(`glimpse: ${data.why}; trying the kernel pool`);
   } else {
-    await shardBrowserEncoders('', 1);
+    unshardBrowserEncoders();
   }
   if (!o.simdDir) return { threads: 1, asked: threads, why: data?.why ?? 'no SIMD kernel folder given' };
   const pool = await bindBrowserSimdPool(tf.backend() as unknown as BackendWasm, o.simdDir, threads);

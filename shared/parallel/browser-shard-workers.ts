@@ -41,6 +41,11 @@ export async function startBrowserShardWorkers(url: string, count: number, ready
 
 let running: { threads: number; shards: Promise<EncoderShards> } | null = null;
 
+/** Encoder passes back on this thread (the shard workers, if any, stay for a later call). */
+export function unshardBrowserEncoders(): void {
+  if (running) shardEncoders(null);
+}
+
 /**
  * Runs this worker's encoder passes data-parallel on `threads` shard workers when this context
  * allows; otherwise (or when they fail to start) leaves them on this thread. Never throws: the
@@ -49,7 +54,7 @@ let running: { threads: number; shards: Promise<EncoderShards> } | null = null;
 export async function shardBrowserEncoders(url: string, threads: number, o: { readyMs?: number } = {}): Promise<WasmThreads> {
   const asked = Math.max(1, Math.floor(threads));
   if (asked === 1) {
-    if (running) shardEncoders(null);
+    unshardBrowserEncoders();
     return { threads: 1, asked };
   }
   const cannot = threadsUnavailable();
