@@ -62,30 +62,29 @@ function allProcs(): ProcStat[] {
   }
 }
 
+/** A process's arguments, or null when it is gone (a zombie's are empty). */
+function argsOf(pid: number): string[] | null {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return null; // gone meanwhile
+  }
+}
+
 /** The browser's root process: started with this profile, not a child type (--type=…), its parent not one too. */
 function browserRoot(profileDir: string): number | null {
   const procs = allProcs();
   const matches = new Set<number>();
   for (const p of procs) {
-    try {
-      const args = readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').split('\0');
-      if (args.includes(`--user-data-dir=${profileDir}`) && !args.some((a) => a.startsWith('--type='))) matches.add(p.pid);
-    } catch {
-      // gone meanwhile
-    }
+    const args = argsOf(p.pid);
+    if (args?.includes(`--user-data-dir=${profileDir}`) && !args.some((a) => a.startsWith('--type='))) matches.add(p.pid);
   }
   return procs.find((p) => matches.has(p.pid) && !matches.has(p.ppid))?.pid ?? null;
 }
 
-/** Every live process started with this profile (any --type), by its command line. */
+/** Every live process started with this profile (any --type), by its arguments. */
 function profileProcs(profileDir: string): number[] {
-  return allProcs().map((p) => p.pid).filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(profileDir);
-    } catch {
-      return false; // gone meanwhile
-    }
-  });
+  return allProcs().map((p) => p.pid).filter((pid) => argsOf(pid)?.some((a) => a.includes(profileDir)) ?? false);
 }
 
 function treeOf(root: number, procs: ProcStat[]): ProcStat[] {
