@@ -34,6 +34,7 @@ export type BatchSource = (batchSize: number) => tf.Tensor4D;
 export interface RoundMetrics {
   losses: number[];
   examples: number;
+  /** Mean time of a step, from its batch to its loss read back (rests and set-up excluded). */
   msPerStep: number;
   backend: string;
 }
@@ -176,8 +177,8 @@ async function runSteps(o: StepLoop): Promise<RoundMetrics> {
   const auxOptimizers = o.kept?.aux ?? makeAuxiliaryOptimizers(o.method, oc);
   const vars = o.kept?.vars ?? mainVariables(o.method);
   const losses: number[] = [];
-  const t0 = performance.now();
-  let restedMs = 0;
+  // The steps' own time, from batch to loss read back: not the rests, nor the set-up and disposal around them.
+  let computeMs = 0;
   try {
     for (let i = 0; i < o.steps; i++) {
       const ts = performance.now();
@@ -195,12 +196,9 @@ async function runSteps(o: StepLoop): Promise<RoundMetrics> {
       losses.push(loss);
       o.afterEachStep?.();
       const stepMs = performance.now() - ts;
+      computeMs += stepMs;
       o.onStep?.(i, loss, stepMs);
-      if (o.afterStepRest) {
-        const tr = performance.now();
-        await o.afterStepRest(stepMs);
-        restedMs += performance.now() - tr;
-      }
+      if (o.afterStepRest) await o.afterStepRest(stepMs);
     }
   } finally {
     if (!o.kept) {
@@ -208,7 +206,7 @@ async function runSteps(o: StepLoop): Promise<RoundMetrics> {
       for (const a of auxOptimizers) a.dispose();
     }
   }
-  return { losses, examples: o.steps * o.batchSize, msPerStep: (performance.now() - t0 - restedMs) / o.steps, backend: tf.getBackend() };
+  return { losses, examples: o.steps * o.batchSize, msPerStep: computeMs / o.steps, backend: tf.getBackend() };
 }
 
 /** Loads the global weights, trains `steps` local steps, returns the online delta and metrics. */
