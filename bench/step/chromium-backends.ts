@@ -151,7 +151,7 @@ export async function chromiumRows(o: ChromiumRowOptions): Promise<BackendRows> 
     }
     return {
       rows, lines: [...comparisonLines(comparison, os.loadavg()), ...threadsLines(threads, os.loadavg())],
-      details: { browser: browser.userAgent, version: /Chrome\/([\d.]+)/.exec(browser.userAgent)?.[1] ?? null, crossOriginIsolated: isolated, comparison, threads },
+      details: { browser: browser.userAgent, version: /Chrome\/([\d.]+)/.exec(browser.userAgent)?.[1] ?? null, crossOriginIsolated: isolated, comparison, threads, profileDir: browser.profileDir },
     };
   } catch (e) {
     const why = `unavailable: Chromium run failed: ${message(e)}`;

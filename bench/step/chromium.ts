@@ -20,6 +20,8 @@ export interface ExtensionBrowser {
   extensionId: string;
   /** navigator.userAgent of the extension's service worker, with the full version (HeadlessChrome/156.0.8078.114 …). */
   userAgent: string;
+  /** This browser's own profile folder: every one of its processes names it in its arguments. */
+  profileDir: string;
   /** CPU ms used so far by every process of this browser, or undefined where /proc is missing. */
   cpuMs(): number | undefined;
   /** CPU ms used so far by this browser's threads named `name` (e.g. 'DedicatedWorker'), or undefined. */
@@ -150,6 +152,7 @@ export async function launchExtensionBrowser(extDir: string, o: { launchTimeoutM
       ctx,
       extensionId,
       userAgent,
+      profileDir,
       cpuMs: () => {
         if (root === null) return undefined;
         const tree = treeOf(root, allProcs());

@@ -19,11 +19,14 @@ const METHOD_CONFIG = {
   projectionDim: 16,
 };
 
-/** Processes started with a glimpse-bench Chromium profile. */
-function benchBrowsers(): number[] {
+/**
+ * Processes started with Chromium profile `profileDir` (this run's own: other test files start
+ * browsers with the same prefix at the same time).
+ */
+function browserProcs(profileDir: string): number[] {
   return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
     try {
-      return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('glimpse-bench-chromium-');
+      return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(profileDir);
     } catch {
       return false;
     }
@@ -33,7 +36,6 @@ function benchBrowsers(): number[] {
 describe('bench:step --backends, Chromium rows', () => {
   it('gives every backend a time and a finite loss or a reason, wasm on the SIMD kernels, and closes the browser', async (ctx) => {
     if (!existsSync(CHROMIUM)) return ctx.skip(`no Chromium at ${CHROMIUM}`);
-    const before = new Set(benchBrowsers());
     const methods = ['byol'];
     const r = await chromiumRows({
       batch: 4, steps: 1, methods, threads: 2, skipCpu: false, cpu: async () => null, methodConfig: METHOD_CONFIG, stepLimitMs: 90_000,
@@ -86,7 +88,8 @@ describe('bench:step --backends, Chromium rows', () => {
     expect(String(r.details?.browser)).toMatch(/Chrome\/\d+/);
     expect(r.lines?.join('\n')).toMatch(/extension wasm step \/ Node wasm step/);
 
-    const left = benchBrowsers().filter((p) => !before.has(p));
-    expect(left, 'browser processes left running').toEqual([]);
+    const profileDir = String(r.details?.profileDir);
+    expect(profileDir).toMatch(/glimpse-bench-chromium-/);
+    expect(browserProcs(profileDir), 'browser processes left running').toEqual([]);
   }, 600_000);
 });
