@@ -9,6 +9,7 @@ import { readWeights, readWeightsAsync, trainableVariables, writeWeights } from 
 import { emaTargetInPlace, syncTargetToOnline } from '../ssl/momentum';
 import type { SslMethod } from '../ssl/method';
 import { subtractWeights, type WeightMap } from '../weights/weight-map';
+import { FusedAdamOptimizer } from './fused-adam';
 
 export interface OptimizerConfig {
   kind: 'adam' | 'sgd' | 'momentum';
@@ -21,7 +22,8 @@ export const DEFAULT_OPTIMIZER: OptimizerConfig = { kind: 'adam', learningRate: 
 
 export function makeOptimizer(c: OptimizerConfig): tf.Optimizer {
   switch (c.kind) {
-    case 'adam': return tf.train.adam(c.learningRate);
+    // tf.train.adam's defaults (β1 0.9, β2 0.999, the backend's ε), fused on wasm.
+    case 'adam': return new FusedAdamOptimizer(c.learningRate, 0.9, 0.999);
     case 'sgd': return tf.train.sgd(c.learningRate);
     case 'momentum': return tf.train.momentum(c.learningRate, 0.9);
     default: throw new Error(`unknown optimizer '${(c as { kind: string }).kind}'`);

@@ -32,6 +32,7 @@ import { conv2DBackpropInputConfig } from './kernels/Conv2DBackpropInput';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './kernels/DepthwiseConv2dNativeBackpropFilter';
 import { depthwiseConv2dNativeBackpropInputConfig } from './kernels/DepthwiseConv2dNativeBackpropInput';
 import { fusedConv2DConfig } from './kernels/FusedConv2D';
+import { adamConfig } from './kernels/GlimpseAdam';
 import { layerNormConfig } from './kernels/GlimpseLayerNorm';
 import { layerNormGradConfig } from './kernels/GlimpseLayerNormGrad';
 import { identityConfig } from './kernels/Identity';
@@ -55,6 +56,7 @@ export const GLIMPSE_WASM_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
   castConfig,
   layerNormConfig,
   layerNormGradConfig,
+  adamConfig,
 ];
 
 /** Names of the wasm kernels Glimpse registers. */

@@ -86,4 +86,23 @@ typedef struct {
   int32_t *counter;
 } ln_grad_job;
 
+/*
+ * One Adam step of one variable (adam.c): x, m, v, g in; x', m', v' out, n floats each (the
+ * outputs may not overlap the inputs). The scalars are float32 as tfjs's AdamOptimizer computes
+ * them; the 1 - beta^t terms come from its accumulated-beta variables.
+ */
+typedef struct {
+  const float *x;
+  const float *m;
+  const float *v;
+  const float *g;
+  float *x_out;
+  float *m_out;
+  float *v_out;
+  int32_t n;
+  float beta1, one_minus_beta1, beta2, one_minus_beta2;
+  float one_minus_acc_beta1, one_minus_acc_beta2;
+  float epsilon, neg_learning_rate;
+} adam_job;
+
 #endif

@@ -11,3 +11,4 @@ EXPORT(igemm_job_words) int32_t igemm_job_words(void) { return (int32_t)(sizeof(
 EXPORT(dw_job_words) int32_t dw_job_words(void) { return (int32_t)(sizeof(dw_job) / 4); }
 EXPORT(ln_job_words) int32_t ln_job_words(void) { return (int32_t)(sizeof(ln_job) / 4); }
 EXPORT(ln_grad_job_words) int32_t ln_grad_job_words(void) { return (int32_t)(sizeof(ln_grad_job) / 4); }
+EXPORT(adam_job_words) int32_t adam_job_words(void) { return (int32_t)(sizeof(adam_job) / 4); }

@@ -17,13 +17,21 @@ export const LN_FIELDS = ['x', 'gamma', 'beta', 'y', 'mean', 'rstd', 'rows', 'c'
 
 export const LN_GRAD_FIELDS = ['dy', 'x', 'gamma', 'mean', 'rstd', 'dx', 'partial', 'rows', 'c', 'rowsPerItem', 'counter'] as const;
 
+export const ADAM_FIELDS = [
+  'x', 'm', 'v', 'g', 'xOut', 'mOut', 'vOut', 'n',
+  'beta1', 'oneMinusBeta1', 'beta2', 'oneMinusBeta2', 'oneMinusAccBeta1', 'oneMinusAccBeta2', 'epsilon', 'negLearningRate',
+] as const;
+
 /** Fields stored as float32; every other field is an int32 (or a pointer). */
-const FLOAT_FIELDS: ReadonlySet<string> = new Set(['eps']);
+const FLOAT_FIELDS: ReadonlySet<string> = new Set([
+  'eps', 'beta1', 'oneMinusBeta1', 'beta2', 'oneMinusBeta2', 'oneMinusAccBeta1', 'oneMinusAccBeta2', 'epsilon', 'negLearningRate',
+]);
 
 export type IgemmJob = Record<(typeof IGEMM_FIELDS)[number], number>;
 export type DwJob = Record<(typeof DW_FIELDS)[number], number>;
 export type LnJob = Record<(typeof LN_FIELDS)[number], number>;
 export type LnGradJob = Record<(typeof LN_GRAD_FIELDS)[number], number>;
+export type AdamJob = Record<(typeof ADAM_FIELDS)[number], number>;
 
 /** Words per job, as the binary's `*_job_words` exports must report. */
 export const JOB_WORDS = {
@@ -31,6 +39,7 @@ export const JOB_WORDS = {
   dw: DW_FIELDS.length,
   ln: LN_FIELDS.length,
   lnGrad: LN_GRAD_FIELDS.length,
+  adam: ADAM_FIELDS.length,
 } as const;
 
 /** Writes `job` at byte address `at` of `memory`. */

@@ -12,6 +12,7 @@ export interface SimdExports {
   dw_run(job: number): void;
   layer_norm_run(job: number): void;
   layer_norm_grad_run(job: number): void;
+  adam_run(job: number): void;
   pack_filter(dst: number, w: number, kw: number, wci: number, wco: number, th: number, tw: number, ky0: number, kys: number, kx0: number, kxs: number, transposed: number): void;
   fma_peak(iterations: number, seed: number): number;
   tile_rows(): number;
@@ -20,6 +21,7 @@ export interface SimdExports {
   dw_job_words(): number;
   ln_job_words(): number;
   ln_grad_job_words(): number;
+  adam_job_words(): number;
 }
 
 export interface SimdVariant {
@@ -65,8 +67,8 @@ export interface SimdInstance {
 export async function instantiateSimd(module: WebAssembly.Module, memory: WebAssembly.Memory, variant: SimdVariant): Promise<SimdInstance> {
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const exports = instance.exports as unknown as SimdExports;
-  const words = [exports.igemm_job_words(), exports.dw_job_words(), exports.ln_job_words(), exports.ln_grad_job_words()];
-  if (words.join() !== [JOB_WORDS.igemm, JOB_WORDS.dw, JOB_WORDS.ln, JOB_WORDS.lnGrad].join()) {
+  const words = [exports.igemm_job_words(), exports.dw_job_words(), exports.ln_job_words(), exports.ln_grad_job_words(), exports.adam_job_words()];
+  if (words.join() !== [JOB_WORDS.igemm, JOB_WORDS.dw, JOB_WORDS.ln, JOB_WORDS.lnGrad, JOB_WORDS.adam].join()) {
     throw new Error('glimpse simd: the wasm binary does not match jobs.ts (rebuild with npm run build:wasm)');
   }
   return { exports, memory, variant, mr: exports.tile_rows(), nr: exports.tile_cols() };

@@ -87,6 +87,15 @@ export function createPooledKernels(pool: SimdPool, tfjsMemory: WebAssembly.Memo
         copyOut(DB, dbeta, c);
       });
     },
+    adam(n, x, m, v, g, xOut, mOut, vOut, s) {
+      session(() => {
+        const [X, M, V] = [alloc(n), alloc(n), alloc(n)];
+        inner.adam(n, copyIn(x, n), copyIn(m, n), copyIn(v, n), copyIn(g, n), X, M, V, s);
+        copyOut(X, xOut, n);
+        copyOut(M, mOut, n);
+        copyOut(V, vOut, n);
+      });
+    },
   };
 }
 
@@ -119,5 +128,6 @@ export function withSingleThreadFallback(pooled: SimdKernels, single: SimdKernel
     backpropFilter: guard('backpropFilter'),
     layerNorm: guard('layerNorm'),
     layerNormGrad: guard('layerNormGrad'),
+    adam: guard('adam'),
   };
 }

@@ -4,7 +4,7 @@
  * pool (`run`). Tensor arguments are byte addresses; nothing is copied.
  */
 import { backpropFilterPlan, backpropInputPlans, forwardPlan, type ConvGeometry, type IgemmPlan } from './conv-plan';
-import { DW_FIELDS, IGEMM_FIELDS, JOB_WORDS, LN_FIELDS, LN_GRAD_FIELDS, writeJob } from './jobs';
+import { ADAM_FIELDS, DW_FIELDS, IGEMM_FIELDS, JOB_WORDS, LN_FIELDS, LN_GRAD_FIELDS, writeJob, type AdamJob } from './jobs';
 import type { SimdExports, SimdInstance } from './module';
 
 /** Allocates scratch memory in the instance's memory (tfjs's malloc, or the pool's). */
@@ -14,6 +14,9 @@ export interface HeapAllocator {
 }
 
 export type KernelName = keyof Pick<SimdExports, 'igemm_run' | 'dw_run' | 'layer_norm_run' | 'layer_norm_grad_run'>;
+
+/** The float32 scalars of one Adam step (../csrc/adam.c); `negLearningRate` is −lr. */
+export type AdamScalars = Omit<AdamJob, 'x' | 'm' | 'v' | 'g' | 'xOut' | 'mOut' | 'vOut' | 'n'>;
 
 /** Runs one job to completion; the job's counter word is 0 when it is called. */
 export type JobRunner = (kernel: KernelName, job: number) => void;
@@ -33,6 +36,8 @@ export interface SimdKernels {
   layerNorm(rows: number, c: number, eps: number, x: number, gamma: number, beta: number, y: number, mean: number, rstd: number): void;
   /** dx [rows, c], dgamma [c], dbeta [c] of that LayerNorm. */
   layerNormGrad(rows: number, c: number, dy: number, x: number, gamma: number, mean: number, rstd: number, dx: number, dgamma: number, dbeta: number): void;
+  /** One Adam step of `n` floats: x, m, v, g in; xOut, mOut, vOut out (not overlapping them). */
+  adam(n: number, x: number, m: number, v: number, g: number, xOut: number, mOut: number, vOut: number, s: AdamScalars): void;
 }
 
 /**
@@ -101,6 +106,13 @@ export function createSimdKernels(instance: SimdInstance, heap: HeapAllocator, r
         }
         h.set(sums.subarray(0, c), dgamma / 4);
         h.set(sums.subarray(c), dbeta / 4);
+      });
+    },
+    adam(n, x, m, v, g, xOut, mOut, vOut, s) {
+      withJob(JOB_WORDS.adam, 0, (job) => {
+        writeJob(instance.memory, job, ADAM_FIELDS, { x, m, v, g, xOut, mOut, vOut, n, ...s });
+        // One memory-bound pass: on the calling thread, never handed to a pool's runner.
+        k.adam_run(job);
       });
     },
   };
