@@ -4,6 +4,7 @@
  * uses only ops that the cpu, wasm, webgl and webgpu backends all implement.
  */
 export { augment, BYOL_VIEW_1, BYOL_VIEW_2, SIMCLR_VIEW, SIMCLR_SMALL_VIEW, GRAYSCALE_SMALL_VIEW, GRAYSCALE_LAYOUT_VIEW, withViewOverrides, type ViewParams, type ViewOverrides } from './pipeline';
+export { augmentViews, setViewExecutor, type ViewExecutor, type ViewSpec } from './views';
 export {
   randomResizedCrop,
   sampleCropBox,

@@ -19,7 +19,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { heapF32, off } from '../backends/wasm/heap';
-import { sabBytes, sabViews, signal, STATE, waitWhile, type ShardCommand } from './shard-protocol';
+import type { ViewSpec } from '../augment/views';
+import { sabBytes, sabViews, signal, STATE, viewSabBytes, viewSabViews, waitWhile, type ShardCommand } from './shard-protocol';
 
 /** A shard's pass takes seconds even on a loaded machine; this long without an answer means it is gone. */
 const SHARD_STALL_MS = 300_000;
@@ -43,10 +44,18 @@ export interface EncoderShards {
   readonly workers: number;
   /** Encoder calls run on the workers so far (others ran on the trainer's thread). */
   readonly shardedCalls: number;
+  /** Augmented views computed on the workers so far. */
+  readonly shardedViews: number;
   /** Whether `model` can be sharded (no batch statistics) — checked once per model. */
   eligible(model: tfl.LayersModel): boolean;
   /** `model.apply(x, kwargs)` with the batch split across the workers. */
   apply(model: tfl.LayersModel, x: tf.Tensor, kwargs: { training?: boolean }, local: () => tf.Tensor): tf.Tensor;
+  /**
+   * The augmented views of `images` (shared/augment/views.ts), view j on worker j mod workers, in
+   * parallel where the trainer would compute them one after the other; null where they cannot
+   * run there now (fewer than two views, not on wasm, or a worker waits inside a call).
+   */
+  augmentViews(images: tf.Tensor4D, views: readonly ViewSpec[]): tf.Tensor4D[] | null;
   dispose(): Promise<void>;
 }
 
@@ -56,8 +65,8 @@ function sizeOf(shape: readonly (number | null)[]): number {
   return shape.reduce<number>((a, b) => a * (b ?? 1), 1);
 }
 
-/** Copies a float32 tensor's values into `dst`: straight from the heap on wasm. */
-function readInto(t: tf.Tensor, dst: Float32Array): void {
+/** Copies a float32 tensor's values into `dst`: straight from the heap on wasm (no array to collect). */
+export function readInto(t: tf.Tensor, dst: Float32Array): void {
   if (tf.getBackend() === 'wasm') {
     const o = off(tf.backend() as unknown as BackendWasm, t);
     dst.set(heapF32(tf.backend() as unknown as BackendWasm).subarray(o, o + dst.length));
@@ -83,6 +92,8 @@ export function createEncoderShards(workers: ShardWorker[]): EncoderShards {
   /** Reused between calls: the input batch, and each worker's results. */
   let input: SharedArrayBuffer | null = null;
   const results: Array<SharedArrayBuffer | null> = workers.map(() => null);
+  /** Reused between calls: each view's result. */
+  const viewResults: Array<SharedArrayBuffer | null> = [];
   /** The call whose workers wait for its gradient, if any, and the gradient tape it belongs to. */
   let pending: { calls: Array<{ state: Int32Array }>; tape: unknown } | null = null;
   const activeTape = () => (tf.engine() as unknown as { state: { activeTape: unknown } }).state.activeTape;
@@ -167,8 +178,12 @@ export function createEncoderShards(workers: ShardWorker[]): EncoderShards {
       if (waitWhile(c.state, STATE.GRADIENT, SHARD_STALL_MS) === STATE.FAILED) throw new Error('glimpse: an encoder shard worker failed (see its log)');
     }
     pending = null;
-    const sum = new Float32Array(calls[0].grads.length);
-    for (const c of calls) for (let i = 0; i < sum.length; i++) sum[i] += c.grads[i];
+    const [first, ...rest] = calls;
+    const sum = first.grads.slice();
+    for (const c of rest) {
+      const g = c.grads;
+      for (let i = 0; i < sum.length; i++) sum[i] += g[i];
+    }
     let off = 0;
     return model.trainableWeights.map((w) => {
       const n = sizeOf(w.shape);
@@ -179,10 +194,14 @@ export function createEncoderShards(workers: ShardWorker[]): EncoderShards {
   }
 
   let shardedCalls = 0;
+  let shardedViews = 0;
   return {
     workers: workers.length,
     get shardedCalls() {
       return shardedCalls;
+    },
+    get shardedViews() {
+      return shardedViews;
     },
     eligible(model) {
       let ok = eligibility.get(model);
@@ -211,6 +230,28 @@ export function createEncoderShards(workers: ShardWorker[]): EncoderShards {
         return { value: z, gradFunc: (dz: tf.Tensor) => [tf.zerosLike(xi), ...backward(model, calls, dz, dim)] };
       });
       return op(x, ...vars);
+    },
+    augmentViews(images, views) {
+      // A worker inside a call that waits for its gradient takes no other command until it ends.
+      if (pending || views.length < 2 || tf.getBackend() !== 'wasm') return null;
+      const [b] = images.shape;
+      input = atLeast(input, 4 * images.size);
+      readInto(images, new Float32Array(input, 0, images.size));
+      const outs = views.map((v, j) => {
+        const size = v.params.outputSize;
+        const [oh, ow] = typeof size === 'number' ? [size, size] : size;
+        const floats = b * oh * ow * 3;
+        const sab = (viewResults[j] = atLeast(viewResults[j] ?? null, viewSabBytes(floats)));
+        const out = viewSabViews(sab, floats);
+        Atomics.store(out.state, 0, STATE.BUSY);
+        workers[j % workers.length].postMessage({ cmd: 'augment', params: v.params, seed: v.seed, input: input!, shape: images.shape, outFloats: floats, sab });
+        return { ...out, shape: [b, oh, ow, 3] };
+      });
+      for (const o of outs) {
+        if (waitWhile(o.state, STATE.BUSY, SHARD_STALL_MS) === STATE.FAILED) throw new Error('glimpse: an encoder shard worker failed (see its log)');
+      }
+      shardedViews += outs.length;
+      return outs.map((o) => tf.tensor4d(o.view, o.shape as [number, number, number, number]));
     },
     async dispose() {
       releasePending();

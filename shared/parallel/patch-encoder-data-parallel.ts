@@ -4,9 +4,11 @@
  * (shared/ssl/feature-map.ts) to a concrete batch runs data-parallel on the shard workers
  * (encoder-shards.ts). Other models (the small heads), symbolic calls (model building) and
  * encoders with batch statistics keep the stock implementation; saved models are unaffected.
+ * While shards are active, SimCLR's, BYOL's and MoCo's augmented views are computed on them too.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { setViewExecutor } from '../augment/views';
 import type { EncoderShards } from './encoder-shards';
 
 /** Model names of buildEncoder's encoder and encoderFeatureModel's view of it (checked by test/shared/parallel). */
@@ -35,4 +37,6 @@ export function shardEncoders(shards: EncoderShards | null): void {
     proto.__glimpseSharded = true;
   }
   active = shards;
+  // The shards also compute a step's augmented views, one per worker (shared/augment/views.ts).
+  setViewExecutor(shards ? (images, views) => shards.augmentViews(images, views) : null);
 }

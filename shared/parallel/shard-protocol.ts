@@ -2,7 +2,7 @@
  * The protocol between the training thread and its encoder shard workers (see encoder-shards.ts).
  *
  * Commands go out by postMessage (a worker is then idle in its event loop); bulk data never does:
- * the trainer writes a model's weights and a call's input batch once into SharedArrayBuffers that
+ * the trainer writes a model's weights and a call's input batch (or the images to augment) once into SharedArrayBuffers that
  * every worker reads. Results come back through a SharedArrayBuffer per worker, with Atomics,
  * because the training thread is inside a synchronous tfjs op while it waits, and a worker inside
  * a synchronous gradient tape while it waits for the gradient of its output.
@@ -10,6 +10,8 @@
  * Result SharedArrayBuffer of a worker: Int32 STATE word, then float32 regions
  *   z [rows, dim] (worker → trainer) | dz [rows, dim] (trainer → worker) | grads [params] (worker → trainer).
  */
+
+import type { ViewParams } from '../augment/pipeline';
 
 /** The browser shard worker's bundle in the extension (scripts/build-extension.ts), next to the training worker's. */
 export const SHARD_WORKER_FILE = 'shard-worker.js';
@@ -44,7 +46,21 @@ export interface ApplyCommand {
   sab: SharedArrayBuffer;
 }
 
-export type ShardCommand = ModelCommand | ApplyCommand;
+/**
+ * Compute one augmented view (shared/augment) of the batch in `input` (float32, shape `shape`)
+ * into `sab`: its STATE word, then the view's `outFloats` floats.
+ */
+export interface AugmentCommand {
+  cmd: 'augment';
+  params: ViewParams;
+  seed: number;
+  input: SharedArrayBuffer;
+  shape: number[];
+  outFloats: number;
+  sab: SharedArrayBuffer;
+}
+
+export type ShardCommand = ModelCommand | ApplyCommand | AugmentCommand;
 
 /** STATE values. */
 export const STATE = {
@@ -62,6 +78,15 @@ export const STATE = {
 } as const;
 
 const HEADER_BYTES = 16;
+
+/** Bytes of an augment command's SharedArrayBuffer, and its views. */
+export function viewSabBytes(floats: number): number {
+  return HEADER_BYTES + 4 * floats;
+}
+
+export function viewSabViews(sab: SharedArrayBuffer, floats: number) {
+  return { state: new Int32Array(sab, 0, 1), view: new Float32Array(sab, HEADER_BYTES, floats) };
+}
 
 /** Bytes of the SharedArrayBuffer for a call of `rows` output rows. */
 export function sabBytes(rows: number, dim: number, params: number): number {

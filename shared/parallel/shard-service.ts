@@ -4,12 +4,15 @@
  * one shard of each batch (see encoder-shards.ts and shard-protocol.ts). For a call with gradient
  * it keeps its tape open until the trainer sends the gradient of its output, so the forward pass
  * is not repeated: the loss it differentiates is sum(z · dz), whose gradient with respect to the
- * weights is the shard's share of the trainer's. The host activates the wasm backend with
- * Glimpse's single-thread SIMD kernels first.
+ * weights is the shard's share of the trainer's. Between encoder calls it also computes whole
+ * augmented views of a batch (the trainer's augmentViews), one view per worker. The host activates
+ * the wasm backend with Glimpse's single-thread SIMD kernels first.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { sabViews, signal, STATE, waitWhile, type ApplyCommand, type ShardCommand } from './shard-protocol';
+import { readInto } from './encoder-shards';
+import { augment } from '../augment/pipeline';
+import { sabViews, signal, STATE, viewSabViews, waitWhile, type ApplyCommand, type AugmentCommand, type ShardCommand } from './shard-protocol';
 
 /** How a host delivers the trainer's commands. */
 export type ShardCommands = (handler: (c: ShardCommand) => void) => void;
@@ -45,14 +48,14 @@ export function serveShards(commands: ShardCommands, onError: (e: unknown) => vo
       const x = tf.tensor(new Float32Array(c.input, 4 * c.r0 * rowFloats, rows * rowFloats), [rows, ...c.shape.slice(1)]);
       const forward = () => model.apply(x, { training: c.training }) as tf.Tensor;
       if (!c.grad) {
-        v.z.set(forward().dataSync());
+        readInto(forward(), v.z);
         return;
       }
       const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
       let finished = false;
       const { grads } = tf.variableGrads(() => {
         const z = forward();
-        v.z.set(z.dataSync());
+        readInto(z, v.z);
         signal(v.state, STATE.OUTPUT);
         finished = waitWhile(v.state, STATE.OUTPUT) === STATE.GRADIENT;
         const dz = finished ? tf.tensor(v.dz.slice(), z.shape) : tf.zerosLike(z);
@@ -61,12 +64,27 @@ export function serveShards(commands: ShardCommands, onError: (e: unknown) => vo
       if (finished) {
         let at = 0;
         for (const w of vars) {
-          const g = grads[w.name].dataSync();
-          v.grads.set(g, at);
-          at += g.length;
+          const g = grads[w.name];
+          readInto(g, v.grads.subarray(at, at + g.size));
+          at += g.size;
         }
       }
     });
+  }
+
+  function view(c: AugmentCommand): void {
+    const out = viewSabViews(c.sab, c.outFloats);
+    try {
+      tf.tidy(() => {
+        const n = c.shape.reduce((a, b) => a * b, 1);
+        const x = tf.tensor4d(new Float32Array(c.input, 0, n), c.shape as [number, number, number, number]);
+        readInto(augment(x, c.params, c.seed), out.view);
+      });
+      signal(out.state, STATE.DONE);
+    } catch (e) {
+      onError(e);
+      signal(out.state, STATE.FAILED);
+    }
   }
 
   commands(async (c) => {
@@ -74,6 +92,7 @@ export function serveShards(commands: ShardCommands, onError: (e: unknown) => vo
       replicas.set(c.id, tfl.models.modelFromJSON(JSON.parse(c.topology)));
       return;
     }
+    if (c.cmd === 'augment') return view(c);
     const { state } = sabViews(c.sab, c.r1 - c.r0, c.dim, c.params);
     try {
       const model = await replicas.get(c.id);

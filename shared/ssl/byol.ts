@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { augment, BYOL_VIEW_1, BYOL_VIEW_2, withViewOverrides } from '../augment';
+import { augmentViews, BYOL_VIEW_1, BYOL_VIEW_2, withViewOverrides } from '../augment';
 import { buildEncoder, representationDim } from '../models/encoder';
 import { buildMlpHead } from '../models/heads';
 import { byolRegression } from './losses';
@@ -39,8 +39,7 @@ export function createByol(config: MethodConfig): SslMethod {
     momentumPairs: momentumPairsOf([encoder, projector]),
     prepare(images, seed) {
       return tf.tidy(() => {
-        const v1 = augment(images, view1, seed * 2 + 1);
-        const v2 = augment(images, view2, seed * 2 + 2);
+        const [v1, v2] = augmentViews(images, [{ params: view1, seed: seed * 2 + 1 }, { params: view2, seed: seed * 2 + 2 }]);
         const n = images.shape[0];
         // One target pass over both views, as one batch (the online pass in `loss` batches them alike).
         // The target runs in training mode like the online net (BYOL's target BN uses batch statistics).

@@ -20,7 +20,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { augment, withViewOverrides, type ViewParams } from '../augment';
+import { augmentViews, withViewOverrides, type ViewParams } from '../augment';
 import { buildEncoder, representationDim } from '../models/encoder';
 import { buildLinearHead, buildMlpHead } from '../models/heads';
 import { infoNce, l2Normalize } from './losses';
@@ -108,8 +108,7 @@ export function createMoco(config: MethodConfig): MocoMethod {
     /** → [query view, keys [b, d] (unit norm, from the momentum encoder), (reconstruction target)] */
     prepare(images, seed) {
       return tf.tidy(() => {
-        const vq = augment(images, view, seed * 2 + 1);
-        const vk = augment(images, view, seed * 2 + 2);
+        const [vq, vk] = augmentViews(images, [{ params: view, seed: seed * 2 + 1 }, { params: view, seed: seed * 2 + 2 }]);
         return [vq, l2Normalize(apply(keyProjector, apply(keyEncoder, vk, false), false)), ...(recon ? [recon.target(images)] : [])];
       });
     },

@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { augment, SIMCLR_SMALL_VIEW, SIMCLR_VIEW, withViewOverrides } from '../augment';
+import { augmentViews, SIMCLR_SMALL_VIEW, SIMCLR_VIEW, withViewOverrides } from '../augment';
 import { buildEncoder, representationDim } from '../models/encoder';
 import { buildMlpHead } from '../models/heads';
 import { ntXent } from './losses';
@@ -33,7 +33,7 @@ export function createSimclr(config: MethodConfig): SslMethod {
     target: { prefix: TARGET_PREFIX, models: [] },
     momentumPairs: [],
     prepare(images, seed) {
-      return tf.tidy(() => [augment(images, view, seed * 2 + 1), augment(images, view, seed * 2 + 2), ...(recon ? [recon.target(images)] : [])]);
+      return tf.tidy(() => [...augmentViews(images, [{ params: view, seed: seed * 2 + 1 }, { params: view, seed: seed * 2 + 2 }]), ...(recon ? [recon.target(images)] : [])]);
     },
     loss([v1, v2, target]) {
       return tf.tidy(() => {

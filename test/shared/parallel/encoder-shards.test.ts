@@ -2,7 +2,8 @@
  * Data-parallel encoder passes (shared/parallel/): with 2 shard workers, one step of every SSL
  * method gives the same loss, prepared inputs and variable gradients as on one thread (the batch
  * is split for the encoder only; heads with batch statistics and the losses see the whole batch),
- * with its encoder calls on the workers and without leaking tensors; a call whose gradient is
+ * with its encoder calls (and SimCLR's, BYOL's and MoCo's two augmented views) on the workers and
+ * without leaking tensors; a call whose gradient is
  * never asked for does not block the next.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -31,6 +32,10 @@ async function sharded(): Promise<void> {
 
 /** Encoder calls that ran on the shard workers so far. */
 const shardedCalls = () => activeEncoderShards()?.shardedCalls ?? 0;
+/** Augmented views computed on the shard workers so far. */
+const shardedViews = () => activeEncoderShards()?.shardedViews ?? 0;
+/** The methods whose two views go through augmentViews (one per worker when sharded). */
+const TWO_VIEW_METHODS = new Set(['simclr', 'byol', 'moco', 'mocov2']);
 
 beforeAll(async () => {
   expect(await single()).toBe('wasm');
@@ -85,8 +90,10 @@ describe('one training step on 2 encoder shards equals one thread', () => {
       await sharded();
       const before = tf.memory().numTensors;
       const calls = shardedCalls();
+      const views = shardedViews();
       const got = step();
       expect(shardedCalls() - calls, 'encoder calls on the workers').toBeGreaterThanOrEqual(1);
+      expect(shardedViews() - views, 'augmented views on the workers').toBe(TWO_VIEW_METHODS.has(name) ? 2 : 0);
       expect(tf.memory().numTensors).toBe(before);
       ref.forEach((r, i) => {
         // A gradient that is zero in exact arithmetic (a bias in front of a batch norm) is rounding
