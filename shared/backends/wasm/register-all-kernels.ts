@@ -9,6 +9,9 @@
  * already has (Conv2D, batch-1 MatMul) or do memory-bound rearrangements on the wasm heap in JS.
  * Also replaced, because they dominated a training step (profile: `npm run bench:step`):
  * - Identity and same-dtype Cast, which stock wasm implements as copies;
+ * - GatherV2 and AvgPoolGrad, element-by-element loops in stock wasm (the shift view's gather and
+ *   the grid pooling's gradient: ~17 ms of a recipe step);
+ * - Adam's dozen whole-tensor kernels per variable, as one GlimpseAdam (../../train/fused-adam.ts);
  * - tfjs-layers' LayerNormalization while the wasm backend is active (patch-layer-normalization.ts);
  * - the *gradient* of Tile (../tile-gradient.ts). Gradients are registered per kernel name, not
  *   per backend, so this one applies to every backend.
@@ -33,6 +36,8 @@ import { depthwiseConv2dNativeBackpropFilterConfig } from './kernels/DepthwiseCo
 import { depthwiseConv2dNativeBackpropInputConfig } from './kernels/DepthwiseConv2dNativeBackpropInput';
 import { fusedConv2DConfig } from './kernels/FusedConv2D';
 import { adamConfig } from './kernels/GlimpseAdam';
+import { avgPoolGradConfig } from './kernels/AvgPoolGrad';
+import { gatherV2Config } from './kernels/GatherV2';
 import { layerNormConfig } from './kernels/GlimpseLayerNorm';
 import { layerNormGradConfig } from './kernels/GlimpseLayerNormGrad';
 import { identityConfig } from './kernels/Identity';
@@ -57,6 +62,8 @@ export const GLIMPSE_WASM_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
   layerNormConfig,
   layerNormGradConfig,
   adamConfig,
+  gatherV2Config,
+  avgPoolGradConfig,
 ];
 
 /** Names of the wasm kernels Glimpse registers. */

@@ -1,13 +1,13 @@
 /**
  * The stock tfjs-backend-wasm kernels our replacements call into (XNNPACK's Conv2D, FusedConv2D
- * and batch-1 MatMul, and the stock Tile/Cast for dtypes we leave alone), captured before we replace any.
+ * and batch-1 MatMul, and the stock Tile/Cast/GatherV2/AvgPoolGrad for the cases we leave alone), captured before we replace any.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BACKEND, type Attrs, type KernelInputs, type TensorInfo } from './kernel-utils';
 
 /** Stock kernels our replacements call. */
-export const NEEDED_STOCK = ['Conv2D', 'FusedConv2D', 'BatchMatMul', '_FusedMatMul', 'Tile', 'Cast'] as const;
+export const NEEDED_STOCK = ['Conv2D', 'FusedConv2D', 'BatchMatMul', '_FusedMatMul', 'Tile', 'Cast', 'GatherV2', 'AvgPoolGrad'] as const;
 
 const stock = new Map<string, tf.KernelFunc>();
 
