@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initNodeBackend } from '../../../shared/backends/node-backend';
 import { loadFixture } from '../../../shared/data/fixture';
 import { ImageBatchSource, toModelInput } from '../../../shared/data/images';
+import { withSeededInit } from '../../../shared/models/seeded-init';
 import { readWeights } from '../../../shared/models/weights-io';
 import { createMethod } from '../../../shared/ssl/registry';
 import { TARGET_PREFIX, type SslMethod } from '../../../shared/ssl/method';
@@ -27,7 +28,10 @@ const nextBatch = (b: number) => tf.tensor4d(batches.nextBatch(b), [b, 32, 32, 3
 
 function shortRunLowersLoss(name: string, steps: number, lr: number) {
   return async () => {
-    const method = createMethod(name, SMALL);
+    // Seeded initial weights: the same run every time. Unseeded, a fresh-clone CI run once drew
+    // weights whose SimCLR run (lr 1e-3) fell by 2.9% (4.53 → 4.40) against the 3% bar; at 1e-3 its
+    // 20 steps fell by about 3% in every draw, at BYOL's 2e-3 by 5.9–7.0% (init seeds 1, 2, 3).
+    const method = withSeededInit(1, () => createMethod(name, SMALL));
     const global = initialGlobalWeights(method);
     const before = evaluateLoss(method, evalBatch, 5);
     const { metrics } = await runLocalRound({ method, global, steps, batchSize: 32, nextBatch, seed: 1, optimizer: { kind: 'adam', learningRate: lr } });
@@ -131,7 +135,7 @@ describe('local training round', () => {
   });
 
   it('a short BYOL run on the fixture lowers the loss', shortRunLowersLoss('byol', 12, 2e-3));
-  it('a short SimCLR run on the fixture lowers the loss', shortRunLowersLoss('simclr', 20, 1e-3));
+  it('a short SimCLR run on the fixture lowers the loss', shortRunLowersLoss('simclr', 20, 2e-3));
 
   it('rejects a global weight map that does not fit the method', async () => {
     const method: SslMethod = createMethod('simclr', SMALL);
