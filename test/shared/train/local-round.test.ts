@@ -29,8 +29,8 @@ const nextBatch = (b: number) => tf.tensor4d(batches.nextBatch(b), [b, 32, 32, 3
 function shortRunLowersLoss(name: string, steps: number, lr: number) {
   return async () => {
     // Seeded initial weights: the same run every time. Unseeded, a fresh-clone CI run once drew
-    // weights whose SimCLR run (lr 1e-3) fell by 2.9% (4.53 → 4.40) against the 3% bar; at 1e-3 its
-    // 20 steps fell by about 3% in every draw, at BYOL's 2e-3 by 5.9–7.0% (init seeds 1, 2, 3).
+    // weights whose SimCLR run (lr 1e-3) fell by 2.9% (4.53 → 4.40) against the 3% bar; at 1e-3 both draws
+    // seen fell by about 3% (2.9%, 3.1%), at BYOL's 2e-3 by 5.9–7.0% (init seeds 1, 2, 3).
     const method = withSeededInit(1, () => createMethod(name, SMALL));
     const global = initialGlobalWeights(method);
     const before = evaluateLoss(method, evalBatch, 5);
