@@ -3,7 +3,7 @@
  * and returns `[batch, h, w, c]` float tensors in `[0, 1]` of a fixed shape, is synchronous, and
  * uses only ops that the cpu, wasm, webgl and webgpu backends all implement.
  */
-export { augment, BYOL_VIEW_1, BYOL_VIEW_2, SIMCLR_VIEW, SIMCLR_SMALL_VIEW, GRAYSCALE_SMALL_VIEW, GRAYSCALE_LAYOUT_VIEW, withViewOverrides, type ViewParams, type ViewOverrides } from './pipeline';
+export { augment, BYOL_VIEW_1, BYOL_VIEW_2, SIMCLR_VIEW, SIMCLR_SMALL_VIEW, GRAYSCALE_SMALL_VIEW, GRAYSCALE_LAYOUT_VIEW, viewShape, withViewOverrides, type ViewParams, type ViewOverrides } from './pipeline';
 export { augmentViews, setViewExecutor, type ViewExecutor, type ViewSpec } from './views';
 export {
   randomResizedCrop,

@@ -162,6 +162,12 @@ const enum Stage {
   Erase,
 }
 
+/** The shape {@link augment} returns for `batch` images: `[batch, outH, outW, 3]`. */
+export function viewShape(batch: number, params: ViewParams): [number, number, number, number] {
+  const [outH, outW] = typeof params.outputSize === 'number' ? [params.outputSize, params.outputSize] : params.outputSize;
+  return [batch, outH, outW, 3];
+}
+
 /**
  * One random view of each image, in BYOL's order: random resized crop → (whole-pixel shift) →
  * horizontal flip → colour jitter → grayscale → Gaussian blur → solarization → (random erasing);
@@ -182,7 +188,7 @@ export function augment(images: tf.Tensor4D, params: ViewParams, seed: number): 
   }
   return tf.tidy(() => {
     let x: tf.Tensor4D = channels === 1 ? tf.tile(images, [1, 1, 1, 3]) : images;
-    const [outH, outW] = typeof params.outputSize === 'number' ? [params.outputSize, params.outputSize] : params.outputSize;
+    const [, outH, outW] = viewShape(images.shape[0], params);
     // A crop of the whole image to its own size is the identity: skipped (layout-keeping views).
     if (params.cropScale[0] < 1 || outH !== x.shape[1] || outW !== x.shape[2]) {
       x = randomResizedCrop(x, { outputSize: params.outputSize, scale: params.cropScale, ratio: params.cropRatio }, deriveSeed(seed, Stage.Crop));

@@ -19,6 +19,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { heapF32, off } from '../backends/wasm/heap';
+import { viewShape } from '../augment/pipeline';
 import type { ViewSpec } from '../augment/views';
 import { sabBytes, sabViews, signal, STATE, viewSabBytes, viewSabViews, waitWhile, type ShardCommand } from './shard-protocol';
 
@@ -234,24 +235,22 @@ export function createEncoderShards(workers: ShardWorker[]): EncoderShards {
     augmentViews(images, views) {
       // A worker inside a call that waits for its gradient takes no other command until it ends.
       if (pending || views.length < 2 || tf.getBackend() !== 'wasm') return null;
-      const [b] = images.shape;
       input = atLeast(input, 4 * images.size);
       readInto(images, new Float32Array(input, 0, images.size));
       const outs = views.map((v, j) => {
-        const size = v.params.outputSize;
-        const [oh, ow] = typeof size === 'number' ? [size, size] : size;
-        const floats = b * oh * ow * 3;
+        const shape = viewShape(images.shape[0], v.params);
+        const floats = sizeOf(shape);
         const sab = (viewResults[j] = atLeast(viewResults[j] ?? null, viewSabBytes(floats)));
         const out = viewSabViews(sab, floats);
         Atomics.store(out.state, 0, STATE.BUSY);
         workers[j % workers.length].postMessage({ cmd: 'augment', params: v.params, seed: v.seed, input: input!, shape: images.shape, outFloats: floats, sab });
-        return { ...out, shape: [b, oh, ow, 3] };
+        return { ...out, shape };
       });
       for (const o of outs) {
         if (waitWhile(o.state, STATE.BUSY, SHARD_STALL_MS) === STATE.FAILED) throw new Error('glimpse: an encoder shard worker failed (see its log)');
       }
       shardedViews += outs.length;
-      return outs.map((o) => tf.tensor4d(o.view, o.shape as [number, number, number, number]));
+      return outs.map((o) => tf.tensor4d(o.view, o.shape));
     },
     async dispose() {
       releasePending();

@@ -79,13 +79,18 @@ export const STATE = {
 
 const HEADER_BYTES = 16;
 
+/** The STATE word that leads every command's SharedArrayBuffer. */
+export function stateOf(sab: SharedArrayBuffer): Int32Array {
+  return new Int32Array(sab, 0, 1);
+}
+
 /** Bytes of an augment command's SharedArrayBuffer, and its views. */
 export function viewSabBytes(floats: number): number {
   return HEADER_BYTES + 4 * floats;
 }
 
 export function viewSabViews(sab: SharedArrayBuffer, floats: number) {
-  return { state: new Int32Array(sab, 0, 1), view: new Float32Array(sab, HEADER_BYTES, floats) };
+  return { state: stateOf(sab), view: new Float32Array(sab, HEADER_BYTES, floats) };
 }
 
 /** Bytes of the SharedArrayBuffer for a call of `rows` output rows. */
@@ -99,7 +104,7 @@ export function sabViews(sab: SharedArrayBuffer, rows: number, dim: number, para
   const dzAt = zAt + 4 * rows * dim;
   const gradsAt = dzAt + 4 * rows * dim;
   return {
-    state: new Int32Array(sab, 0, 1),
+    state: stateOf(sab),
     z: new Float32Array(sab, zAt, rows * dim),
     dz: new Float32Array(sab, dzAt, rows * dim),
     grads: new Float32Array(sab, gradsAt, params),

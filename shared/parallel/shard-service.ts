@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { readInto } from './encoder-shards';
 import { augment } from '../augment/pipeline';
-import { sabViews, signal, STATE, viewSabViews, waitWhile, type ApplyCommand, type AugmentCommand, type ShardCommand } from './shard-protocol';
+import { sabViews, signal, STATE, stateOf, viewSabViews, waitWhile, type ApplyCommand, type AugmentCommand, type ShardCommand } from './shard-protocol';
 
 /** How a host delivers the trainer's commands. */
 export type ShardCommands = (handler: (c: ShardCommand) => void) => void;
@@ -73,18 +73,11 @@ export function serveShards(commands: ShardCommands, onError: (e: unknown) => vo
   }
 
   function view(c: AugmentCommand): void {
-    const out = viewSabViews(c.sab, c.outFloats);
-    try {
-      tf.tidy(() => {
-        const n = c.shape.reduce((a, b) => a * b, 1);
-        const x = tf.tensor4d(new Float32Array(c.input, 0, n), c.shape as [number, number, number, number]);
-        readInto(augment(x, c.params, c.seed), out.view);
-      });
-      signal(out.state, STATE.DONE);
-    } catch (e) {
-      onError(e);
-      signal(out.state, STATE.FAILED);
-    }
+    tf.tidy(() => {
+      const n = c.shape.reduce((a, b) => a * b, 1);
+      const x = tf.tensor4d(new Float32Array(c.input, 0, n), c.shape as [number, number, number, number]);
+      readInto(augment(x, c.params, c.seed), viewSabViews(c.sab, c.outFloats).view);
+    });
   }
 
   commands(async (c) => {
@@ -92,12 +85,15 @@ export function serveShards(commands: ShardCommands, onError: (e: unknown) => vo
       replicas.set(c.id, tfl.models.modelFromJSON(JSON.parse(c.topology)));
       return;
     }
-    if (c.cmd === 'augment') return view(c);
-    const { state } = sabViews(c.sab, c.r1 - c.r0, c.dim, c.params);
+    const state = stateOf(c.sab);
     try {
-      const model = await replicas.get(c.id);
-      if (!model) throw new Error(`no model ${c.id}`);
-      apply(model, c);
+      if (c.cmd === 'augment') {
+        view(c);
+      } else {
+        const model = await replicas.get(c.id);
+        if (!model) throw new Error(`no model ${c.id}`);
+        apply(model, c);
+      }
       signal(state, STATE.DONE);
     } catch (e) {
       onError(e);

@@ -41,9 +41,9 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       const attrs = { beta1: this.beta1, beta2: this.beta2, oneMinusAccBeta1, oneMinusAccBeta2, epsilon: this.epsilon, learningRate: this.learningRate };
       names.forEach((name, i) => {
         const value = tf.engine().registeredVariables[name];
-        const slot = () => ({ originalName: '', variable: tf.tidy(() => tf.zerosLike(value).variable(false)) });
-        state.accumulatedFirstMoment[i] ??= { ...slot(), originalName: `${name}/m` };
-        state.accumulatedSecondMoment[i] ??= { ...slot(), originalName: `${name}/v` };
+        const slot = (moment: 'm' | 'v') => ({ originalName: `${name}/${moment}`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) });
+        state.accumulatedFirstMoment[i] ??= slot('m');
+        state.accumulatedSecondMoment[i] ??= slot('v');
         const gradient = Array.isArray(variableGradients) ? variableGradients[i].tensor : (variableGradients as Record<string, tf.Tensor>)[name];
         if (gradient == null) return;
         const m = state.accumulatedFirstMoment[i].variable;
