@@ -11,7 +11,8 @@
  * than the rest, or far off the others' norm, is flagged for the operator (flagContributor).
  * Pure.
  */
-import { isSparse, type WeightMap } from '../../shared/weights/weight-map';
+import type { WeightMap } from '../../shared/weights/weight-map';
+import { dotWith, dotMaps, normOf, toCombination, type Combination } from './combination';
 import { l2NormOf } from './fold';
 import { median } from './validate';
 
@@ -23,32 +24,22 @@ export interface ContributorScore {
   outvoted: boolean;
 }
 
-/** ⟨a, b⟩; a's sparse tensors cost O(kept values). */
-export function dot(a: WeightMap, b: WeightMap): number {
-  let s = 0;
-  for (const [name, t] of a) {
-    const u = b.get(name)!.data;
-    if (isSparse(t)) {
-      const { nz, values } = t;
-      for (let k = 0; k < nz.length; k++) s += values[k] * u[nz[k]];
-      continue;
-    }
-    for (let j = 0; j < t.data.length; j++) s += t.data[j] * u[j];
-  }
-  return s;
-}
+/** ⟨a, b⟩; a sparse tensor on either side costs O(its kept values). */
+export const dot = dotMaps;
 
 /** cos(a, b); pass the norms when they are known (scoring a step computes each once). */
 export function cosine(a: WeightMap, b: WeightMap, na = l2NormOf(a), nb = l2NormOf(b)): number {
   return na > 0 && nb > 0 ? dot(a, b) / (na * nb) : 0;
 }
 
-export function scoreContributors(inputs: ReadonlyArray<{ contributorId: string; x: WeightMap }>, aggregate: WeightMap, clipped: readonly boolean[]): ContributorScore[] {
-  const norms = inputs.map((i) => l2NormOf(i.x));
+/** Each x is a contributor's mean: a delta, or its updates kept as terms (combination.ts). */
+export function scoreContributors(inputs: ReadonlyArray<{ contributorId: string; x: WeightMap | Combination }>, aggregate: WeightMap, clipped: readonly boolean[]): ContributorScore[] {
+  const xs = inputs.map((i) => toCombination(i.x));
+  const norms = xs.map(normOf);
   const med = median(norms);
   const ng = l2NormOf(aggregate);
   return inputs.map((inp, k) => {
-    const cos = cosine(inp.x, aggregate, norms[k], ng);
+    const cos = norms[k] > 0 && ng > 0 ? dotWith(xs[k], aggregate) / (norms[k] * ng) : 0;
     return { contributorId: inp.contributorId, cosine: cos, normRatio: med > 0 ? norms[k] / med : 0, clipped: clipped[k] ?? false, outvoted: cos < 0 };
   });
 }

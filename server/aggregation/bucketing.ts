@@ -8,7 +8,7 @@
  */
 import type { Rand } from '../../shared/data/rng';
 import type { WeightMap, WeightSpec } from '../../shared/weights/weight-map';
-import { weightedSum } from './fold';
+import { materialize, meanOf, toCombination, type Combination } from './combination';
 
 /** The shuffled order of 0..n−1 (Fisher–Yates). */
 export function permutation(n: number, rand: Rand): number[] {
@@ -29,9 +29,17 @@ export function buckets(n: number, s: number, rand: Rand): number[][] {
   return out;
 }
 
-/** The mean of each bucket, with the buckets (indices into `inputs`) they came from. */
-export function bucketMeans(specs: readonly WeightSpec[], inputs: readonly WeightMap[], s: number, rand: Rand): { means: WeightMap[]; groups: number[][] } {
+/**
+ * The mean of each bucket kept as its terms (combination.ts: centered clipping needs only its
+ * distances and its sum, not its values), with the buckets (indices into `inputs`) they came from.
+ */
+export function bucketCombinations(inputs: ReadonlyArray<WeightMap | Combination>, s: number, rand: Rand): { means: Combination[]; groups: number[][] } {
   const groups = s <= 1 ? inputs.map((_, i) => [i]) : buckets(inputs.length, s, rand);
-  const means = groups.map((g) => (g.length === 1 ? inputs[g[0]] : weightedSum(specs, g.map((i) => ({ delta: inputs[i], weight: 1 / g.length })))));
-  return { means, groups };
+  return { means: groups.map((g) => meanOf(g.map((i) => toCombination(inputs[i])))), groups };
+}
+
+/** The mean of each bucket, added up, with the buckets they came from. */
+export function bucketMeans(specs: readonly WeightSpec[], inputs: readonly WeightMap[], s: number, rand: Rand): { means: WeightMap[]; groups: number[][] } {
+  const { means, groups } = bucketCombinations(inputs, s, rand);
+  return { means: means.map((m) => materialize(specs, m)), groups };
 }

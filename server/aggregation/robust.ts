@@ -17,7 +17,8 @@
 import type { Rand } from '../../shared/data/rng';
 import type { WeightMap, WeightSpec } from '../../shared/weights/weight-map';
 import { scoreContributors, type ContributorScore } from './accountability';
-import { bucketMeans } from './bucketing';
+import { bucketCombinations } from './bucketing';
+import { materialize, meanOf, single, type Combination } from './combination';
 import { centeredClip } from './centered-clip';
 import { coordinateMedian, trimmedMean } from './coordinate-wise';
 import { dpAggregate, type DpConfig } from './dp-fedavg';
@@ -74,33 +75,41 @@ export interface RobustResult {
 }
 
 /**
- * Step 1: one averaged delta per contributor, ordered by contributor id: the result (bucketing's
- * seeded permutation included) does not depend on the order in which updates arrived.
+ * Step 1: one mean per contributor (kept as its terms, combination.ts), ordered by contributor id:
+ * the result (bucketing's seeded permutation included) does not depend on the order in which
+ * updates arrived.
  */
-export function perContributor(specs: readonly WeightSpec[], inputs: ReadonlyArray<{ contributorId: string; delta: WeightMap }>): Array<{ contributorId: string; x: WeightMap }> {
+export function contributorMeans(inputs: ReadonlyArray<{ contributorId: string; delta: WeightMap }>): Array<{ contributorId: string; x: Combination }> {
   const groups = new Map<string, WeightMap[]>();
   for (const u of inputs) groups.set(u.contributorId, [...(groups.get(u.contributorId) ?? []), u.delta]);
-  return [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([contributorId, ds]) => ({ contributorId, x: ds.length === 1 ? ds[0] : weightedSum(specs, ds.map((delta) => ({ delta, weight: 1 / ds.length }))) }));
+  return [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([contributorId, ds]) => ({ contributorId, x: meanOf(ds.map(single)) }));
+}
+
+/** Step 1 with each contributor's mean added up. */
+export function perContributor(specs: readonly WeightSpec[], inputs: ReadonlyArray<{ contributorId: string; delta: WeightMap }>): Array<{ contributorId: string; x: WeightMap }> {
+  return contributorMeans(inputs).map(({ contributorId, x }) => ({ contributorId, x: materialize(specs, x) }));
 }
 
 export function robustCombine(specs: readonly WeightSpec[], inputs: readonly RobustInput[], o: RobustOptions): RobustResult {
   if (inputs.length === 0) throw new Error('robustCombine needs at least one update');
-  const xs = perContributor(specs, inputs);
-  const maps = xs.map((c) => c.x);
+  const xs = contributorMeans(inputs);
+  // The rules other than centered clipping read coordinates: only they add the means up.
+  let added: WeightMap[] | null = null;
+  const maps = () => (added ??= xs.map((c) => materialize(specs, c.x)));
   const sBar = inputs.reduce((s, u) => s + u.staleWeight, 0) / inputs.length;
   let g: WeightMap;
-  let clipped: boolean[] = maps.map(() => false);
+  let clipped: boolean[] = xs.map(() => false);
   let tau: number | null = null;
   const kind = o.robust.kind;
   const center = o.robust.center === 'zero' ? null : o.center;
   if (o.dp) {
     const centred = kind === 'centered-clip' && center !== null;
-    const diffs = centred ? maps.map((x) => weightedSum(specs, [{ delta: x, weight: 1 }, { delta: center, weight: -1 }])) : maps;
-    const r = dpAggregate(specs, diffs, o.dp, Math.max(o.denominator, maps.length), o.normal);
+    const diffs = centred ? maps().map((x) => weightedSum(specs, [{ delta: x, weight: 1 }, { delta: center, weight: -1 }])) : maps();
+    const r = dpAggregate(specs, diffs, o.dp, Math.max(o.denominator, xs.length), o.normal);
     g = centred ? weightedSum(specs, [{ delta: center, weight: 1 }, { delta: r.aggregate, weight: 1 }]) : r.aggregate;
     clipped = r.clipped;
   } else if (kind === 'centered-clip') {
-    const { means, groups } = bucketMeans(specs, maps, o.robust.bucketSize, o.rand);
+    const { means, groups } = bucketCombinations(xs.map((c) => c.x), o.robust.bucketSize, o.rand);
     const r = centeredClip(specs, means, center, { tau: o.robust.tau, iterations: o.robust.iterations });
     g = r.aggregate;
     tau = r.tau;
@@ -108,11 +117,12 @@ export function robustCombine(specs: readonly WeightSpec[], inputs: readonly Rob
       for (const i of members) clipped[i] = r.clipped[b];
     });
   } else if (kind === 'trimmed-mean') {
-    g = trimmedMean(specs, maps, o.robust.trim);
+    g = trimmedMean(specs, maps(), o.robust.trim);
   } else if (kind === 'median') {
-    g = coordinateMedian(specs, maps);
+    g = coordinateMedian(specs, maps());
   } else {
-    g = weightedSum(specs, maps.map((delta) => ({ delta, weight: 1 / maps.length })));
+    // Always a fresh map: g becomes the next step's centre, and a delta's memory is reused.
+    g = weightedSum(specs, meanOf(xs.map((c) => c.x)).terms.map((t) => ({ delta: t.x, weight: t.w })));
   }
   return { applied: sBar === 1 ? g : scaled(g, sBar), center: g, scores: scoreContributors(xs, g, clipped), tau };
 }

@@ -6,7 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { scoreContributors } from '../../../server/aggregation/accountability';
+import { bucketCombinations, bucketMeans } from '../../../server/aggregation/bucketing';
 import { centeredClip } from '../../../server/aggregation/centered-clip';
+import { dotMaps, dotWith, materialize, meanOf, normOf, single } from '../../../server/aggregation/combination';
 import { fedbuffStep, type BufferedUpdate, type GlobalState } from '../../../server/aggregation/fedbuff';
 import { l2NormOf, scaled, weightedSum } from '../../../server/aggregation/fold';
 import { simdKernel, weightedSumSimd } from '../../../server/aggregation/fold-wasm';
@@ -86,6 +88,37 @@ describe('sparse deltas', () => {
         expect(s.normRatio).toBeCloseTo(sb[i].normRatio, 8);
       });
     }
+  });
+
+  it('means kept as their terms (combination.ts) clip, score and add up like the means added up', () => {
+    const dense = (m: WeightMap) => new Map([...m].map(([n, t]) => [n, { shape: t.shape, data: Float32Array.from(t.data) }]));
+    // Sparse·sparse cross terms (scatter/gather), sparse·dense and dense·dense.
+    for (const [a, b] of [[us[0].sparse, us[1].sparse], [us[0].sparse, us[1].dense], [us[2].dense, us[3].dense]]) {
+      expect(dotMaps(a, b)).toBeCloseTo(dotMaps(dense(a), dense(b)), 8);
+      expect(dotMaps(b, a)).toBeCloseTo(dotMaps(dense(a), dense(b)), 8);
+    }
+    // A contributor with two updates, one with three (one of them dense), the rest alone.
+    const inputs = [meanOf([single(us[0].sparse), single(us[1].sparse)]), meanOf([us[2], us[3], us[4]].map((u, i) => single(i ? u.sparse : u.dense))), single(upload(21).sparse), single(upload(22).sparse), single(upload(23).sparse)];
+    const added = inputs.map((c) => materialize(specs, c));
+    const center = upload(9, 1).dense;
+    inputs.forEach((c, i) => {
+      expect(normOf(c)).toBeCloseTo(l2NormOf(added[i]), 6);
+      expect(dotWith(c, center)).toBeCloseTo(dotMaps(added[i], center), 6);
+    });
+    const terms = bucketCombinations(inputs, 2, mulberry32(3));
+    const sums = bucketMeans(specs, added, 2, mulberry32(3));
+    expect(terms.groups).toEqual(sums.groups);
+    const a = centeredClip(specs, terms.means, center, { tau: null, iterations: 2 });
+    const b = centeredClip(specs, sums.means, center, { tau: null, iterations: 2 });
+    expect(a.tau).toBeCloseTo(b.tau, 6);
+    expect(a.clipped).toEqual(b.clipped);
+    expectClose(flat(a.aggregate), flat(b.aggregate));
+    const sa = scoreContributors(inputs.map((x, i) => ({ contributorId: `c${i}`, x })), a.aggregate, a.clipped);
+    const sb = scoreContributors(added.map((x, i) => ({ contributorId: `c${i}`, x })), b.aggregate, b.clipped);
+    sa.forEach((s, i) => {
+      expect(s.cosine).toBeCloseTo(sb[i].cosine, 6);
+      expect(s.normRatio).toBeCloseTo(sb[i].normRatio, 6);
+    });
   });
 
   it('a robust FedBuff step over sparse updates equals the step over the same updates dense', () => {

@@ -1,0 +1,124 @@
+/**
+ * A weighted sum Σ w_t·x_t of deltas kept as its terms instead of added up. The robust combine
+ * averages a contributor's updates, then buckets of contributors (robust.ts, bucketing.ts), and
+ * centered clipping only needs three things of each such mean: its distance from the centre, its
+ * norm and its sum into the aggregate. All three follow from the terms:
+ *
+ *   ⟨c, v⟩ = Σ_t w_t ⟨x_t, v⟩                 O(kept values) per sparse term
+ *   ‖c‖²   = Σ_t Σ_u w_t w_u ⟨x_t, x_u⟩       a cross term of two sparse deltas in O(their kept values)
+ *   acc   += a·c = Σ_t (a·w_t)·x_t
+ *
+ * Adding two top-k deltas into a sparse mean instead visits the union of their positions through
+ * a mark per position (fold.ts sparseSum): about 4× the work of the cross term, and an allocation
+ * per tensor — the largest cost of a robust step with the default sparse upload
+ * (bench:aggregate's fold-worker profile). Pure; a delta is never mutated.
+ */
+import { isSparse, type SparseTensor, type WeightMap, type WeightSpec } from '../../shared/weights/weight-map';
+import { axpyTensor, l2NormOf, weightedSum } from './fold';
+
+export interface Term {
+  readonly x: WeightMap;
+  readonly w: number;
+}
+
+/** Σ w_t·x_t, unevaluated. */
+export interface Combination {
+  readonly terms: readonly Term[];
+}
+
+export const single = (x: WeightMap): Combination => ({ terms: [{ x, w: 1 }] });
+
+export const toCombination = (x: WeightMap | Combination): Combination => (x instanceof Map ? single(x) : x);
+
+/** The mean of combinations, flattened to one list of terms. */
+export function meanOf(cs: readonly Combination[]): Combination {
+  if (cs.length === 1) return cs[0];
+  const k = 1 / cs.length;
+  return { terms: cs.flatMap((c) => c.terms.map((t) => ({ x: t.x, w: k * t.w }))) };
+}
+
+/** The sum as a WeightMap (a single term of weight 1 is returned as it is). */
+export function materialize(specs: readonly WeightSpec[], c: Combination): WeightMap {
+  if (c.terms.length === 1 && c.terms[0].w === 1) return c.terms[0].x;
+  return weightedSum(specs, c.terms.map((t) => ({ delta: t.x, weight: t.w })));
+}
+
+/** ⟨c, v⟩ (a sparse tensor costs its kept values, combination or v). */
+export function dotWith(c: Combination, v: WeightMap): number {
+  let s = 0;
+  for (const t of c.terms) if (t.w !== 0) s += t.w * dotMaps(t.x, v);
+  return s;
+}
+
+/** ‖c‖; a single term's is its l2NormOf, to the bit. */
+export function normOf(c: Combination): number {
+  if (c.terms.length === 1) return Math.abs(c.terms[0].w) * l2NormOf(c.terms[0].x);
+  return Math.sqrt(Math.max(0, squaredNorm(c)));
+}
+
+/** ‖c‖² from the terms' norms and their pairwise cross terms. */
+export function squaredNorm(c: Combination): number {
+  const ts = c.terms.filter((t) => t.w !== 0);
+  let s = 0;
+  for (let i = 0; i < ts.length; i++) {
+    const n = l2NormOf(ts[i].x);
+    s += ts[i].w * ts[i].w * n * n;
+    for (let j = i + 1; j < ts.length; j++) s += 2 * ts[i].w * ts[j].w * dotMaps(ts[i].x, ts[j].x);
+  }
+  return s;
+}
+
+/** acc += a·c, per tensor of `acc` (dense). */
+export function addScaled(acc: WeightMap, c: Combination, a: number): void {
+  for (const [name, t] of acc) for (const term of c.terms) if (term.w !== 0) axpyTensor(t.data, term.x.get(name)!, a * term.w);
+}
+
+/** Zeroed scratch for sparse·sparse products, reused across calls (zero between them). */
+let scratch = new Float32Array(0);
+
+/** ⟨a, b⟩ over a's names; a sparse tensor on either side costs O(its kept values). */
+export function dotMaps(a: WeightMap, b: WeightMap): number {
+  let s = 0;
+  for (const [name, ta] of a) {
+    const tb = b.get(name);
+    if (!tb) throw new Error(`dotMaps: the second map lacks '${name}'`);
+    if (isSparse(ta) && isSparse(tb)) s += sparseDot(ta, tb);
+    else if (isSparse(ta)) s += gatherDot(ta, tb.data);
+    else if (isSparse(tb)) s += gatherDot(tb, ta.data);
+    else {
+      const x = ta.data, y = tb.data;
+      let s0 = 0;
+      for (let j = 0; j < x.length; j++) s0 += x[j] * y[j];
+      s += s0;
+    }
+  }
+  return s;
+}
+
+/** Σ values[k]·dense[nz[k]]; four partial sums, so the adds do not wait on each other. */
+function gatherDot(t: SparseTensor, dense: Float32Array): number {
+  const { nz, values } = t;
+  const n = nz.length, n4 = n - (n % 4);
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, k = 0;
+  for (; k < n4; k += 4) {
+    s0 += values[k] * dense[nz[k]];
+    s1 += values[k + 1] * dense[nz[k + 1]];
+    s2 += values[k + 2] * dense[nz[k + 2]];
+    s3 += values[k + 3] * dense[nz[k + 3]];
+  }
+  for (; k < n; k++) s0 += values[k] * dense[nz[k]];
+  return s0 + s1 + s2 + s3;
+}
+
+/** Scatter the smaller one, gather with the other, clear: no branch per position. */
+function sparseDot(a: SparseTensor, b: SparseTensor): number {
+  const [small, large] = a.nz.length <= b.nz.length ? [a, b] : [b, a];
+  const length = a.shape.reduce((n, d) => n * d, 1);
+  if (scratch.length < length) scratch = new Float32Array(length);
+  const buf = scratch;
+  const { nz, values } = small;
+  for (let k = 0; k < nz.length; k++) buf[nz[k]] = values[k];
+  const s = gatherDot(large, buf);
+  for (let k = 0; k < nz.length; k++) buf[nz[k]] = 0;
+  return s;
+}
