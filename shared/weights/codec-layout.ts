@@ -34,9 +34,10 @@ export const align4 = (n: number) => (n + 3) & ~3;
 
 /**
  * Typed views of one packed section (copied to fresh memory when misaligned), checking that sparse
- * indices are strictly increasing and in range, so unpacking can trust them.
+ * indices are strictly increasing and in range, so unpacking can trust them. With `positionsOut`
+ * (nnz long) a sparse tensor's positions are written there instead of to fresh memory.
  */
-export function sectionOf(bytes: Uint8Array, start: number, e: TensorEntry, aligned: boolean): PackedTensor {
+export function sectionOf(bytes: Uint8Array, start: number, e: TensorEntry, aligned: boolean, positionsOut?: Uint32Array): PackedTensor {
   const n = e.nnz ?? e.length;
   let at = start;
   const take = <T>(make: (b: ArrayBuffer, off: number, len: number) => T, count: number, width: number): T => {
@@ -51,7 +52,7 @@ export function sectionOf(bytes: Uint8Array, start: number, e: TensorEntry, alig
   const p: PackedTensor = { shape: e.shape, length: e.length, dtype: e.dtype, values: new Float32Array(0) };
   if (e.positions === 'bitmap') {
     const words = take((b, o, l) => new Uint32Array(b, o, l), bitmapWords(e.length), 4);
-    const idx = bitmapToPositions(words, e.length, new Uint32Array(n));
+    const idx = bitmapToPositions(words, e.length, positionsOut ?? new Uint32Array(n));
     if (!idx) throw new WeightCodecError(`tensor '${e.name}' has a position bitmap that does not set exactly nnz = ${n} bits below ${e.length}`);
     p.indices = idx;
   } else if (e.nnz !== undefined) {
@@ -61,7 +62,7 @@ export function sectionOf(bytes: Uint8Array, start: number, e: TensorEntry, alig
         throw new WeightCodecError(`tensor '${e.name}' has sparse index ${idx[i]} at #${i}: indices must increase strictly and stay below ${e.length}`);
       }
     }
-    p.indices = idx;
+    p.indices = positionsOut ? (positionsOut.set(idx), positionsOut) : idx;
   }
   if (e.dtype === 'int8') {
     p.block = e.block;

@@ -212,12 +212,13 @@ export function decodeWeights(bytes: Uint8Array, options: DecodeOptions = {}): D
       return a;
     };
     for (const e of tensors) {
-      const p = sectionOf(bytes, payloadStart + e.offset, e, aligned);
       if (sparseKept(e)) {
+        // The positions are decoded (or checked and copied) straight into the arena.
         const nz = carve(Uint32Array, e.nnz!);
-        nz.set(p.indices!);
+        const p = sectionOf(bytes, payloadStart + e.offset, e, aligned, nz);
         weights.set(e.name, sparseTensor(e.shape, nz, keptValues(p, carve(Float32Array, e.nnz!))));
       } else {
+        const p = sectionOf(bytes, payloadStart + e.offset, e, aligned);
         const data = carve(Float32Array, e.length);
         if (p.indices) data.set(unpackTensor(p));
         else keptValues(p, data);

@@ -165,18 +165,19 @@ export function positionsToBitmap(indices: Uint32Array, length: number): Uint32A
  * set bits), or null when the bitmap sets a different number of bits or any bit at or past `length`.
  */
 export function bitmapToPositions(words: Uint32Array, length: number, out: Uint32Array): Uint32Array | null {
+  // No check per bit (the server decodes every upload's positions on its event loop): a store past
+  // the end of a typed array is dropped, so a bitmap with too many bits is caught by the count, and
+  // one with a bit at or past `length` by the last, largest position.
   let n = 0;
   for (let w = 0; w < words.length; w++) {
     let bits = words[w];
+    const base = w << 5;
     while (bits !== 0) {
-      const low = bits & -bits;
-      const i = (w << 5) | (31 - Math.clz32(low));
-      if (i >= length || n >= out.length) return null;
-      out[n++] = i;
-      bits ^= low;
+      out[n++] = base | (31 - Math.clz32(bits & -bits));
+      bits &= bits - 1;
     }
   }
-  return n === out.length ? out : null;
+  return n === out.length && (n === 0 || out[n - 1] < length) ? out : null;
 }
 
 /** Bytes of one packed tensor in the codec's payload (without alignment padding). */

@@ -222,6 +222,9 @@ describe('packed weight codec', () => {
     expect(() => decodeWeights(corrupt((w) => (w & ~(1 << 7)) | 0x80000000))).toThrow(/does not set exactly nnz = 20 bits below 40/); // 39 → 63
     expect(() => decodeWeights(corrupt((w) => w & ~1))).toThrow(/does not set exactly nnz = 20/); // 19 bits
     expect(() => decodeWeights(corrupt((w) => w | (1 << 8)))).toThrow(/does not set exactly nnz = 20/); // 21 bits (40 is past too)
+    // The server's decode writes the positions straight into its shared buffer: the same checks.
+    expect(() => decodeWeights(corrupt((w) => (w & ~(1 << 7)) | 0x80000000), { sparse: true, shared: true })).toThrow(/does not set exactly nnz = 20 bits below 40/);
+    expect(() => decodeWeights(corrupt((w) => w | (1 << 8)), { sparse: true, shared: true })).toThrow(/does not set exactly nnz = 20/);
   });
 
   it('rejects sparse indices out of order or out of range', () => {
