@@ -11,7 +11,7 @@
  * iteration is what the paper uses with momentum; more move v toward the inliers' mean.
  */
 import { isSparse, type WeightMap, type WeightSpec } from '../../shared/weights/weight-map';
-import { addScaled, dotWith, squaredNorm, toCombination, type Combination } from './combination';
+import { addScaled, squaredDistance, squaresOf, toCombination, type Combination } from './combination';
 import { zerosFromSpecs } from './fold';
 import { median } from './validate';
 
@@ -26,17 +26,6 @@ export interface CenteredClipResult {
   tau: number;
   /** Per input: ‖x_i − v‖ > τ in the last iteration (it was clipped). */
   clipped: boolean[];
-}
-
-/** ‖v_t‖² per tensor: what a sparse input's distance starts from. */
-function squaresOf(v: WeightMap): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const [name, t] of v) {
-    let s = 0;
-    for (let j = 0; j < t.data.length; j++) s += t.data[j] * t.data[j];
-    out.set(name, s);
-  }
-  return out;
 }
 
 /** ‖x − v‖; a sparse tensor of x costs O(kept values): ‖v‖² + Σ_kept ((x_j − v_j)² − v_j²). */
@@ -61,34 +50,27 @@ function mapDistance(specs: readonly WeightSpec[], x: WeightMap, v: WeightMap, v
   return Math.sqrt(s);
 }
 
-/**
- * ‖c − v‖ of a combination (a bucket's mean, kept as its terms): ‖v‖² − 2⟨c, v⟩ + ‖c‖², with ‖c‖²
- * computed once per input (`cSquared`). A lone delta of weight 1 takes the exact per-element form.
- */
-function distance(specs: readonly WeightSpec[], c: Combination, v: WeightMap, vSquares: Map<string, number>, cSquared: () => number): number {
+/** ‖c − v‖ of a combination (a bucket's mean, kept as its terms); a lone delta of weight 1 as before. */
+function distance(specs: readonly WeightSpec[], c: Combination, v: WeightMap, vSquares: Map<string, number>): number {
   if (c.terms.length === 1 && c.terms[0].w === 1) return mapDistance(specs, c.terms[0].x, v, vSquares);
-  let vv = 0;
-  for (const s of vSquares.values()) vv += s;
-  return Math.sqrt(Math.max(0, vv - 2 * dotWith(c, v) + cSquared()));
+  return Math.sqrt(Math.max(0, squaredDistance(c, v, vSquares)));
 }
 
 /** Inputs are deltas or combinations of them (bucket means kept as their terms, combination.ts). */
 export function centeredClip(specs: readonly WeightSpec[], inputMaps: ReadonlyArray<WeightMap | Combination>, center: WeightMap | null, o: CenteredClipOptions): CenteredClipResult {
   const inputs = inputMaps.map(toCombination);
-  const squares: Array<number | undefined> = [];
-  const cSquared = (i: number) => () => (squares[i] ??= squaredNorm(inputs[i]));
   const n = inputs.length;
   if (n === 0) throw new Error('centered clipping needs at least one delta');
   if (!(Number.isInteger(o.iterations) && o.iterations >= 1)) throw new RangeError(`iterations must be an integer ≥ 1, got ${o.iterations}`);
   let v = zerosFromSpecs(specs);
   if (center) for (const [name, t] of v) t.data.set(center.get(name)!.data);
   const v0Squares = squaresOf(v);
-  const d0 = inputs.map((x, i) => distance(specs, x, v, v0Squares, cSquared(i)));
+  const d0 = inputs.map((x) => distance(specs, x, v, v0Squares));
   const tau = o.tau ?? median(d0);
   let clipped: boolean[] = [];
   for (let l = 0; l < o.iterations; l++) {
     const vSquares = l === 0 ? v0Squares : squaresOf(v);
-    const dist = l === 0 ? d0 : inputs.map((x, i) => distance(specs, x, v, vSquares, cSquared(i)));
+    const dist = l === 0 ? d0 : inputs.map((x) => distance(specs, x, v, vSquares));
     clipped = dist.map((d) => d > tau);
     const scales = dist.map((d) => (d > tau ? tau / d : 1));
     // v + 1/n·Σ scale_i·(x_i − v) = (1 − Σ scale_i/n)·v + Σ (scale_i/n)·x_i: one pass over v,

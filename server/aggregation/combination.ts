@@ -1,17 +1,20 @@
 /**
- * A weighted sum Σ w_t·x_t of deltas kept as its terms instead of added up. The robust combine
- * averages a contributor's updates, then buckets of contributors (robust.ts, bucketing.ts), and
- * centered clipping only needs three things of each such mean: its distance from the centre, its
- * norm and its sum into the aggregate. All three follow from the terms:
+ * A weighted sum Σ w_t·x_t of deltas kept as its terms instead of added up into a new map. The
+ * robust combine averages a contributor's updates, then buckets of contributors (robust.ts,
+ * bucketing.ts), and centered clipping only needs three things of each such mean: its distance
+ * from the centre, its norm and its sum into the aggregate.
  *
- *   ⟨c, v⟩ = Σ_t w_t ⟨x_t, v⟩                 O(kept values) per sparse term
- *   ‖c‖²   = Σ_t Σ_u w_t w_u ⟨x_t, x_u⟩       a cross term of two sparse deltas in O(their kept values)
- *   acc   += a·c = Σ_t (a·w_t)·x_t
+ *   acc += a·c = Σ_t (a·w_t)·x_t               each term from its kept values
+ *   ‖c − v‖², ‖c‖²                             per tensor: scatter-add the terms into a zeroed
+ *                                              scratch, then read each term's positions back,
+ *                                              zeroing as it reads — a position kept by several
+ *                                              terms is counted once (its later reads see 0)
+ *   ⟨c, v⟩ = Σ_t w_t ⟨x_t, v⟩
  *
- * Adding two top-k deltas into a sparse mean instead visits the union of their positions through
- * a mark per position (fold.ts sparseSum): about 4× the work of the cross term, and an allocation
- * per tensor — the largest cost of a robust step with the default sparse upload
- * (bench:aggregate's fold-worker profile). Pure; a delta is never mutated.
+ * Adding top-k deltas into a sparse mean instead (fold.ts sparseSum) visits the union of their
+ * positions through a mark per position — a branch per value and new arrays per tensor — and was
+ * the largest cost of a robust step with the default sparse upload (bench:aggregate's fold-worker
+ * profile). Here every pass is branch-free and allocates nothing. Pure; a delta is never mutated.
  */
 import { isSparse, type SparseTensor, type WeightMap, type WeightSpec } from '../../shared/weights/weight-map';
 import { axpyTensor, l2NormOf, weightedSum } from './fold';
@@ -43,6 +46,9 @@ export function materialize(specs: readonly WeightSpec[], c: Combination): Weigh
   return weightedSum(specs, c.terms.map((t) => ({ delta: t.x, weight: t.w })));
 }
 
+/** Zeroed scratch of the sums and sparse·sparse products, reused across calls (zero between them). */
+let scratch = new Float32Array(0);
+
 /** ⟨c, v⟩ (a sparse tensor costs its kept values, combination or v). */
 export function dotWith(c: Combination, v: WeightMap): number {
   let s = 0;
@@ -56,15 +62,77 @@ export function normOf(c: Combination): number {
   return Math.sqrt(Math.max(0, squaredNorm(c)));
 }
 
-/** ‖c‖² from the terms' norms and their pairwise cross terms. */
+/** ‖c‖². */
 export function squaredNorm(c: Combination): number {
+  return squaredDistance(c, null);
+}
+
+/**
+ * ‖c − v‖² (v = null: zero). A tensor whose terms are all sparse costs O(their kept values):
+ * ‖v‖² + Σ over kept positions j of ((c_j − v_j)² − v_j²), with ‖v‖² from `vSquares` (per name);
+ * one with a dense term costs its length.
+ */
+export function squaredDistance(c: Combination, v: WeightMap | null, vSquares?: ReadonlyMap<string, number>): number {
   const ts = c.terms.filter((t) => t.w !== 0);
+  if (ts.length === 0) return v ? [...(vSquares ?? squaresOf(v)).values()].reduce((a, b) => a + b, 0) : 0;
   let s = 0;
-  for (let i = 0; i < ts.length; i++) {
-    const n = l2NormOf(ts[i].x);
-    s += ts[i].w * ts[i].w * n * n;
-    for (let j = i + 1; j < ts.length; j++) s += 2 * ts[i].w * ts[j].w * dotMaps(ts[i].x, ts[j].x);
+  for (const [name, first] of ts[0].x) {
+    const length = first.shape.reduce((n, d) => n * d, 1);
+    if (scratch.length < length) scratch = new Float32Array(length);
+    const acc = scratch;
+    const vt = v ? v.get(name)!.data : null;
+    let allSparse = true;
+    for (const { x, w } of ts) {
+      const t = x.get(name)!;
+      if (isSparse(t)) {
+        const { nz, values } = t;
+        for (let k = 0; k < nz.length; k++) acc[nz[k]] += w * values[k];
+      } else {
+        allSparse = false;
+        const d = t.data;
+        for (let j = 0; j < length; j++) acc[j] += w * d[j];
+      }
+    }
+    if (!allSparse) {
+      let s0 = 0;
+      for (let j = 0; j < length; j++) {
+        const e = acc[j] - (vt ? vt[j] : 0);
+        s0 += e * e;
+        acc[j] = 0;
+      }
+      s += s0;
+      continue;
+    }
+    let s0 = vt ? (vSquares?.get(name) ?? squareOf(vt)) : 0;
+    for (const { x } of ts) {
+      const { nz } = x.get(name) as SparseTensor;
+      if (vt) {
+        for (let k = 0; k < nz.length; k++) {
+          const j = nz[k], b = vt[j], e = acc[j] - b;
+          s0 += e * e - b * b; // 0 where an earlier term's read cleared it
+          acc[j] = 0;
+        }
+      } else {
+        for (let k = 0; k < nz.length; k++) {
+          const m = acc[nz[k]];
+          s0 += m * m;
+          acc[nz[k]] = 0;
+        }
+      }
+    }
+    s += s0;
   }
+  return s;
+}
+
+/** ‖v‖² per tensor. */
+export function squaresOf(v: WeightMap): Map<string, number> {
+  return new Map([...v].map(([name, t]) => [name, squareOf(t.data)]));
+}
+
+function squareOf(d: Float32Array): number {
+  let s = 0;
+  for (let j = 0; j < d.length; j++) s += d[j] * d[j];
   return s;
 }
 
@@ -73,8 +141,6 @@ export function addScaled(acc: WeightMap, c: Combination, a: number): void {
   for (const [name, t] of acc) for (const term of c.terms) if (term.w !== 0) axpyTensor(t.data, term.x.get(name)!, a * term.w);
 }
 
-/** Zeroed scratch for sparse·sparse products, reused across calls (zero between them). */
-let scratch = new Float32Array(0);
 
 /** ⟨a, b⟩ over a's names; a sparse tensor on either side costs O(its kept values). */
 export function dotMaps(a: WeightMap, b: WeightMap): number {
