@@ -8,7 +8,7 @@
  */
 import type { Rand } from '../../shared/data/rng';
 import type { WeightMap, WeightSpec } from '../../shared/weights/weight-map';
-import { materialize, meanOf, toCombination, type Combination } from './combination';
+import { materialize, meanOf, settle, toCombination, type Combination } from './combination';
 
 /** The shuffled order of 0..n−1 (Fisher–Yates). */
 export function permutation(n: number, rand: Rand): number[] {
@@ -33,13 +33,13 @@ export function buckets(n: number, s: number, rand: Rand): number[][] {
  * The mean of each bucket kept as its terms (combination.ts: centered clipping needs only its
  * distances and its sum, not its values), with the buckets (indices into `inputs`) they came from.
  */
-export function bucketCombinations(inputs: ReadonlyArray<WeightMap | Combination>, s: number, rand: Rand): { means: Combination[]; groups: number[][] } {
+export function bucketCombinations(specs: readonly WeightSpec[], inputs: ReadonlyArray<WeightMap | Combination>, s: number, rand: Rand): { means: Combination[]; groups: number[][] } {
   const groups = s <= 1 ? inputs.map((_, i) => [i]) : buckets(inputs.length, s, rand);
-  return { means: groups.map((g) => meanOf(g.map((i) => toCombination(inputs[i])))), groups };
+  return { means: groups.map((g) => settle(specs, meanOf(g.map((i) => toCombination(inputs[i]))))), groups };
 }
 
 /** The mean of each bucket, added up, with the buckets they came from. */
 export function bucketMeans(specs: readonly WeightSpec[], inputs: readonly WeightMap[], s: number, rand: Rand): { means: WeightMap[]; groups: number[][] } {
-  const { means, groups } = bucketCombinations(inputs, s, rand);
+  const { means, groups } = bucketCombinations(specs, inputs, s, rand);
   return { means: means.map((m) => materialize(specs, m)), groups };
 }

@@ -18,7 +18,7 @@ import type { Rand } from '../../shared/data/rng';
 import type { WeightMap, WeightSpec } from '../../shared/weights/weight-map';
 import { scoreContributors, type ContributorScore } from './accountability';
 import { bucketCombinations } from './bucketing';
-import { materialize, meanOf, single, type Combination } from './combination';
+import { materialize, meanOf, settle, single, type Combination } from './combination';
 import { centeredClip } from './centered-clip';
 import { coordinateMedian, trimmedMean } from './coordinate-wise';
 import { dpAggregate, type DpConfig } from './dp-fedavg';
@@ -79,20 +79,20 @@ export interface RobustResult {
  * the result (bucketing's seeded permutation included) does not depend on the order in which
  * updates arrived.
  */
-export function contributorMeans(inputs: ReadonlyArray<{ contributorId: string; delta: WeightMap }>): Array<{ contributorId: string; x: Combination }> {
+export function contributorMeans(specs: readonly WeightSpec[], inputs: ReadonlyArray<{ contributorId: string; delta: WeightMap }>): Array<{ contributorId: string; x: Combination }> {
   const groups = new Map<string, WeightMap[]>();
   for (const u of inputs) groups.set(u.contributorId, [...(groups.get(u.contributorId) ?? []), u.delta]);
-  return [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([contributorId, ds]) => ({ contributorId, x: meanOf(ds.map(single)) }));
+  return [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([contributorId, ds]) => ({ contributorId, x: settle(specs, meanOf(ds.map(single))) }));
 }
 
 /** Step 1 with each contributor's mean added up. */
 export function perContributor(specs: readonly WeightSpec[], inputs: ReadonlyArray<{ contributorId: string; delta: WeightMap }>): Array<{ contributorId: string; x: WeightMap }> {
-  return contributorMeans(inputs).map(({ contributorId, x }) => ({ contributorId, x: materialize(specs, x) }));
+  return contributorMeans(specs, inputs).map(({ contributorId, x }) => ({ contributorId, x: materialize(specs, x) }));
 }
 
 export function robustCombine(specs: readonly WeightSpec[], inputs: readonly RobustInput[], o: RobustOptions): RobustResult {
   if (inputs.length === 0) throw new Error('robustCombine needs at least one update');
-  const xs = contributorMeans(inputs);
+  const xs = contributorMeans(specs, inputs);
   // The rules other than centered clipping read coordinates: only they add the means up.
   let added: WeightMap[] | null = null;
   const maps = () => (added ??= xs.map((c) => materialize(specs, c.x)));
@@ -109,7 +109,7 @@ export function robustCombine(specs: readonly WeightSpec[], inputs: readonly Rob
     g = centred ? weightedSum(specs, [{ delta: center, weight: 1 }, { delta: r.aggregate, weight: 1 }]) : r.aggregate;
     clipped = r.clipped;
   } else if (kind === 'centered-clip') {
-    const { means, groups } = bucketCombinations(xs.map((c) => c.x), o.robust.bucketSize, o.rand);
+    const { means, groups } = bucketCombinations(specs, xs.map((c) => c.x), o.robust.bucketSize, o.rand);
     const r = centeredClip(specs, means, center, { tau: o.robust.tau, iterations: o.robust.iterations });
     g = r.aggregate;
     tau = r.tau;

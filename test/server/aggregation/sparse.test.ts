@@ -105,7 +105,7 @@ describe('sparse deltas', () => {
       expect(normOf(c)).toBeCloseTo(l2NormOf(added[i]), 6);
       expect(dotWith(c, center)).toBeCloseTo(dotMaps(added[i], center), 6);
     });
-    const terms = bucketCombinations(inputs, 2, mulberry32(3));
+    const terms = bucketCombinations(specs, inputs, 2, mulberry32(3));
     const sums = bucketMeans(specs, added, 2, mulberry32(3));
     expect(terms.groups).toEqual(sums.groups);
     const a = centeredClip(specs, terms.means, center, { tau: null, iterations: 2 });
