@@ -20,6 +20,9 @@
  *     contribute` does by default (the server plan's upload: int8/256, top-10%, error feedback),
  *     the second as float32. Issue 14's goals, for the default upload: ≥ 200 updates/s,
  *     p99 < 250 ms, ≥ 50% of raw.
+ *     Each row also gives the server process's CPU time in the window (every thread, from
+ *     /proc/<pid>/stat) per accepted update: the cost of serving one, which the throughput of a
+ *     box shared with the clients (and with other jobs) hides.
  *     BENCH_CLIENTS and BENCH_SECONDS change the client count and window, BENCH_SERVER_ARGS adds
  *     server flags (e.g. "--robust none"); --sockets-only skips 1–2.
  *
@@ -27,7 +30,7 @@
  * side by side.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { io, type Socket } from 'socket.io-client';
 import { join } from 'node:path';
@@ -183,10 +186,35 @@ interface SocketResult {
   versions: number;
   /** Submissions answered 'busy' (back-pressure; the client retried). */
   busy: number;
+  /**
+   * CPU time the server process (all its threads) spent in the window per accepted update or
+   * acknowledged message: what serving one costs, which throughput on a shared box hides (null
+   * where /proc is not there).
+   */
+  cpuMsPerUpdate: number | null;
+}
+
+/** Clock ticks per second of /proc's utime/stime (getconf CLK_TCK; 100 on Linux). */
+const CLK_TCK = (() => {
+  const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  return Number(r.stdout?.trim()) || 100;
+})();
+
+/** CPU ms (user + system, every thread) a process has used, from /proc/<pid>/stat; null off Linux. */
+function processCpuMs(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+  } catch {
+    return null;
+  }
 }
 
 /** Starts a child process and resolves with the URL it prints ("listening on …"). */
-async function startChild(args: string[]): Promise<{ url: string; stop: () => Promise<void> }> {
+async function startChild(args: string[]): Promise<{ url: string; cpuMs: () => number | null; stop: () => Promise<void> }> {
   // BENCH_NODE_ARGS: extra node flags for the children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -203,6 +231,7 @@ async function startChild(args: string[]): Promise<{ url: string; stop: () => Pr
   });
   return {
     url,
+    cpuMs: () => processCpuMs(proc.pid),
     stop: () => new Promise<void>((r) => {
       if (proc.exitCode !== null || proc.signalCode !== null) return r();
       const kill = setTimeout(() => proc.kill('SIGKILL'), 10_000);
@@ -227,13 +256,17 @@ type Submit = (id: string) => Promise<{ ok: boolean; code?: string; reason?: str
  * second is counted (throughput = completions in the window / its length, latency = theirs). The
  * server runs in its own process, so load generation and serving do not share an event loop.
  */
-async function drive(submits: Submit[], seconds: number): Promise<{ accepted: number; busy: number; seconds: number; latencies: number[] }> {
+async function drive(submits: Submit[], seconds: number, serverCpuMs: () => number | null): Promise<{ accepted: number; busy: number; seconds: number; latencies: number[]; cpuMs: number | null }> {
   const latencies: number[] = [];
   let accepted = 0;
   let busy = 0;
   let n = 0;
   const from = performance.now() + 1000;
   const to = from + seconds * 1000;
+  // The server's CPU time over the same window as the counts.
+  let cpuFrom: number | null = null;
+  let cpuTo: number | null = null;
+  const marks = [setTimeout(() => (cpuFrom = serverCpuMs()), from - performance.now()), setTimeout(() => (cpuTo = serverCpuMs()), to - performance.now())];
   await Promise.all(submits.map(async (submit) => {
     while (performance.now() < to) {
       const s = performance.now();
@@ -248,7 +281,9 @@ async function drive(submits: Submit[], seconds: number): Promise<{ accepted: nu
       } else throw new Error(`rejected: ${a.code} ${a.reason}`);
     }
   }));
-  return { accepted, busy, seconds, latencies: latencies.sort((a, b) => a - b) };
+  marks.forEach(clearTimeout);
+  const cpuMs = cpuFrom !== null && cpuTo !== null ? cpuTo - cpuFrom : null;
+  return { accepted, busy, seconds, latencies: latencies.sort((a, b) => a - b), cpuMs };
 }
 
 function summarize(model: string, upload: string, server: string, deltaBytes: number, clients: number, d: Awaited<ReturnType<typeof drive>>, versions: number): SocketResult {
@@ -256,6 +291,7 @@ function summarize(model: string, upload: string, server: string, deltaBytes: nu
   return {
     model, upload, server, deltaMB: deltaBytes / 1e6, clients, accepted: d.accepted, seconds: d.seconds, updatesPerSec: d.accepted / d.seconds,
     MBps: (d.accepted * deltaBytes) / d.seconds / 1e6, p50ms: q(0.5), p99ms: q(0.99), versions, busy: d.busy,
+    cpuMsPerUpdate: d.cpuMs !== null && d.accepted > 0 ? d.cpuMs / d.accepted : null,
   };
 }
 
@@ -283,7 +319,7 @@ async function benchSocket(model: string, methodConfig: object | null, clients: 
     const online: WeightMap = new Map([...weights].filter(([n]) => !n.startsWith('target/')));
     const values: WeightMap = new Map([...online].map(([n, t]) => [n, { shape: t.shape, data: randomArray(t.data.length, 5) }]));
     const delta = packUpload(values, null, plan, 0).bytes;
-    const d = await drive(cs.map((c) => (id) => c.submitRaw({ updateId: id, baseVersion: 0, examples: 32, metrics: {}, delta })), seconds);
+    const d = await drive(cs.map((c) => (id) => c.submitRaw({ updateId: id, baseVersion: 0, examples: 32, metrics: {}, delta })), seconds, server.cpuMs);
     const status = (await (await fetch(`${server.url}/api/status`)).json()) as { version: number };
     for (const c of cs) c.close();
     return { result: summarize(model, uploadName(plan.compression?.upload ?? FP32_UPLOAD), 'glimpse-server', delta.length, clients, d, status.version), delta };
@@ -302,7 +338,7 @@ async function benchRaw(model: string, upload: string, delta: Uint8Array, client
       s.once('connect', () => resolve(s));
       s.once('connect_error', reject);
     })));
-    const d = await drive(cs.map((s) => (id) => s.timeout(120_000).emitWithAck('delta:submit', { updateId: id, baseVersion: 0, examples: 32, metrics: {}, delta })), seconds);
+    const d = await drive(cs.map((s) => (id) => s.timeout(120_000).emitWithAck('delta:submit', { updateId: id, baseVersion: 0, examples: 32, metrics: {}, delta })), seconds, server.cpuMs);
     for (const s of cs) s.close();
     return summarize(model, upload, 'raw socket.io', delta.length, clients, d, 0);
   } finally {
@@ -359,17 +395,18 @@ async function main(): Promise<void> {
     ingest.push({ upload: full.result.upload, server: full.result, raw, ratio: full.result.MBps / raw.MBps });
   }
   const sockets = [tiny.result, ...ingest.flatMap((r) => [r.server, r.raw])];
-  console.log('model                  upload                 server          delta MB  clients  accepted  updates/s   MB/s    p50 ms   p99 ms  versions  busy');
+  console.log('model                  upload                 server          delta MB  clients  accepted  updates/s   MB/s    p50 ms   p99 ms  versions  busy  server CPU ms/update');
   for (const s of sockets) {
     console.log(
-      `${s.model.padEnd(22)} ${s.upload.padEnd(22)} ${s.server.padEnd(14)} ${fmt(s.deltaMB, 3).padStart(8)}  ${String(s.clients).padStart(7)}  ${String(s.accepted).padStart(8)}  ${fmt(s.updatesPerSec, 1).padStart(9)}  ${fmt(s.MBps, 0).padStart(5)}  ${fmt(s.p50ms, 1).padStart(7)}  ${fmt(s.p99ms, 1).padStart(7)}  ${String(s.versions).padStart(8)}  ${String(s.busy).padStart(4)}`,
+      `${s.model.padEnd(22)} ${s.upload.padEnd(22)} ${s.server.padEnd(14)} ${fmt(s.deltaMB, 3).padStart(8)}  ${String(s.clients).padStart(7)}  ${String(s.accepted).padStart(8)}  ${fmt(s.updatesPerSec, 1).padStart(9)}  ${fmt(s.MBps, 0).padStart(5)}  ${fmt(s.p50ms, 1).padStart(7)}  ${fmt(s.p99ms, 1).padStart(7)}  ${String(s.versions).padStart(8)}  ${String(s.busy).padStart(4)}  ${s.cpuMsPerUpdate === null ? '–' : fmt(s.cpuMsPerUpdate, 2)}`,
     );
   }
   const robust = /--robust\s+(\S+)/.exec(process.env.BENCH_SERVER_ARGS ?? '')?.[1] ?? 'default (centered clip on an open server)';
   const load = loadavg().map((l) => l.toFixed(1)).join(' ');
   console.log(`\nbyol default, ${CLIENTS} clients, open server, robust rule ${robust}:`);
   for (const r of ingest) {
-    console.log(`  ${r.upload.padEnd(22)} ingest ${fmt(r.server.updatesPerSec, 1)} upd/s (${fmt(r.server.MBps, 0)} MB/s) vs raw Socket.IO ${fmt(r.raw.updatesPerSec, 1)} msg/s (${fmt(r.raw.MBps, 0)} MB/s): ${fmt(100 * r.ratio, 0)}%, p50/p99 ack ${fmt(r.server.p50ms, 0)}/${fmt(r.server.p99ms, 0)} ms`);
+    const cpu = r.server.cpuMsPerUpdate !== null && r.raw.cpuMsPerUpdate !== null ? `; server CPU ${fmt(r.server.cpuMsPerUpdate, 2)} ms per update vs the raw peer's ${fmt(r.raw.cpuMsPerUpdate, 2)} per message` : '';
+    console.log(`  ${r.upload.padEnd(22)} ingest ${fmt(r.server.updatesPerSec, 1)} upd/s (${fmt(r.server.MBps, 0)} MB/s) vs raw Socket.IO ${fmt(r.raw.updatesPerSec, 1)} msg/s (${fmt(r.raw.MBps, 0)} MB/s): ${fmt(100 * r.ratio, 0)}%, p50/p99 ack ${fmt(r.server.p50ms, 0)}/${fmt(r.server.p99ms, 0)} ms${cpu}`);
   }
   const head = ingest[0];
   const goals = { updatesPerSec: head.server.updatesPerSec >= 200, p99: head.server.p99ms < 250, ofRaw: head.ratio >= 0.5 };
@@ -377,7 +414,7 @@ async function main(): Promise<void> {
   const report = {
     at: new Date().toISOString(), node: process.version, loadavg: loadavg(), clients: CLIENTS, robust, serverArgs: process.env.BENCH_SERVER_ARGS ?? '',
     bandwidthGBps: { js: jsBw, c: cBw, reference: bandwidth }, fold, sockets,
-    ingest: ingest.map((r) => ({ upload: r.upload, updatesPerSec: r.server.updatesPerSec, p50ms: r.server.p50ms, p99ms: r.server.p99ms, rawUpdatesPerSec: r.raw.updatesPerSec, ingestVsRaw: r.ratio })),
+    ingest: ingest.map((r) => ({ upload: r.upload, updatesPerSec: r.server.updatesPerSec, p50ms: r.server.p50ms, p99ms: r.server.p99ms, rawUpdatesPerSec: r.raw.updatesPerSec, ingestVsRaw: r.ratio, serverCpuMsPerUpdate: r.server.cpuMsPerUpdate, rawCpuMsPerMessage: r.raw.cpuMsPerUpdate })),
     ingestVsRaw: head.ratio, goals,
     target: 'fold at ≥ 50% of measured memory bandwidth; ≥ 200 updates/s, p99 < 250 ms, ≥ 50% of raw Socket.IO with 64 clients, default upload (issue 14)',
   };
