@@ -92,6 +92,20 @@ export function squaredNorm(c: Combination): number {
  * one with a dense term costs its length.
  */
 export function squaredDistance(c: Combination, v: WeightMap | null, vSquares?: ReadonlyMap<string, number>): number {
+  return keepingScratchZero(() => sumOfSquares(c, v, vSquares));
+}
+
+/** Runs `f`; if it throws midway (a term that lacks a tensor), the scratch is zeroed again first. */
+function keepingScratchZero<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    scratch.fill(0);
+    throw e;
+  }
+}
+
+function sumOfSquares(c: Combination, v: WeightMap | null, vSquares?: ReadonlyMap<string, number>): number {
   const ts = c.terms.filter((t) => t.w !== 0);
   if (ts.length === 0) return v ? [...(vSquares ?? squaresOf(v)).values()].reduce((a, b) => a + b, 0) : 0;
   let s = 0;
@@ -175,7 +189,7 @@ export function dotMaps(a: WeightMap, b: WeightMap): number {
   for (const [name, ta] of a) {
     const tb = b.get(name);
     if (!tb) throw new Error(`dotMaps: the second map lacks '${name}'`);
-    if (isSparse(ta) && isSparse(tb)) s += sparseDot(ta, tb);
+    if (isSparse(ta) && isSparse(tb)) s += keepingScratchZero(() => sparseDot(ta, tb));
     else if (isSparse(ta)) s += gatherDot(ta, tb.data);
     else if (isSparse(tb)) s += gatherDot(tb, ta.data);
     else s += denseDot(ta.data, tb.data);

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { scoreContributors } from '../../../server/aggregation/accountability';
 import { bucketCombinations, bucketMeans } from '../../../server/aggregation/bucketing';
 import { centeredClip } from '../../../server/aggregation/centered-clip';
-import { dotMaps, dotWith, materialize, meanOf, normOf, single } from '../../../server/aggregation/combination';
+import { dotMaps, dotWith, materialize, meanOf, normOf, single, squaredNorm } from '../../../server/aggregation/combination';
 import { fedbuffStep, type BufferedUpdate, type GlobalState } from '../../../server/aggregation/fedbuff';
 import { l2NormOf, scaled, weightedSum } from '../../../server/aggregation/fold';
 import { simdKernel, weightedSumSimd } from '../../../server/aggregation/fold-wasm';
@@ -105,6 +105,10 @@ describe('sparse deltas', () => {
       expect(normOf(c)).toBeCloseTo(l2NormOf(added[i]), 6);
       expect(dotWith(c, center)).toBeCloseTo(dotMaps(added[i], center), 6);
     });
+    // A term that lacks a tensor throws, and leaves the shared scratch zeroed for the next sum.
+    const lacking = new Map([...us[1].sparse].filter(([n]) => n !== 'c'));
+    expect(() => squaredNorm(meanOf([single(us[0].sparse), single(lacking)]))).toThrow();
+    expect(normOf(inputs[0])).toBeCloseTo(l2NormOf(added[0]), 6);
     const terms = bucketCombinations(specs, inputs, 2, mulberry32(3));
     const sums = bucketMeans(specs, added, 2, mulberry32(3));
     expect(terms.groups).toEqual(sums.groups);
