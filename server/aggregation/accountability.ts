@@ -29,8 +29,11 @@ export const dot = dotMaps;
 
 /** cos(a, b); pass the norms when they are known (scoring a step computes each once). */
 export function cosine(a: WeightMap, b: WeightMap, na = l2NormOf(a), nb = l2NormOf(b)): number {
-  return na > 0 && nb > 0 ? dot(a, b) / (na * nb) : 0;
+  return cosineOf(() => dot(a, b), na, nb);
 }
+
+/** ⟨a, b⟩ / (‖a‖·‖b‖), 0 when either norm is 0 (the dot is then not computed). */
+const cosineOf = (dotOf: () => number, na: number, nb: number): number => (na > 0 && nb > 0 ? dotOf() / (na * nb) : 0);
 
 /** Each x is a contributor's mean: a delta, or its updates kept as terms (combination.ts). */
 export function scoreContributors(inputs: ReadonlyArray<{ contributorId: string; x: WeightMap | Combination }>, aggregate: WeightMap, clipped: readonly boolean[]): ContributorScore[] {
@@ -39,7 +42,7 @@ export function scoreContributors(inputs: ReadonlyArray<{ contributorId: string;
   const med = median(norms);
   const ng = l2NormOf(aggregate);
   return inputs.map((inp, k) => {
-    const cos = norms[k] > 0 && ng > 0 ? dotWith(xs[k], aggregate) / (norms[k] * ng) : 0;
+    const cos = cosineOf(() => dotWith(xs[k], aggregate), norms[k], ng);
     return { contributorId: inp.contributorId, cosine: cos, normRatio: med > 0 ? norms[k] / med : 0, clipped: clipped[k] ?? false, outvoted: cos < 0 };
   });
 }

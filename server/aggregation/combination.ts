@@ -16,7 +16,7 @@
  * the largest cost of a robust step with the default sparse upload (bench:aggregate's fold-worker
  * profile). Here every pass is branch-free and allocates nothing. Pure; a delta is never mutated.
  */
-import { isSparse, type SparseTensor, type WeightMap, type WeightSpec } from '../../shared/weights/weight-map';
+import { isSparse, sizeOf, type SparseTensor, type WeightMap, type WeightSpec } from '../../shared/weights/weight-map';
 import { axpyTensor, l2NormOf, weightedSum } from './fold';
 
 export interface Term {
@@ -50,23 +50,33 @@ export function settle(specs: readonly WeightSpec[], c: Combination): Combinatio
   const mostlyDense = c.terms.some(({ x }) => {
     let dense = 0, all = 0;
     for (const t of x.values()) {
-      const n = t.shape.reduce((a, d) => a * d, 1);
+      const n = sizeOf(t.shape);
       all += n;
       if (!isSparse(t)) dense += n;
     }
     return dense * 2 > all;
   });
-  return mostlyDense ? single(weightedSum(specs, c.terms.map((t) => ({ delta: t.x, weight: t.w })))) : c;
+  return mostlyDense ? single(sumOf(specs, c)) : c;
+}
+
+/** The sum as a new WeightMap. */
+export function sumOf(specs: readonly WeightSpec[], c: Combination): WeightMap {
+  return weightedSum(specs, c.terms.map((t) => ({ delta: t.x, weight: t.w })));
 }
 
 /** The sum as a WeightMap (a single term of weight 1 is returned as it is). */
 export function materialize(specs: readonly WeightSpec[], c: Combination): WeightMap {
-  if (c.terms.length === 1 && c.terms[0].w === 1) return c.terms[0].x;
-  return weightedSum(specs, c.terms.map((t) => ({ delta: t.x, weight: t.w })));
+  return c.terms.length === 1 && c.terms[0].w === 1 ? c.terms[0].x : sumOf(specs, c);
 }
 
 /** Zeroed scratch of the sums and sparse·sparse products, reused across calls (zero between them). */
 let scratch = new Float32Array(0);
+
+/** The scratch, at least `length` long. */
+function scratchOf(length: number): Float32Array {
+  if (scratch.length < length) scratch = new Float32Array(length);
+  return scratch;
+}
 
 /** ⟨c, v⟩ (a sparse tensor costs its kept values, combination or v). */
 export function dotWith(c: Combination, v: WeightMap): number {
@@ -110,9 +120,8 @@ function sumOfSquares(c: Combination, v: WeightMap | null, vSquares?: ReadonlyMa
   if (ts.length === 0) return v ? [...(vSquares ?? squaresOf(v)).values()].reduce((a, b) => a + b, 0) : 0;
   let s = 0;
   for (const [name, first] of ts[0].x) {
-    const length = first.shape.reduce((n, d) => n * d, 1);
-    if (scratch.length < length) scratch = new Float32Array(length);
-    const acc = scratch;
+    const length = sizeOf(first.shape);
+    const acc = scratchOf(length);
     const vt = v ? v.get(name)!.data : null;
     let allSparse = true;
     for (const { x, w } of ts) {
@@ -182,7 +191,6 @@ export function addScaled(acc: WeightMap, c: Combination, a: number): void {
   for (const [name, t] of acc) for (const term of c.terms) if (term.w !== 0) axpyTensor(t.data, term.x.get(name)!, a * term.w);
 }
 
-
 /** ⟨a, b⟩ over a's names; a sparse tensor on either side costs O(its kept values). */
 export function dotMaps(a: WeightMap, b: WeightMap): number {
   let s = 0;
@@ -229,9 +237,7 @@ function gatherDot(t: SparseTensor, dense: Float32Array): number {
 /** Scatter the smaller one, gather with the other, clear: no branch per position. */
 function sparseDot(a: SparseTensor, b: SparseTensor): number {
   const [small, large] = a.nz.length <= b.nz.length ? [a, b] : [b, a];
-  const length = a.shape.reduce((n, d) => n * d, 1);
-  if (scratch.length < length) scratch = new Float32Array(length);
-  const buf = scratch;
+  const buf = scratchOf(sizeOf(a.shape));
   const { nz, values } = small;
   for (let k = 0; k < nz.length; k++) buf[nz[k]] = values[k];
   const s = gatherDot(large, buf);

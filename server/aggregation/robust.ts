@@ -18,7 +18,7 @@ import type { Rand } from '../../shared/data/rng';
 import type { WeightMap, WeightSpec } from '../../shared/weights/weight-map';
 import { scoreContributors, type ContributorScore } from './accountability';
 import { bucketCombinations } from './bucketing';
-import { materialize, meanOf, settle, single, type Combination } from './combination';
+import { materialize, meanOf, settle, single, sumOf, type Combination } from './combination';
 import { centeredClip } from './centered-clip';
 import { coordinateMedian, trimmedMean } from './coordinate-wise';
 import { dpAggregate, type DpConfig } from './dp-fedavg';
@@ -122,7 +122,7 @@ export function robustCombine(specs: readonly WeightSpec[], inputs: readonly Rob
     g = coordinateMedian(specs, maps());
   } else {
     // Always a fresh map: g becomes the next step's centre, and a delta's memory is reused.
-    g = weightedSum(specs, meanOf(xs.map((c) => c.x)).terms.map((t) => ({ delta: t.x, weight: t.w })));
+    g = sumOf(specs, meanOf(xs.map((c) => c.x)));
   }
   return { applied: sBar === 1 ? g : scaled(g, sBar), center: g, scores: scoreContributors(xs, g, clipped), tau };
 }
