@@ -31,6 +31,7 @@ import { initNodeBackend } from '../shared/backends/node-backend';
 import { intFlag, numFlag, runMain, UsageError } from '../shared/cli/args';
 import { loadTrainingData } from '../shared/data/source';
 import { makeEvalSet } from '../shared/eval/evaluate';
+import { formatPaired } from '../shared/eval/paired';
 import { describeSplit, probeEncoder, probeRawPixels, splitOf } from '../shared/eval/protocol';
 import { buildEncoder } from '../shared/models/encoder';
 import { withSeededInit } from '../shared/models/seeded-init';
@@ -94,7 +95,8 @@ async function main() {
   const started = new Date().toISOString();
   console.log(`bench:quality — backend ${backend}; evaluation on the ${describeSplit(split)}; ${runs.length} curves, ${(share / 60_000).toFixed(1)} min each; view ${viewName}${reconWeight ? `, reconstruction λ ${reconWeight}` : ''}; checkpoints ${checkpoints.join(', ')} examples`);
 
-  const raw = probeRawPixels(set, { linear });
+  let rawKnn: Int32Array | undefined;
+  const raw = probeRawPixels(set, { linear, onKnnPredictions: (p) => (rawKnn = p) });
   console.log(`raw pixels: kNN ${(raw.knn_top1 * 100).toFixed(1)}%${linear ? `, 1% labels ${(raw.linear_1pct! * 100).toFixed(1)}%, 10% labels ${(raw.linear_10pct! * 100).toFixed(1)}%` : ''}`);
   const randomInit: Record<string, ReturnType<typeof probeEncoder>> = {};
   for (const m of methods) {
@@ -113,7 +115,7 @@ async function main() {
     writeFileSync(path.join(REPORTS, 'quality.svg'), qualityChartSvg(curves, bars, `kNN top-1 on ${split.subset ? `a ${split.bank}/${split.queries} subset` : 'the full protocol'} (${split.protocol})`));
   };
   for (const [method, setting] of runs) {
-    const ctx: CurveContext = { set, checkpoints, deadline: Date.now() + share, linear, log: (l) => console.log(l) };
+    const ctx: CurveContext = { set, checkpoints, deadline: Date.now() + share, linear, log: (l) => console.log(l), rawKnn };
     const curve =
       setting === 'centralized' ? await centralizedCurve(method, recipe, data.train, ctx)
       : setting === 'peer' ? (data.isFixture ? { method, setting: 'PyTorch peer', points: [], stopped: 'the peer reads the full Fashion-MNIST (IDX files), not the fixture' } : await peerCurve(recipe, ctx, values.data ?? '/usr/share/datasets/fashion-mnist'))
@@ -147,8 +149,8 @@ function parseServerOpt(spec: string | undefined): ServerOptimizerConfig | undef
 
 function printTable(curves: Curve[], checkpoints: number[], raw: number, random: Record<string, { knn_top1: number }>) {
   const pct = (v: number | undefined) => (v === undefined ? '—' : `${(v * 100).toFixed(1)}%`);
-  console.log(`\n| method | setting | ${checkpoints.map((c) => `kNN @${c}`).join(' | ')} | 1% labels (last) | 10% labels (last) | vs centralized / peer |`);
-  console.log(`|---|---|${checkpoints.map(() => '---|').join('')}---|---|---|`);
+  console.log(`\n| method | setting | ${checkpoints.map((c) => `kNN @${c}`).join(' | ')} | 1% labels (last) | 10% labels (last) | kNN − raw pixels (last, paired) | vs centralized / peer |`);
+  console.log(`|---|---|${checkpoints.map(() => '---|').join('')}---|---|---|---|`);
   for (const c of curves) {
     const at = (x: number) => pointNear(c.points, x)?.knn_top1;
     const last = c.points[c.points.length - 1];
@@ -158,10 +160,10 @@ function printTable(curves: Curve[], checkpoints: number[], raw: number, random:
     const same = cl && last && pointNear([cl], last.examples) ? ` (${cl.examples} vs ${last.examples} examples)` : undefined;
     if (c.setting.startsWith('federated') && same) cmp = `${((last!.knn_top1 / cl!.knn_top1) * 100).toFixed(1)}% of centralized${same}`;
     if (c.setting === 'PyTorch peer' && same) cmp = `Glimpse − peer: ${((cl!.knn_top1 - last!.knn_top1) * 100).toFixed(1)} points${same}`;
-    console.log(`| ${c.method} | ${c.setting} | ${checkpoints.map((x) => pct(at(x))).join(' | ')} | ${pct(last?.linear_1pct)} | ${pct(last?.linear_10pct)} | ${cmp}${c.stopped ? ` (${c.stopped})` : ''} |`);
+    console.log(`| ${c.method} | ${c.setting} | ${checkpoints.map((x) => pct(at(x))).join(' | ')} | ${pct(last?.linear_1pct)} | ${pct(last?.linear_10pct)} | ${last?.knn_vs_raw ? formatPaired(last.knn_vs_raw) : '—'} | ${cmp}${c.stopped ? ` (${c.stopped})` : ''} |`);
   }
-  console.log(`| — | raw pixels | ${pct(raw)} | | | |`);
-  for (const [m, r] of Object.entries(random)) console.log(`| ${m} | random init | ${pct(r.knn_top1)} | | | |`);
+  console.log(`| — | raw pixels | ${pct(raw)} | | | | |`);
+  for (const [m, r] of Object.entries(random)) console.log(`| ${m} | random init | ${pct(r.knn_top1)} | | | | |`);
 }
 
 runMain(main);

@@ -5,6 +5,7 @@
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { EvalSet } from '../../shared/eval/evaluate';
+import { pairedDifference, type PairedDifference } from '../../shared/eval/paired';
 import { probeEncoder } from '../../shared/eval/protocol';
 
 export interface CurvePoint {
@@ -13,6 +14,8 @@ export interface CurvePoint {
   linear_1pct?: number;
   linear_10pct?: number;
   embedding_std: number;
+  /** kNN against raw pixels' on the same queries, paired query by query (shared/eval/paired.ts). */
+  knn_vs_raw?: PairedDifference;
   /** Wall seconds of training (not evaluation) up to this point. */
   trainSeconds: number;
 }
@@ -34,18 +37,24 @@ export interface CurveContext {
   deadline: number;
   linear: boolean;
   log: (line: string) => void;
+  /** Raw pixels' kNN prediction per query, to pair every point's with. */
+  rawKnn?: Int32Array;
 }
 
 export function evaluatePoint(encoder: LayersModel, ctx: CurveContext, examples: number, trainSeconds: number): CurvePoint {
-  const r = probeEncoder(encoder, ctx.set, { linear: ctx.linear });
-  return { examples, ...r, trainSeconds };
+  let predictions: Int32Array | undefined;
+  const r = probeEncoder(encoder, ctx.set, { linear: ctx.linear, onKnnPredictions: (p) => (predictions = p) });
+  const paired = ctx.rawKnn && predictions ? { knn_vs_raw: pairedDifference(predictions, ctx.rawKnn, ctx.set.test.labels) } : {};
+  return { examples, ...r, ...paired, trainSeconds };
 }
 
 const pct = (v: number | undefined) => (v === undefined ? '  —  ' : `${(v * 100).toFixed(1)}%`);
 
 export function pointLine(c: Pick<Curve, 'method' | 'setting'>, p: CurvePoint): string {
-  return `${c.method.padEnd(7)} ${c.setting.padEnd(26)} ${String(p.examples).padStart(7)} ex  kNN ${pct(p.knn_top1)}  1% ${pct(p.linear_1pct)}  10% ${pct(p.linear_10pct)}  std ${p.embedding_std.toFixed(3)}  (${p.trainSeconds.toFixed(0)} s training)`;
+  return `${c.method.padEnd(7)} ${c.setting.padEnd(26)} ${String(p.examples).padStart(7)} ex  kNN ${pct(p.knn_top1)}  1% ${pct(p.linear_1pct)}  10% ${pct(p.linear_10pct)}  std ${p.embedding_std.toFixed(3)}${p.knn_vs_raw ? `  kNN vs raw ${vsRaw(p.knn_vs_raw)}` : ''}  (${p.trainSeconds.toFixed(0)} s training)`;
 }
+
+const vsRaw = (d: PairedDifference) => `${d.diff >= 0 ? '+' : ''}${(d.diff * 100).toFixed(2)} (paired z ${d.z.toFixed(1)})`;
 
 /**
  * Drives one curve: `advance(to)` trains until `to` examples have been seen and returns the number

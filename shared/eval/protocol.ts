@@ -20,7 +20,7 @@ import { mulberry32, permutation } from '../data/rng';
 import { embedAll } from './embed';
 import type { EvalSet } from './evaluate';
 import { embeddingStd } from './evaluate';
-import { knnAccuracy } from './knn';
+import { accuracy, knnPredict } from './knn';
 import { linearProbe } from './linear-probe';
 
 export const PROTOCOL = Object.freeze({
@@ -70,6 +70,8 @@ export interface ProbeScores {
 export interface ProbeOptions {
   /** Run the 1% / 10% linear probes (seconds on 512-d features). Default true. */
   linear?: boolean;
+  /** Receives the kNN's predicted class per query, e.g. to pair it with raw pixels' (./paired.ts). */
+  onKnnPredictions?: (predictions: Int32Array) => void;
 }
 
 /** A seeded subset of `fraction` of the bank's rows (at least one per class present is not forced). */
@@ -87,7 +89,9 @@ function gatherRows(x: Float32Array, dim: number, rows: Int32Array): Float32Arra
 /** The protocol's probes on precomputed features (`[bank, dim]`, `[queries, dim]`). */
 export function probeFeatures(trainEmb: Float32Array, testEmb: Float32Array, dim: number, set: EvalSet, o: ProbeOptions = {}): ProbeScores {
   const common = { trainLabels: set.train.labels, testEmb, testLabels: set.test.labels, dim, numClasses: set.numClasses };
-  const scores: ProbeScores = { knn_top1: knnAccuracy({ ...common, trainEmb, k: PROTOCOL.k, temperature: PROTOCOL.temperature }) };
+  const predictions = knnPredict({ ...common, trainEmb, k: PROTOCOL.k, temperature: PROTOCOL.temperature });
+  o.onKnnPredictions?.(predictions);
+  const scores: ProbeScores = { knn_top1: accuracy(predictions, set.test.labels) };
   if (o.linear === false) return scores;
   const [one, ten] = PROTOCOL.labelFractions.map((fraction) => {
     let sum = 0;
