@@ -9,11 +9,14 @@
  *   parent → child  { id, method, methodConfig, weights: Uint8Array (GLWT, encoder names) }
  *   child → parent  { ready: true, rawPixel, split, source, trainCount, testCount } once,
  *                   then { id, metrics } | { id, error }
- * metrics: knn_top1, linear_1pct, linear_10pct (each also _raw_pixels and _random_init), embedding_std.
+ * metrics: knn_top1, linear_1pct, linear_10pct (each also _raw_pixels and _random_init), embedding_std,
+ * and vs_raw_pixels_z / vs_random_init_z: the kNN difference from each bar paired query by query
+ * (shared/eval/paired.ts), so a subset's "+4.5 points" says whether it is more than noise.
  */
 import { initNodeBackend } from '../../shared/backends/node-backend';
 import { loadTrainingData } from '../../shared/data/source';
 import { makeEvalSet } from '../../shared/eval/evaluate';
+import { pairedDifference } from '../../shared/eval/paired';
 import { probeEncoder, probeRawPixels, splitOf, withBaselines, type ProbeScores } from '../../shared/eval/protocol';
 import { buildEncoder } from '../../shared/models/encoder';
 import { withSeededInit } from '../../shared/models/seeded-init';
@@ -37,18 +40,20 @@ async function main() {
   await initNodeBackend('wasm');
   const { train, test, source } = loadTrainingData(data);
   const set = makeEvalSet(train, test, { trainCount, testCount });
-  const rawPixels = probeRawPixels(set, { linear });
+  let rawKnn: Int32Array = new Int32Array(0);
+  const rawPixels = probeRawPixels(set, { linear, onKnnPredictions: (p) => (rawKnn = p) });
   const encoders = new Map<string, ReturnType<typeof buildEncoder>>();
   // The random-init bar per architecture: seeded, so every evaluation of a run compares with one number.
-  const randomInit = new Map<string, ProbeScores>();
+  const randomInit = new Map<string, { scores: ProbeScores; knn: Int32Array }>();
   const encoderFor = (cfg: MethodConfig) => {
     const key = JSON.stringify(cfg.encoder);
     if (!encoders.has(key)) {
       encoders.set(key, buildEncoder(cfg.encoder));
       const fresh = withSeededInit(1, () => buildEncoder(cfg.encoder));
       try {
-        const { embedding_std: _, ...scores } = probeEncoder(fresh, set, { linear });
-        randomInit.set(key, scores);
+        let knn: Int32Array = new Int32Array(0);
+        const { embedding_std: _, ...scores } = probeEncoder(fresh, set, { linear, onKnnPredictions: (p) => (knn = p) });
+        randomInit.set(key, { scores, knn });
       } finally {
         fresh.dispose();
       }
@@ -64,7 +69,11 @@ async function main() {
       if (cfg.encoder.inputSize !== set.size) throw new Error(`evaluation needs ${set.size}-px encoders, this one takes ${cfg.encoder.inputSize}`);
       const { encoder, randomInit: random } = encoderFor(cfg);
       writeWeights([{ prefix: '', models: [encoder] }], decodeWeights(m.weights).weights);
-      send({ id: m.id, metrics: withBaselines(probeEncoder(encoder, set, { linear }), { rawPixels, randomInit: random }) });
+      let knn: Int32Array = new Int32Array(0);
+      const metrics = withBaselines(probeEncoder(encoder, set, { linear, onKnnPredictions: (p) => (knn = p) }), { rawPixels, randomInit: random.scores });
+      metrics.vs_raw_pixels_z = pairedDifference(knn, rawKnn, set.test.labels).z;
+      metrics.vs_random_init_z = pairedDifference(knn, random.knn, set.test.labels).z;
+      send({ id: m.id, metrics });
     } catch (e) {
       send({ id: m.id, error: (e as Error).message });
     }

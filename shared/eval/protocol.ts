@@ -169,7 +169,10 @@ export function standing(m: Record<string, number>): string {
   const [e, r, p] = [m.knn_top1, m.knn_top1_random_init, m.knn_top1_raw_pixels];
   if (e === undefined) return 'not evaluated yet';
   const pts = (a: number, b: number) => `${((a - b) * 100) >= 0 ? '+' : ''}${((a - b) * 100).toFixed(1)} points`;
-  const vsRandom = r === undefined ? '' : e >= r ? `${pts(e, r)} over random init` : `${((r - e) * 100).toFixed(1)} points under random init`;
-  const vsPixels = p === undefined ? '' : e > p ? `above raw pixels (${pts(e, p)})` : `below raw pixels (${pts(e, p)})`;
+  // The paired z (./paired.ts), where the evaluation measured it: whether the gap is more than noise.
+  const z = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? undefined : `paired z ${v.toFixed(1)}`);
+  const [zr, zp] = [z(m.vs_random_init_z), z(m.vs_raw_pixels_z)];
+  const vsRandom = r === undefined ? '' : `${e >= r ? `${pts(e, r)} over` : `${((r - e) * 100).toFixed(1)} points under`} random init${zr ? ` (${zr})` : ''}`;
+  const vsPixels = p === undefined ? '' : `${e > p ? 'above' : 'below'} raw pixels (${pts(e, p)}${zp ? `, ${zp}` : ''})`;
   return [vsRandom, vsPixels].filter(Boolean).join(', ');
 }

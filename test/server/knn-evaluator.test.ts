@@ -27,6 +27,10 @@ describe('kNN evaluator (child process)', () => {
       expect(metrics[k], k).toBeGreaterThan(0.1);
       expect(metrics[k], k).toBeLessThanOrEqual(1);
     }
+    // The kNN gaps paired query by query (shared/eval/paired.ts): each z has its gap's sign.
+    expect(Number.isFinite(metrics.vs_raw_pixels_z)).toBe(true);
+    expect(Math.sign(metrics.vs_raw_pixels_z)).toBe(Math.sign(metrics.knn_top1 - metrics.knn_top1_raw_pixels));
+    expect(Math.sign(metrics.vs_random_init_z)).toBe(Math.sign(metrics.knn_top1 - metrics.knn_top1_random_init));
     // A wrong encoder config is an evaluation error, not a crash.
     await expect(ev.evaluate({ ...ctx, methodConfig: { encoder: { widths: [16, 16, 16], stemWidth: 8 } } })).rejects.toThrow(/shape/);
     ev.close();

@@ -76,5 +76,7 @@ describe('evaluation protocol glimpse-fmnist-v1', () => {
     expect(standing({ ...m, knn_top1: 0.75 })).toBe('+3.0 points over random init, below raw pixels (-3.0 points)');
     expect(standing({ ...m, knn_top1: 0.6 })).toBe('12.0 points under random init, below raw pixels (-18.0 points)');
     expect(standing({})).toBe('not evaluated yet');
+    // With the evaluation's paired z's (shared/eval/paired.ts), each gap says whether it is noise.
+    expect(standing({ ...m, vs_random_init_z: 4.27, vs_raw_pixels_z: 1.04 })).toBe('+9.0 points over random init (paired z 4.3), above raw pixels (+3.0 points, paired z 1.0)');
   });
 });
