@@ -32,7 +32,7 @@ it('runs a federated session to its version budget, evaluates the last version a
     expect(v0![1]).toBe(v0![2]);
     expect(out).toMatch(/^eval\s+4\s+\[subset 2000\/1000\] kNN \d+\.\d% \(random init \d+\.\d%, raw pixels \d+\.\d%\)/m);
     // The final line is about version 4, not an earlier one, and says where it stands.
-    expect(out).toMatch(/where the encoder stands \(version 4, SUBSET of glimpse-fmnist-v1 .*\): \+?\d+\.\d points (over|under) random init, (above|below) raw pixels \([+-]\d+\.\d points\)\. Learning curve: /);
+    expect(out).toMatch(/where the encoder stands \(version 4, SUBSET of glimpse-fmnist-v1 .*\): \+?\d+\.\d points (over|under) random init \(paired z -?\d+\.\d\), (above|below) raw pixels \([+-]\d+\.\d points, paired z -?\d+\.\d\)\. Learning curve: /);
     expect(out).toMatch(/stopped at version [45]; resume with npm start/);
   } finally {
     try {
