@@ -95,8 +95,10 @@ export function knnAccuracy(inp: KnnInputs & { testLabels: ArrayLike<number> }):
   return accuracy(preds, inp.testLabels);
 }
 
-/** Fraction of positions where `preds` and `labels` agree. */
+/** Fraction of positions where `preds` and `labels` agree; they must be equally long. */
 export function accuracy(preds: ArrayLike<number>, labels: ArrayLike<number>): number {
+  // A length mismatch means rows and labels are not aligned: no accuracy is right then.
+  if (preds.length !== labels.length) throw new Error(`accuracy: ${preds.length} predictions but ${labels.length} labels`);
   let hit = 0;
   for (let i = 0; i < preds.length; i++) if (preds[i] === labels[i]) hit++;
   return preds.length === 0 ? 0 : hit / preds.length;

@@ -66,6 +66,8 @@ describe('paired comparison of two classifiers on the same queries (McNemar)', (
     let junk: Int32Array | undefined;
     const junkScores = probeFeatures(noise(200), noise(60), dim, set, { linear: false, onKnnPredictions: (p) => (junk = p) });
     expect(accuracy(junk!, set.test.labels)).toBe(junkScores.knn_top1);
+    // Query features that do not line up with the queries' labels are an error, not a score.
+    expect(() => probeFeatures(noise(200), noise(59), dim, set, { linear: false })).toThrow(/59 predictions but 60 labels/);
     const p = pairedDifference(raw!, junk!, set.test.labels);
     expect(p.diff).toBeCloseTo(rawScores.knn_top1 - junkScores.knn_top1, 12);
   });
